@@ -201,6 +201,10 @@ type Poll struct {
 	// message; for a partial poll, the message names the RPCs that failed.
 	ErrorKind string `json:"error_kind,omitempty"`
 	Error     string `json:"error,omitempty"`
+	// ExpectedREs is how many REs the device should have alive, as judged
+	// when the poll was taken (inventory expected_res, else the most REs
+	// seen in history); 0 when unknown.
+	ExpectedREs int `json:"res_expected"`
 	// Snapshot is nil when nothing was decoded.
 	Snapshot *Snapshot `json:"snapshot,omitempty"`
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/schedule"
+	"github.com/mastership/mastership/store"
+)
+
+type checkOptions struct {
+	inventory string
+	db        string
+	json      bool
+}
+
+func newCheckCommand(a *app) *cobra.Command {
+	o := checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check DEVICE --inventory FILE",
+		Short: "Poll one device now and judge it, Nagios style",
+		Long: `check polls one device now and prints a Nagios/Icinga plugin result:
+
+  MASTERSHIP <STATE> - <summary> | <perfdata>
+
+Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+CRITICAL: a Routing Engine is missing from the alive set, no RE is master,
+or a Major alarm is active. WARNING: a Minor alarm, or part of the poll
+failed. UNKNOWN: the device could not be polled (unreachable, auth, host
+key, timeout, protocol error) or the command line/inventory is wrong.
+With --db the poll is stored, and the device's history tells how many REs
+it should have when the inventory has no expected_res.`,
+		Example: `  mastership check ams1-mx960-1 --inventory devices.yaml
+  mastership check ams1-mx960-1 --inventory devices.yaml --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Nagios reads exit 2 as CRITICAL: a broken command line or
+			// inventory is UNKNOWN (3) here.
+			unknown := func(err error) error {
+				fmt.Fprintf(a.stdout, "MASTERSHIP UNKNOWN - %s\n", oneLine(err.Error(), 400))
+				return &exitError{code: int(devices.StateUnknown)}
+			}
+			inv, err := a.loadInventory(o.inventory)
+			if err != nil {
+				return unknown(err)
+			}
+			d, ok := inv.Device(args[0])
+			if !ok {
+				return unknown(fmt.Errorf("device %q is not in %s", args[0], o.inventory))
+			}
+			var st store.Store
+			if o.db != "" {
+				if st, err = openStore(cmd.Context(), o.db); err != nil {
+					return unknown(err)
+				}
+				defer st.Close()
+			}
+			poller := &schedule.Poller{Now: utcNow, Logger: a.log}
+			p := poller.Poll(cmd.Context(), d)
+			exp, err := schedule.ExpectedREs(cmd.Context(), st, d, p)
+			if err != nil {
+				return unknown(err)
+			}
+			p.ExpectedREs = exp
+			if st != nil {
+				if err := st.SavePoll(cmd.Context(), &p); err != nil {
+					return unknown(fmt.Errorf("store poll of %s: %w", d.Name, err))
+				}
+			}
+			v := newDeviceView(p, devices.Assess(p, exp))
+			if o.json {
+				if err := writeJSON(a.stdout, v); err != nil {
+					return err
+				}
+			} else {
+				writeCheck(a.stdout, v, p)
+			}
+			return &exitError{code: int(v.State)}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
+	f.StringVar(&o.db, "db", "", "SQLite database to store the poll in and read history from (default: none)")
+	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the plugin line")
+	_ = cmd.MarkFlagRequired("inventory")
+	return cmd
+}
+
+// writeCheck prints the plugin output: the status line with perfdata, then
+// one line per Routing Engine and alarm for the long output.
+func writeCheck(w io.Writer, v deviceView, p devices.Poll) {
+	fmt.Fprintf(w, "MASTERSHIP %s - %s: %s | %s\n", v.State, v.Device, oneLine(v.Summary, 400), perfdata(v, p.Finished.Sub(p.Started)))
+	for _, re := range v.RouteEngines {
+		up := "up-time unknown"
+		if re.UpTimeSeconds != nil {
+			up = fmt.Sprintf("up %ds", *re.UpTimeSeconds)
+		}
+		fmt.Fprintf(w, "RE %s: %s, status %s, %s, last reboot: %s\n", re.Name, dash(re.MastershipState), dash(re.Status), up, dash(re.LastRebootReason))
+	}
+	for _, al := range v.Alarms {
+		when := "time unknown"
+		if al.Time != nil {
+			when = al.Time.Format("2006-01-02T15:04:05Z07:00")
+		}
+		fmt.Fprintf(w, "ALARM %s %s (%s, %s): %s\n", al.Class, al.Type, al.Source, when, al.Description)
+	}
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/store"
+)
+
+// defaultDBPath is where audits keep history unless --db says otherwise:
+// the XDG state directory, so runs from any directory share one history.
+func defaultDBPath() string {
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" {
+		return filepath.Join(dir, "mastership", "mastership.db")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "mastership", "mastership.db")
+	}
+	return "mastership.db"
+}
+
+// loadInventory loads the inventory and prints its warnings.
+func (a *app) loadInventory(path string) (*devices.Inventory, error) {
+	if path == "" {
+		return nil, fmt.Errorf("--inventory is required")
+	}
+	inv, err := devices.LoadInventory(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range inv.Warnings() {
+		a.log.Warn(w, "inventory", path)
+	}
+	return inv, nil
+}
+
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", db, err)
+	}
+	return st, nil
+}
+
+func utcNow() time.Time { return time.Now().UTC() }
