@@ -32,6 +32,17 @@ func (s State) String() string {
 // MarshalText makes a State print as its word in JSON.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads the word back, so tools can decode check --json.
+func (s *State) UnmarshalText(b []byte) error {
+	for _, st := range []State{StateOK, StateWarning, StateCritical, StateUnknown} {
+		if string(b) == st.String() {
+			*s = st
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown state %q", b)
+}
+
 // Assessment is the verdict on one poll: a Nagios state, a one-line
 // summary in the operator's words, and the reasons behind the state.
 type Assessment struct {

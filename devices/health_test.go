@@ -126,3 +126,17 @@ func TestStateExitCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestStateTextRoundTrip(t *testing.T) {
+	for _, s := range []State{StateOK, StateWarning, StateCritical, StateUnknown} {
+		b, _ := s.MarshalText()
+		var got State
+		if err := got.UnmarshalText(b); err != nil || got != s {
+			t.Errorf("%v: round trip gave %v, %v", s, got, err)
+		}
+	}
+	var s State
+	if err := s.UnmarshalText([]byte("FINE")); err == nil {
+		t.Error("UnmarshalText(FINE) succeeded")
+	}
+}
