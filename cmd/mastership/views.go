@@ -20,6 +20,7 @@ type deviceView struct {
 	Site         string          `json:"site,omitempty"`
 	State        devices.State   `json:"state"`
 	Summary      string          `json:"summary"`
+	Reasons      []string        `json:"reasons"`
 	PolledAt     time.Time       `json:"polled_at"`
 	Outcome      devices.Outcome `json:"outcome"`
 	Error        *errorView      `json:"error"`
@@ -55,7 +56,7 @@ type alarmView struct {
 func newDeviceView(p devices.Poll, a devices.Assessment) deviceView {
 	v := deviceView{
 		Device: p.Device, Host: p.Host, Site: p.Site,
-		State: a.State, Summary: a.Summary,
+		State: a.State, Summary: a.Summary, Reasons: append([]string{}, a.Reasons...),
 		PolledAt: p.Started.UTC(), Outcome: p.Outcome,
 		AliveSet: []string{}, ExpectedREs: a.ExpectedREs,
 		RouteEngines: []reView{}, Alarms: []alarmView{},
@@ -113,7 +114,7 @@ func writeJSON(w io.Writer, v any) error {
 // writeTable prints one row per device, in the operator's words.
 func writeTable(w io.Writer, views []deviceView) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tSITE\tOUTCOME\tSTATE\tMASTER\tALIVE SET\tMAJOR\tMINOR\tSUMMARY")
+	fmt.Fprintln(tw, "DEVICE\tSITE\tOUTCOME\tSTATE\tMASTER\tALIVE SET\tMAJOR\tMINOR\tWHY")
 	for _, v := range views {
 		major, minor := v.alarmCounts()
 		master := "-"
@@ -124,7 +125,13 @@ func writeTable(w io.Writer, views []deviceView) error {
 		if len(v.AliveSet) > 0 {
 			alive = fmt.Sprintf("%s (%d/%d)", strings.Join(v.AliveSet, ","), len(v.AliveSet), v.ExpectedREs)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", v.Device, dash(v.Site), v.Outcome, v.State, master, alive, major, minor, oneLine(v.Summary, 100))
+		// The other columns already say master and alive set: the last
+		// one gives only what raised the state, or the poll's error.
+		why := strings.Join(v.Reasons, "; ")
+		if v.Error != nil {
+			why = v.Error.Message
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", v.Device, dash(v.Site), v.Outcome, v.State, master, alive, major, minor, dash(oneLine(why, 90)))
 	}
 	return tw.Flush()
 }
