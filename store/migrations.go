@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// migration is one step of the SQLite schema. Its version is its position
+// in migrations() plus one: steps are only ever appended, never edited or
+// reordered, because databases in the field already carry the old ones.
+type migration struct {
+	name string
+	sql  string
+}
+
+// applicationID marks the file as a mastership database ("MSTR") in the
+// SQLite header, so pointing --db at another application's database is an
+// error instead of a silent schema merge.
+const applicationID = 0x4d535452
+
+// migrations returns the SQLite schema history, oldest first. It is a
+// function, not a package variable, so no caller can alter the list.
+//
+// Conventions: times are INTEGER unix nanoseconds UTC (exact, sortable,
+// compact, and compared as numbers in indexes); an optional model field
+// is a nullable column, NULL meaning nil; tables are STRICT so a wrong Go
+// type is an error, not a silent conversion; child rows carry ord, their
+// position in the snapshot's slice, so a load gives back the same order.
+func migrations() []migration {
+	return []migration{
+		{name: "runs, polls, route engines, alarms, software", sql: `
+PRAGMA application_id = 1297306706;
+
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    started     INTEGER NOT NULL,
+    finished    INTEGER,
+    devices     INTEGER NOT NULL DEFAULT 0,
+    ok          INTEGER NOT NULL DEFAULT 0,
+    failed      INTEGER NOT NULL DEFAULT 0,
+    interrupted INTEGER NOT NULL DEFAULT 0 CHECK (interrupted IN (0, 1))
+) STRICT;
+CREATE INDEX runs_started ON runs (started, id);
+
+CREATE TABLE polls (
+    id           INTEGER PRIMARY KEY,
+    run_id       INTEGER REFERENCES runs (id),
+    device       TEXT    NOT NULL CHECK (device <> ''),
+    host         TEXT    NOT NULL,
+    site         TEXT    NOT NULL,
+    started      INTEGER NOT NULL,
+    finished     INTEGER,
+    outcome      TEXT    NOT NULL CHECK (outcome <> ''),
+    error_kind   TEXT    NOT NULL,
+    error        TEXT    NOT NULL,
+    -- has_snapshot tells a failed poll (Snapshot nil) from a poll that
+    -- decoded an empty snapshot; polled_at is Snapshot.PolledAt.
+    has_snapshot INTEGER NOT NULL CHECK (has_snapshot IN (0, 1)),
+    polled_at    INTEGER,
+    -- re_count is len(Snapshot.RouteEngines), kept so MaxREsSeen is an
+    -- index lookup instead of a join over a device's whole history.
+    re_count     INTEGER NOT NULL DEFAULT 0,
+    -- res_expected is Poll.ExpectedREs: the RE count judged against when
+    -- the poll was taken (0 = unknown), so reports show what the verdict used.
+    res_expected INTEGER NOT NULL DEFAULT 0 CHECK (res_expected >= 0)
+) STRICT;
+-- Latest poll per device: a backwards scan of one device's range.
+CREATE INDEX polls_device_started ON polls (device, started, id);
+CREATE INDEX polls_device_re_count ON polls (device, re_count);
+CREATE INDEX polls_run ON polls (run_id);
+
+CREATE TABLE route_engines (
+    poll_id             INTEGER NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+    ord                 INTEGER NOT NULL,
+    name                TEXT    NOT NULL,
+    member              TEXT    NOT NULL,
+    slot                INTEGER,
+    mastership_state    TEXT    NOT NULL,
+    mastership_priority TEXT    NOT NULL,
+    status              TEXT    NOT NULL,
+    model               TEXT    NOT NULL,
+    serial              TEXT    NOT NULL,
+    up_time_seconds     INTEGER,
+    start_time          INTEGER,
+    last_reboot_reason  TEXT    NOT NULL,
+    temperature_c       INTEGER,
+    cpu_temperature_c   INTEGER,
+    PRIMARY KEY (poll_id, ord)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE alarms (
+    poll_id           INTEGER NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+    ord               INTEGER NOT NULL,
+    source            TEXT    NOT NULL,
+    member            TEXT    NOT NULL,
+    alarm_time        INTEGER,
+    class             TEXT    NOT NULL,
+    type              TEXT    NOT NULL,
+    description       TEXT    NOT NULL,
+    short_description TEXT    NOT NULL,
+    PRIMARY KEY (poll_id, ord)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE software (
+    poll_id  INTEGER NOT NULL REFERENCES polls (id) ON DELETE CASCADE,
+    ord      INTEGER NOT NULL,
+    member   TEXT    NOT NULL,
+    hostname TEXT    NOT NULL,
+    model    TEXT    NOT NULL,
+    version  TEXT    NOT NULL,
+    PRIMARY KEY (poll_id, ord)
+) STRICT, WITHOUT ROWID;
+`},
+	}
+}
+
+// migrate brings the database to the newest schema in steps, each step in
+// its own transaction with its schema_migrations row, so a failure leaves
+// the database at the last good version and a rerun continues from there.
+// db must be the writer: its transactions begin IMMEDIATE, which
+// serialises two processes migrating the same file at once; each step
+// re-reads the version inside its transaction and so never applies a step
+// the other process has just applied.
+func migrate(ctx context.Context, db *sql.DB, steps []migration) error {
+	if err := checkApplication(ctx, db); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+) STRICT`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for {
+		done, err := migrateOne(ctx, db, steps)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateOne applies the next pending step, or reports that none is left.
+func migrateOne(ctx context.Context, db *sql.DB, steps []migration) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer func() {
+		if err != nil || done {
+			_ = tx.Rollback() // nothing written, or the error is the news
+		}
+	}()
+
+	current, err := schemaVersion(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case current > len(steps):
+		return false, fmt.Errorf("schema version %d, this build knows up to %d: %w; upgrade mastership or use another --db",
+			current, len(steps), ErrSchemaTooNew)
+	case current == len(steps):
+		return true, nil
+	}
+
+	next := current + 1
+	step := steps[current]
+	if _, err := tx.ExecContext(ctx, step.sql); err != nil {
+		return false, fmt.Errorf("migration %d (%s): %w", next, step.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+		next, time.Now().UTC().UnixNano()); err != nil {
+		return false, fmt.Errorf("migration %d (%s): record: %w", next, step.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migration %d (%s): commit: %w", next, step.name, err)
+	}
+	return false, nil
+}
+
+func schemaVersion(ctx context.Context, q queryer) (int, error) {
+	var v sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// checkApplication refuses a file that belongs to another application:
+// either it carries another application_id, or it has tables but none of
+// ours (an unmarked database mastership did not create).
+func checkApplication(ctx context.Context, db *sql.DB) error {
+	var id int64
+	if err := db.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&id); err != nil {
+		return fmt.Errorf("read application_id: %w", err)
+	}
+	if id == applicationID {
+		return nil
+	}
+	if id != 0 {
+		return fmt.Errorf("not a mastership database (SQLite application_id %#x)", id)
+	}
+	var tables int
+	var ours bool
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(name = 'schema_migrations'), 0)
+FROM sqlite_schema WHERE type = 'table'`).Scan(&tables, &ours)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	if tables > 0 && !ours {
+		return errors.New("not a mastership database (it has tables but no schema_migrations)")
+	}
+	return nil
+}
