@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -92,11 +93,16 @@ it should have when the inventory has no expected_res.`,
 // writeCheck prints the plugin output: the status line with perfdata, then
 // one line per Routing Engine and alarm for the long output.
 func writeCheck(w io.Writer, v deviceView, p devices.Poll) {
-	fmt.Fprintf(w, "MASTERSHIP %s - %s: %s | %s\n", v.State, v.Device, oneLine(v.Summary, 400), perfdata(v, p.Finished.Sub(p.Started)))
+	fmt.Fprintf(w, "MASTERSHIP %s - %s: %s | %s\n", v.State, v.Device, oneLine(v.Summary, 300), perfdata(v, p.Finished.Sub(p.Started)))
+	if v.Error != nil {
+		// The status line may be cut; the whole error (host key
+		// fingerprints, what to do) is in the long output.
+		fmt.Fprintf(w, "ERROR %s: %s\n", v.Error.Kind, oneLine(v.Error.Message, 2000))
+	}
 	for _, re := range v.RouteEngines {
 		up := "up-time unknown"
 		if re.UpTimeSeconds != nil {
-			up = fmt.Sprintf("up %ds", *re.UpTimeSeconds)
+			up = "up " + humanDuration(time.Duration(*re.UpTimeSeconds)*time.Second)
 		}
 		fmt.Fprintf(w, "RE %s: %s, status %s, %s, last reboot: %s\n", re.Name, dash(re.MastershipState), dash(re.Status), up, dash(re.LastRebootReason))
 	}
@@ -106,5 +112,24 @@ func writeCheck(w io.Writer, v deviceView, p devices.Poll) {
 			when = al.Time.Format("2006-01-02T15:04:05Z07:00")
 		}
 		fmt.Fprintf(w, "ALARM %s %s (%s, %s): %s\n", al.Class, al.Type, al.Source, when, al.Description)
+	}
+}
+
+// humanDuration prints an up-time the way Junos operators read it:
+// "142d 12h 36m", seconds only for the first minute.
+func humanDuration(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	}
+	days := int(d / (24 * time.Hour))
+	hours := int(d % (24 * time.Hour) / time.Hour)
+	mins := int(d % time.Hour / time.Minute)
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh %dm", days, hours, mins)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	default:
+		return fmt.Sprintf("%dm", mins)
 	}
 }

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/junos/junossim"
+)
+
+// These tests run the mastership binary's code in-process against a
+// simulated fleet over real SSH on loopback, the way a user would.
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(t.Context(), args, &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+// checkFleet is one router per verdict the check command must give.
+func checkFleet() junossim.Scenario {
+	dual := func(name string) junossim.Device {
+		return junossim.Device{Name: name, Model: "mx960", Topology: junossim.TopologyDual, Site: "lab"}
+	}
+	backupGone := dual("backup-gone")
+	backupGone.REStates = map[string]junossim.RESpec{"re1": {Status: junossim.StatusAbsent}}
+	major := dual("major-alarm")
+	major.Alarms = []junossim.AlarmSpec{{Source: devices.AlarmChassis, Class: "Major", Type: "Chassis", Description: "PEM 0 Not Powered"}}
+	minor := dual("minor-alarm")
+	minor.Alarms = []junossim.AlarmSpec{{Source: devices.AlarmSystem, Class: "Minor", Type: "Configuration", Description: "Rescue configuration is not set"}}
+	refused := dual("refused")
+	refused.Faults = &junossim.Faults{Refuse: true}
+	hostkey := dual("changed-key")
+	hostkey.Faults = &junossim.Faults{WrongHostKey: true}
+	badAuth := dual("bad-password")
+	badAuth.Faults = &junossim.Faults{RejectAuth: true}
+	hang := dual("hangs")
+	hang.Faults = &junossim.Faults{HangAfterHello: true}
+	chunked := dual("healthy-chunked")
+	chunked.Framing = "1.1"
+	return junossim.Scenario{Seed: 7, Devices: []junossim.Device{
+		dual("healthy"), chunked, backupGone, major, minor, refused, hostkey, badAuth, hang,
+	}}
+}
+
+const checkTimeout = 2 * time.Second
+
+func startFleet(t *testing.T, sc junossim.Scenario) (*junossim.Fleet, string) {
+	t.Helper()
+	fleet, err := junossim.Start(t.Context(), sc, junossim.Options{InventoryTimeout: checkTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fleet.Close() })
+	inv := filepath.Join(t.TempDir(), "devices.yaml")
+	if err := fleet.WriteInventory(inv); err != nil {
+		t.Fatal(err)
+	}
+	return fleet, inv
+}
+
+func TestCheckVerdicts(t *testing.T) {
+	_, inv := startFleet(t, checkFleet())
+	tests := []struct {
+		device string
+		code   int
+		line   string // a regexp the first output line must match
+	}{
+		{"healthy", 0, `^MASTERSHIP OK - healthy: master re0, alive set re0,re1 \(2/2\) \| alive_res=2;;2:;0 expected_res=2 major_alarms=0 minor_alarms=0 poll_time=`},
+		{"healthy-chunked", 0, `^MASTERSHIP OK - `},
+		{"backup-gone", 2, `^MASTERSHIP CRITICAL - backup-gone: 1 of 2 REs alive \(re0\)`},
+		{"major-alarm", 2, `^MASTERSHIP CRITICAL - major-alarm: 1 Major alarm: PEM 0 Not Powered`},
+		{"minor-alarm", 1, `^MASTERSHIP WARNING - minor-alarm: 1 Minor alarm: Rescue configuration is not set`},
+		{"refused", 3, `^MASTERSHIP UNKNOWN - refused: cannot poll refused \(refused\): .*connection refused`},
+		{"changed-key", 3, `^MASTERSHIP UNKNOWN - changed-key: cannot poll changed-key \(hostkey\): .*SHA256:.*SHA256:`},
+		{"bad-password", 3, `^MASTERSHIP UNKNOWN - bad-password: cannot poll bad-password \(auth\)`},
+		{"hangs", 3, `^MASTERSHIP UNKNOWN - hangs: cannot poll hangs \(timeout\)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.device, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			r := runCLI(t, "check", tt.device, "--inventory", inv)
+			took := time.Since(start)
+			if r.code != tt.code {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			first, _, _ := strings.Cut(r.stdout, "\n")
+			if !regexp.MustCompile(tt.line).MatchString(first) {
+				t.Errorf("status line = %q, want match for %q", first, tt.line)
+			}
+			// Every device, even one that hangs, answers within its
+			// timeout plus a second.
+			if took > checkTimeout+time.Second {
+				t.Errorf("check took %v, want at most %v", took, checkTimeout+time.Second)
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	_, inv := startFleet(t, checkFleet())
+	r := runCLI(t, "check", "backup-gone", "--inventory", inv, "--json")
+	if r.code != 2 {
+		t.Fatalf("exit code = %d, want 2; stderr %s", r.code, r.stderr)
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r.stdout)
+	}
+	for _, k := range []string{"device", "state", "summary", "polled_at", "error", "master", "alive_set", "route_engines", "alarms"} {
+		if _, ok := v[k]; !ok {
+			t.Errorf("missing key %q", k)
+		}
+	}
+	if v["state"] != "CRITICAL" || v["master"] != "re0" || v["error"] != nil {
+		t.Errorf("state, master, error = %v, %v, %v", v["state"], v["master"], v["error"])
+	}
+	if got := v["alive_set"].([]any); len(got) != 1 || got[0] != "re0" {
+		t.Errorf("alive_set = %v, want [re0]", got)
+	}
+	if _, err := time.Parse(time.RFC3339, v["polled_at"].(string)); err != nil || !strings.HasSuffix(v["polled_at"].(string), "Z") {
+		t.Errorf("polled_at = %v, want RFC 3339 UTC", v["polled_at"])
+	}
+	re0 := v["route_engines"].([]any)[0].(map[string]any)
+	for _, k := range []string{"name", "slot", "mastership_state", "status", "up_time_seconds", "last_reboot_reason"} {
+		if _, ok := re0[k]; !ok {
+			t.Errorf("route_engines[0] lacks %q", k)
+		}
+	}
+	al := v["alarms"].([]any)
+	if len(al) != 0 {
+		// The simulator's backup-gone router has no alarm in this scenario.
+		t.Errorf("alarms = %v", al)
+	}
+
+	r = runCLI(t, "check", "refused", "--inventory", inv, "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := v["error"].(map[string]any)
+	if r.code != 3 || e["kind"] != "refused" || e["message"] == "" {
+		t.Errorf("refused: code %d, error %v", r.code, v["error"])
+	}
+}
+
+func TestAuditGeneratedFleetAllOK(t *testing.T) {
+	_, inv := startFleet(t, junossim.Generate(50, 1))
+	db := filepath.Join(t.TempDir(), "m.db")
+	r := runCLI(t, "audit", "--inventory", inv, "--db", db, "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var views []deviceView
+	if err := json.Unmarshal([]byte(r.stdout), &views); err != nil {
+		t.Fatal(err)
+	}
+	if len(views) != 50 {
+		t.Fatalf("%d devices in the audit, want 50", len(views))
+	}
+	for _, v := range views {
+		if v.Outcome != devices.OutcomeOK || v.State != devices.StateOK {
+			t.Errorf("%s: outcome %s, state %v: %s", v.Device, v.Outcome, v.State, v.Summary)
+		}
+	}
+
+	// The devices report has one row per device with the contract header.
+	r = runCLI(t, "report", "--db", db, "--kind", "devices", "--format", "csv")
+	if r.code != 0 {
+		t.Fatalf("report exit %d: %s", r.code, r.stderr)
+	}
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != "device,host,site,polled_at,outcome,error,master,alive_set,res_expected,major_alarms,minor_alarms" {
+		t.Errorf("header = %v", rows[0])
+	}
+	if len(rows) != 51 {
+		t.Errorf("%d rows, want 51", len(rows))
+	}
+}
+
+func TestAuditTableAndSelection(t *testing.T) {
+	_, inv := startFleet(t, checkFleet())
+	db := filepath.Join(t.TempDir(), "m.db")
+	r := runCLI(t, "audit", "--inventory", inv, "--db", db, "--device", "healthy", "--device", "backup-gone")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "DEVICE") {
+		t.Fatalf("want a header and 2 rows, got:\n%s", r.stdout)
+	}
+	if !regexp.MustCompile(`^healthy\s+lab\s+ok\s+OK\s+re0\s+re0,re1 \(2/2\)`).MatchString(lines[1]) {
+		t.Errorf("row 1 = %q", lines[1])
+	}
+	if !regexp.MustCompile(`^backup-gone\s+lab\s+ok\s+CRITICAL\s+re0\s+re0 \(1/2\)`).MatchString(lines[2]) {
+		t.Errorf("row 2 = %q", lines[2])
+	}
+	if r := runCLI(t, "audit", "--inventory", inv, "--db", db, "--device", "no-such-router"); r.code != 2 || !strings.Contains(r.stderr, "no-such-router") {
+		t.Errorf("unknown device: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestBadInventoryExits2WithFileLine(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]struct{ yaml, want string }{
+		"unknown key":    {"devices:\n  - name: a\n    host: 127.0.0.1\n    colour: red\n", `bad.yaml:4: .*colour`},
+		"duplicate name": {"devices:\n  - name: a\n    host: 127.0.0.1\n  - name: a\n    host: 127.0.0.2\n", `bad.yaml:4: .*duplicate`},
+		"missing host":   {"devices:\n  - name: a\n    port: 830\n", `bad.yaml:2: .*host`},
+		"bad duration":   {"devices:\n  - name: a\n    host: 127.0.0.1\n    timeout: 5x\n", `bad.yaml:4: .*timeout.*5x`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, "bad.yaml")
+			if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, "audit", "--inventory", path, "--db", filepath.Join(dir, "m.db"))
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2", r.code)
+			}
+			msgs := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if len(msgs) != 1 || !regexp.MustCompile(c.want).MatchString(msgs[0]) {
+				t.Errorf("stderr = %q, want one line matching %q", r.stderr, c.want)
+			}
+			// check reports the same error as UNKNOWN, as Nagios expects.
+			r = runCLI(t, "check", "a", "--inventory", path)
+			if r.code != 3 || !regexp.MustCompile(c.want).MatchString(r.stdout) {
+				t.Errorf("check: exit %d, stdout %q", r.code, r.stdout)
+			}
+		})
+	}
+}
+
+// TestPasswordNeverPrinted runs every command, with debug logs, against a
+// fleet whose password the test knows, and searches every output and the
+// database for it.
+func TestPasswordNeverPrinted(t *testing.T) {
+	fleet, inv := startFleet(t, checkFleet())
+	secret := fleet.Password()
+	if len(secret) < 16 {
+		t.Fatalf("simulator password %q is too short to search for", secret)
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "m.db")
+	var all strings.Builder
+	for _, args := range [][]string{
+		{"audit", "--inventory", inv, "--db", db, "--log-level", "debug"},
+		{"audit", "--inventory", inv, "--db", db, "--format", "json", "--log-level", "debug"},
+		{"check", "bad-password", "--inventory", inv, "--db", db, "--log-level", "debug"},
+		{"check", "healthy", "--inventory", inv, "--json", "--log-level", "debug"},
+		{"report", "--db", db, "--kind", "devices", "--format", "csv", "--log-level", "debug"},
+		{"audit", "--help"},
+	} {
+		r := runCLI(t, args...)
+		all.WriteString(r.stdout + r.stderr)
+	}
+	if strings.Contains(all.String(), secret) {
+		t.Error("the password appears in command output or logs")
+	}
+	for _, f := range []string{db, db + "-wal"} {
+		data, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte(secret)) {
+			t.Errorf("the password is stored in %s", filepath.Base(f))
+		}
+	}
+	if !strings.Contains(all.String(), "bad-password") {
+		t.Error("outputs look empty; the search above proves nothing")
+	}
+}
+
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo waits for its hanging router's deadline")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"demo", "--dir", dir}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"ams1-mx960-1", "CRITICAL", "WARNING", "UNKNOWN", "hostkey", "refused", "Database:", "CSV report:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	for _, f := range []string{"devices.yaml", "mastership.db", "devices.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("demo did not write %s: %v", f, err)
+		}
+	}
+}
