@@ -1,0 +1,123 @@
+package junossim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/mastership/mastership/devices"
+)
+
+// sites are fleet locations, named like real PoPs.
+var sites = []string{"ams1", "fra1", "lon1", "par2", "mad1", "waw1", "nyc3", "iad2", "chi1", "dfw1", "sjc1", "sea1", "sin1", "hkg2", "tyo1", "syd1"}
+
+// versions are Junos releases a real fleet runs side by side.
+var versions = []string{"21.4R3-S5.4", "22.2R3-S3.3", "22.4R3.25", "23.2R2-S1.3", "20.4R3-S4.8"}
+
+// Generate returns a fleet of n healthy routers: mostly dual-RE MX, some
+// single-RE MX204, about one in ten on chunked (1.1) framing. Nothing is
+// wrong with any of them, so an audit of the fleet is all ok. The same n
+// and seed give the same scenario.
+func Generate(n int, seed int64) Scenario {
+	rnd := rand.New(rand.NewPCG(uint64(seed), 0x6a756e6f7373696d))
+	sc := Scenario{Seed: seed, Devices: make([]Device, 0, n)}
+	counts := map[string]int{}
+	for i := range n {
+		site := sites[i%len(sites)]
+		d := Device{Topology: TopologyDual, Framing: "1.0", Site: site}
+		switch p := rnd.IntN(100); {
+		case p < 20:
+			d.Topology, d.Model = TopologySingle, "mx204"
+		case p < 50:
+			d.Model = "mx480"
+		case p < 60:
+			d.Model = "mx10003"
+		default:
+			d.Model = "mx960"
+		}
+		if rnd.IntN(10) == 0 {
+			d.Framing = "1.1"
+		}
+		d.Version = versions[rnd.IntN(len(versions))]
+		key := site + "-" + d.Model
+		counts[key]++
+		d.Name = fmt.Sprintf("%s-%d", key, counts[key])
+		d.Tags = []string{"sim", d.Model}
+		sc.Devices = append(sc.Devices, d)
+	}
+	return sc
+}
+
+// DemoScenario is the fleet of `mastership demo`: a few healthy routers of
+// each shape and one of each problem an operator meets.
+func DemoScenario() Scenario {
+	h := time.Hour
+	return Scenario{
+		Seed:     1,
+		Defaults: Defaults{Version: "21.4R3-S5.4"},
+		Devices: []Device{
+			{Name: "ams1-mx204-1", Model: "mx204", Topology: TopologySingle, Site: "ams1",
+				Tags: []string{"edge", "mx204"}},
+			{Name: "ams1-mx960-1", Model: "mx960", Topology: TopologyDual, Site: "ams1",
+				Tags: []string{"core", "mx960"}},
+			{Name: "ams1-mx480-1", Model: "mx480", Topology: TopologyDual, Framing: "1.1", Site: "ams1",
+				Tags: []string{"core", "mx480"}, Version: "22.4R3.25"},
+			// The MX-VC capture has member0's RE1 as master after a
+			// switchover: normal, and not a problem to report.
+			{Name: "fra1-mxvc-1", Model: "mx960", Topology: TopologyMXVC, Site: "fra1",
+				Tags: []string{"core", "mx960", "vc"},
+				REStates: map[string]RESpec{
+					"member0-re0": {MastershipState: "backup", UpTime: 16*24*h + 13*h},
+					"member0-re1": {MastershipState: "master", UpTime: 18*24*h + 22*h},
+				}},
+			{Name: "fra1-srx4600-1", Model: "srx4600", Topology: TopologySRXCluster, Site: "fra1",
+				Tags: []string{"firewall", "srx4600"}, Timezone: "Europe/Berlin"},
+			{Name: "lon1-mx960-2", Model: "mx960", Topology: TopologyDual, Site: "lon1",
+				Tags: []string{"core", "mx960"}, Timezone: "Europe/London",
+				Alarms: []AlarmSpec{{Source: devices.AlarmChassis, Class: "Major", Type: "Chassis",
+					Description: "PEM 0 Not Powered", ShortDescription: "PEM 0 No Power", SetAfter: -2 * h}}},
+			// The backup RE is gone: it is missing from the reply
+			// (MANIFEST pitfall 7), and the master raises the symptom
+			// alarm seen on the MX480 JTAC lab capture.
+			{Name: "lon1-mx480-2", Model: "mx480", Topology: TopologyDual, Site: "lon1",
+				Tags: []string{"core", "mx480"}, Timezone: "Europe/London",
+				REStates: map[string]RESpec{"re1": {Status: StatusAbsent}},
+				Alarms: []AlarmSpec{{Source: devices.AlarmChassis, Class: "Minor", Type: "Chassis",
+					Description: "Loss of communication with Backup RE", ShortDescription: "Backup RE comm loss",
+					SetAfter: -3 * h}}},
+			{Name: "par2-mx960-1", Model: "mx960", Topology: TopologyDual, Site: "par2",
+				Tags: []string{"core", "mx960"},
+				Alarms: []AlarmSpec{{Source: devices.AlarmSystem, Class: "Minor", Type: "Configuration",
+					Description: "Rescue configuration is not set", ShortDescription: "no-rescue", SetAfter: -30 * 24 * h}}},
+			{Name: "par2-mx480-1", Model: "mx480", Topology: TopologyDual, Site: "par2",
+				Tags: []string{"core", "mx480"}, Faults: &Faults{Refuse: true}},
+			// RE0 panicked and rebooted 47 days ago; both REs are up now,
+			// like the MX10003 capture.
+			{Name: "nyc3-mx10003-1", Model: "mx10003", Topology: TopologyDual, Site: "nyc3",
+				Tags: []string{"core", "mx10003"}, Timezone: "America/New_York",
+				REStates: map[string]RESpec{
+					"re0": {UpTime: 47*24*h + 5*h, LastRebootReason: ReasonPanic},
+					"re1": {UpTime: 326*24*h + 2*h, LastRebootReason: "0x2000:hypervisor reboot"},
+				}},
+			{Name: "nyc3-mx960-1", Model: "mx960", Topology: TopologyDual, Site: "nyc3",
+				Tags: []string{"core", "mx960"}, Faults: &Faults{WrongHostKey: true}},
+			{Name: "sjc1-mx960-1", Model: "mx960", Topology: TopologyDual, Site: "sjc1",
+				Tags: []string{"core", "mx960"}, Faults: &Faults{HangAfterHello: true}},
+			{Name: "sjc1-mx204-1", Model: "mx204", Topology: TopologySingle, Site: "sjc1",
+				Tags: []string{"edge", "mx204"}, Faults: &Faults{RejectAuth: true}},
+			// Healthy at start; the backup RE drops out after two minutes
+			// and comes back after five, for demos of the daemon.
+			{Name: "sin1-mx960-1", Model: "mx960", Topology: TopologyDual, Site: "sin1",
+				Tags: []string{"core", "mx960"}, Timezone: "Asia/Singapore",
+				Events: []Event{
+					{At: 2 * time.Minute, Kind: EventREDown, RE: "re1"},
+					{At: 2*time.Minute + 25*time.Second, Kind: EventAlarmSet, Source: devices.AlarmChassis,
+						Class: "Minor", Type: "Chassis", Description: "Loss of communication with Backup RE",
+						ShortDescription: "Backup RE comm loss"},
+					{At: 5 * time.Minute, Kind: EventREUp, RE: "re1", Reason: ReasonPowerCycle},
+					{At: 5*time.Minute + 40*time.Second, Kind: EventAlarmClear,
+						Description: "Loss of communication with Backup RE"},
+				}},
+		},
+	}
+}

@@ -1,0 +1,550 @@
+package junossim
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/netconf/netconftest"
+)
+
+// StatusAbsent is the RE status that leaves an RE out of
+// <get-route-engine-information/> altogether. MANIFEST pitfall 7: "An RE
+// slot can be missing entirely from the reply when that RE is powered off";
+// no real XML capture shows <status>Absent</status> for a Routing Engine,
+// so the simulator does not invent one. Other statuses ("Failed",
+// "Testing") are rendered as given.
+const StatusAbsent = "absent"
+
+// Default last-reboot-reason texts, copied from real replies.
+const (
+	ReasonNormal     = "Router rebooted after a normal shutdown."
+	ReasonPowerCycle = "0x1:power cycle/failure"
+	ReasonPanic      = "0x1000:reboot due to panic"
+	ReasonVJunos     = "0x4000:VJUNOS reboot"
+)
+
+// REState is the changeable state of one Routing Engine.
+type REState struct {
+	Name   string // re0, member1-re0, node0 (read only)
+	Member string // member0, node1, or empty (read only)
+	Slot   int    // -1 when the reply carries no slot (read only)
+	// MastershipState is "master", "backup", or empty where the platform
+	// reports none (single RE, SRX cluster node).
+	MastershipState string
+	// Status is "OK", "Testing", "Failed", ... or StatusAbsent.
+	Status string
+	// BootTime is when the RE last booted; up-time is clock minus BootTime.
+	BootTime         time.Time
+	LastRebootReason string
+}
+
+// Present reports whether the RE appears in replies at all.
+func (s REState) Present() bool { return !strings.EqualFold(s.Status, StatusAbsent) }
+
+// reState is an RE with the static details the replies carry.
+type reState struct {
+	REState
+	priority string // configured election preference; never changes
+	model    string
+	serial   string // empty: no serial-number element (vmhost REs)
+	tempC    int
+	cpuTempC int
+	dramMB   int
+}
+
+// Router is one simulated Junos router. It answers NETCONF RPCs from its
+// current state; the state changes through its timeline of events, applied
+// lazily when an RPC or accessor sees that the clock has passed them (no
+// goroutine per router, so a process can hold tens of thousands), and
+// through the setters tests call. All methods are safe for concurrent use.
+type Router struct {
+	hostname string
+	model    string
+	version  string
+	topo     Topology
+	loc      *time.Location
+	clock    func() time.Time
+	start    time.Time
+	logger   *slog.Logger
+
+	mu     sync.Mutex
+	res    []*reState
+	alarms []devices.Alarm
+	events []Event // sorted by At; events[next:] are pending
+	next   int
+}
+
+// NewRouter builds a router from a device; fields left empty get the
+// built-in defaults (Scenario.Resolved applies a scenario's own first). The simulation starts at clock(); event offsets
+// count from there. seed varies up-times and serial numbers; a nil clock
+// means time.Now and a nil logger discards.
+func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger) (*Router, error) {
+	if clock == nil {
+		clock = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	d = d.withDefaults(Defaults{})
+	// A device built by hand (not parsed) gets the same checks, so a bad
+	// event fails here rather than in a log line at poll time.
+	if err := (Scenario{Devices: []Device{d}}).Validate(); err != nil {
+		return nil, fmt.Errorf("device %s: %w", d.Name, err)
+	}
+	loc := time.UTC
+	if d.Timezone != "" {
+		l, err := time.LoadLocation(d.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", d.Name, err)
+		}
+		loc = l
+	}
+	r := &Router{
+		hostname: d.Name,
+		model:    d.Model,
+		version:  d.Version,
+		topo:     d.Topology,
+		loc:      loc,
+		clock:    clock,
+		start:    clock(),
+		logger:   logger.With("device", d.Name),
+	}
+	rnd := newDetRand(d.Name, seed)
+	// A fleet's routers were booted weeks to a year ago; REs of one chassis
+	// boot within a minute of each other.
+	chassisUp := time.Duration(7*24+rnd.intn(360*24)) * time.Hour
+	chassisUp += time.Duration(rnd.intn(3600)) * time.Second
+	for i, name := range reNames(d.Topology) {
+		st := &reState{REState: REState{Name: name, Slot: -1, Status: "OK"}}
+		st.Member, _, _ = strings.Cut(name, "-")
+		if st.Member == name {
+			st.Member = ""
+		}
+		if d.Topology == TopologySRXCluster {
+			st.Member = name
+		}
+		slot := i % 2
+		switch d.Topology {
+		case TopologyDual, TopologyMXVC:
+			st.Slot = slot
+			st.MastershipState = [2]string{"master", "backup"}[slot]
+			st.priority = [2]string{"master (default)", "backup (default)"}[slot]
+		}
+		up := chassisUp - time.Duration(i*24+rnd.intn(20))*time.Second
+		st.BootTime = r.start.Add(-up).Truncate(time.Second)
+		st.LastRebootReason = ReasonNormal
+		st.model, st.serial, st.dramMB = reHardware(r.model, d.Topology)
+		if st.serial == "serial" {
+			st.serial = fmt.Sprintf("90130%05d", rnd.intn(100000))
+		}
+		if d.Topology == TopologySingle || strings.HasPrefix(r.model, "mx10003") {
+			st.LastRebootReason = ReasonVJunos
+		}
+		st.tempC = 30 + rnd.intn(8)
+		st.cpuTempC = st.tempC - 2 + rnd.intn(3)
+		if spec, ok := d.REStates[name]; ok {
+			if spec.Status != "" {
+				st.Status = spec.Status
+			}
+			if spec.MastershipState != "" {
+				st.MastershipState = spec.MastershipState
+			}
+			if spec.UpTime > 0 {
+				st.BootTime = r.start.Add(-spec.UpTime).Truncate(time.Second)
+			}
+			if spec.LastRebootReason != "" {
+				st.LastRebootReason = spec.LastRebootReason
+			}
+		}
+		r.res = append(r.res, st)
+	}
+	for _, a := range d.Alarms {
+		if a.SetAfter > 0 {
+			r.events = append(r.events, Event{At: a.SetAfter, Kind: EventAlarmSet,
+				Source: a.Source, Member: a.Member, Class: a.Class, Type: a.Type,
+				Description: a.Description, ShortDescription: a.ShortDescription})
+			continue
+		}
+		r.setAlarmLocked(r.alarmFrom(a.Source, a.Member, a.Class, a.Type, a.Description, a.ShortDescription,
+			r.start.Add(a.SetAfter)))
+	}
+	r.events = append(r.events, d.Events...)
+	slices.SortStableFunc(r.events, func(a, b Event) int { return cmp.Compare(a.At, b.At) })
+	return r, nil
+}
+
+// reHardware returns RE model, serial ("serial" = generate one, "" = none)
+// and DRAM for a chassis, after the real captures.
+func reHardware(model string, t Topology) (reModel, serial string, dramMB int) {
+	m := strings.ToLower(model)
+	switch {
+	case t == TopologySRXCluster || strings.HasPrefix(m, "srx"):
+		return "SRX Routing Engine", "BUILTIN", 1905
+	case t == TopologySingle || strings.HasPrefix(m, "mx10003") || strings.HasPrefix(m, "mx204"):
+		// vmhost REs report no serial-number (MANIFEST pitfall 7).
+		return "RE-S-1600x8", "", 16339
+	default:
+		return "RE-S-1800x4", "serial", 32719
+	}
+}
+
+// Hostname, Model, Version and Topology describe the router.
+func (r *Router) Hostname() string   { return r.hostname }
+func (r *Router) Model() string      { return r.model }
+func (r *Router) Version() string    { return r.version }
+func (r *Router) Topology() Topology { return r.topo }
+
+// Start is the moment the simulation started; event offsets count from it.
+func (r *Router) Start() time.Time { return r.start }
+
+// ServeNETCONF answers one RPC with a whole <rpc-reply> message, shaped like
+// a real Junos reply on the wire. It implements netconftest.Handler.
+func (r *Router) ServeNETCONF(_ context.Context, req *netconftest.Request) []byte {
+	return r.Reply(req.Operation, req.MessageID)
+}
+
+// Reply renders the reply to the RPC named op (the local name of the first
+// element inside <rpc>), echoing messageID.
+func (r *Router) Reply(op, messageID string) []byte {
+	now := r.clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked(now)
+	w := newReplyWriter(r.version, messageID)
+	switch op {
+	case "get-route-engine-information":
+		r.renderRouteEngines(w, now)
+	case "get-alarm-information":
+		r.renderAlarms(w, devices.AlarmChassis)
+	case "get-system-alarm-information":
+		r.renderAlarms(w, devices.AlarmSystem)
+	case "get-software-information":
+		r.renderSoftware(w)
+	case "get-system-uptime-information":
+		r.renderUptime(w, now)
+	default:
+		renderUnknownRPC(w, op)
+	}
+	return w.finish()
+}
+
+// advanceLocked applies, in order, every pending event whose time has come.
+// Each event takes effect at its own time, not at now, so what a poll sees
+// does not depend on when it happens to look.
+func (r *Router) advanceLocked(now time.Time) {
+	for r.next < len(r.events) {
+		ev := r.events[r.next]
+		at := r.start.Add(ev.At)
+		if at.After(now) {
+			return
+		}
+		r.next++
+		if err := r.applyLocked(ev, at); err != nil {
+			r.logger.Warn("junossim: timeline event not applied", "kind", ev.Kind, "re", ev.RE, "at", ev.At, "err", err)
+			continue
+		}
+		r.logger.Info("junossim: timeline event applied", "kind", ev.Kind, "re", ev.RE, "at", ev.At)
+	}
+}
+
+// Apply applies one event now, ignoring its At.
+func (r *Router) Apply(ev Event) error {
+	now := r.clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked(now)
+	return r.applyLocked(ev, now)
+}
+
+func (r *Router) applyLocked(ev Event, at time.Time) error {
+	switch ev.Kind {
+	case EventSwitchover:
+		return r.switchoverLocked(ev.RE)
+	case EventREDown:
+		st, err := r.reLocked(ev.RE)
+		if err != nil {
+			return err
+		}
+		if st.IsMaster() {
+			r.handOverLocked(st)
+		}
+		st.Status = cmp.Or(ev.Status, StatusAbsent)
+		return nil
+	case EventREUp:
+		st, err := r.reLocked(ev.RE)
+		if err != nil {
+			return err
+		}
+		st.Status = "OK"
+		st.BootTime = at.Truncate(time.Second)
+		st.LastRebootReason = cmp.Or(ev.Reason, ReasonPowerCycle)
+		if st.MastershipState != "" {
+			// It comes back as backup unless nobody else is master.
+			st.MastershipState = "master"
+			if r.peerMasterLocked(st) != nil {
+				st.MastershipState = "backup"
+			}
+		}
+		return nil
+	case EventReboot:
+		st, err := r.reLocked(ev.RE)
+		if err != nil {
+			return err
+		}
+		if st.IsMaster() {
+			r.handOverLocked(st)
+		}
+		st.Status = "OK"
+		st.BootTime = at.Truncate(time.Second)
+		st.LastRebootReason = cmp.Or(ev.Reason, ReasonNormal)
+		return nil
+	case EventAlarmSet:
+		r.setAlarmLocked(r.alarmFrom(ev.Source, ev.Member, ev.Class, ev.Type, ev.Description, ev.ShortDescription, at))
+		return nil
+	case EventAlarmClear:
+		if r.clearAlarmLocked(ev.Source, ev.Member, ev.Description) == 0 {
+			return fmt.Errorf("no active alarm %q", ev.Description)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown event kind %q", ev.Kind)
+}
+
+// IsMaster reports whether the RE is a present master.
+func (s *reState) IsMaster() bool {
+	return s.Present() && strings.EqualFold(s.MastershipState, "master")
+}
+
+func (r *Router) reLocked(name string) (*reState, error) {
+	for _, st := range r.res {
+		if st.Name == name {
+			return st, nil
+		}
+	}
+	return nil, fmt.Errorf("router %s has no RE %q", r.hostname, name)
+}
+
+// peersLocked returns the other REs of st's pair (same VC member, or the
+// whole chassis of a dual-RE router).
+func (r *Router) peersLocked(st *reState) []*reState {
+	var out []*reState
+	for _, o := range r.res {
+		if o != st && o.Member == st.Member && o.MastershipState != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (r *Router) peerMasterLocked(st *reState) *reState {
+	for _, o := range r.peersLocked(st) {
+		if o.IsMaster() {
+			return o
+		}
+	}
+	return nil
+}
+
+// handOverLocked makes a present peer of master st the master and st the
+// backup, as graceful switchover does when the master reboots or dies. With
+// no peer, st keeps its state.
+func (r *Router) handOverLocked(st *reState) bool {
+	for _, o := range r.peersLocked(st) {
+		if o.Present() && !strings.EqualFold(o.Status, "failed") {
+			o.MastershipState = "master"
+			st.MastershipState = "backup"
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Router) switchoverLocked(name string) error {
+	var master *reState
+	if name == "" {
+		for _, st := range r.res {
+			if st.IsMaster() {
+				master = st
+				break
+			}
+		}
+		if master == nil {
+			return fmt.Errorf("router %s has no master RE", r.hostname)
+		}
+	} else {
+		st, err := r.reLocked(name)
+		if err != nil {
+			return err
+		}
+		if st.MastershipState == "" {
+			return fmt.Errorf("router %s: RE %s has no mastership to switch", r.hostname, name)
+		}
+		master = st
+		if !st.IsMaster() {
+			master = r.peerMasterLocked(st)
+		}
+		if master == nil {
+			return fmt.Errorf("router %s: no master RE paired with %s", r.hostname, name)
+		}
+	}
+	if !r.handOverLocked(master) {
+		return fmt.Errorf("router %s: no backup RE to take over from %s", r.hostname, master.Name)
+	}
+	return nil
+}
+
+// Switchover swaps master and backup of the pair re belongs to (empty: the
+// first master's pair), as "request chassis routing-engine master switch".
+func (r *Router) Switchover(re string) error {
+	now := r.clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked(now)
+	return r.switchoverLocked(re)
+}
+
+// REs returns the state of every RE, absent ones included, in reply order.
+func (r *Router) REs() []REState {
+	now := r.clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked(now)
+	out := make([]REState, len(r.res))
+	for i, st := range r.res {
+		out[i] = st.REState
+	}
+	return out
+}
+
+// RE returns the state of one RE.
+func (r *Router) RE(name string) (REState, bool) {
+	for _, st := range r.REs() {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return REState{}, false
+}
+
+// SetREState replaces the changeable fields of an RE (MastershipState,
+// Status, LastRebootReason, and BootTime unless zero). Read-modify-write
+// with RE: st, _ := r.RE("re1"); st.Status = StatusAbsent; r.SetREState(...).
+func (r *Router) SetREState(name string, s REState) error {
+	now := r.clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked(now)
+	st, err := r.reLocked(name)
+	if err != nil {
+		return err
+	}
+	st.MastershipState = s.MastershipState
+	st.Status = s.Status
+	st.LastRebootReason = s.LastRebootReason
+	if !s.BootTime.IsZero() {
+		st.BootTime = s.BootTime
+	}
+	return nil
+}
+
+// Alarms returns the active alarms, newest first, as the device lists them.
+func (r *Router) Alarms() []devices.Alarm {
+	now := r.clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked(now)
+	return slices.Clone(r.alarms)
+}
+
+// SetAlarm raises an alarm, or replaces the one with the same source,
+// member and description. A zero Source means chassis, a zero Time now;
+// Member defaults to the first member on multi-member routers.
+func (r *Router) SetAlarm(a devices.Alarm) {
+	now := r.clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked(now)
+	if a.Time.IsZero() {
+		a.Time = now
+	}
+	r.setAlarmLocked(r.alarmFrom(a.Source, a.Member, a.Class, a.Type, a.Description, a.ShortDescription, a.Time))
+}
+
+// ClearAlarm clears the alarms with this description (and source, unless
+// empty) and returns how many it cleared.
+func (r *Router) ClearAlarm(src devices.AlarmSource, description string) int {
+	now := r.clock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advanceLocked(now)
+	return r.clearAlarmLocked(src, "", description)
+}
+
+func (r *Router) alarmFrom(src devices.AlarmSource, member, class, typ, desc, short string, at time.Time) devices.Alarm {
+	if src == "" {
+		src = devices.AlarmChassis
+	}
+	if ms := members(r.topo); ms != nil && member == "" {
+		member = ms[0]
+	}
+	if members(r.topo) == nil {
+		member = ""
+	}
+	if short == "" {
+		short = shortDescription(desc)
+	}
+	return devices.Alarm{Source: src, Member: member, Time: at.Truncate(time.Second),
+		Class: class, Type: typ, Description: desc, ShortDescription: short}
+}
+
+// shortDescription stands in for Junos' abbreviated alarm name, which is
+// at most 20 characters ("PEM 0 No Power", "autorecovery-save-r").
+func shortDescription(desc string) string {
+	if len(desc) <= 20 {
+		return desc
+	}
+	return strings.TrimSpace(desc[:20])
+}
+
+func (r *Router) setAlarmLocked(a devices.Alarm) {
+	r.clearAlarmLocked(a.Source, a.Member, a.Description)
+	r.alarms = append(r.alarms, a)
+	// Junos lists the newest alarm first.
+	slices.SortStableFunc(r.alarms, func(x, y devices.Alarm) int { return y.Time.Compare(x.Time) })
+}
+
+func (r *Router) clearAlarmLocked(src devices.AlarmSource, member, desc string) int {
+	n := len(r.alarms)
+	r.alarms = slices.DeleteFunc(r.alarms, func(a devices.Alarm) bool {
+		return a.Description == desc && (src == "" || a.Source == src) && (member == "" || a.Member == member)
+	})
+	return n - len(r.alarms)
+}
+
+// detRand is a small deterministic generator keyed by device name and
+// seed, so that a router looks the same however the fleet is ordered.
+type detRand struct{ x uint64 }
+
+func newDetRand(name string, seed int64) *detRand {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return &detRand{x: h.Sum64() ^ uint64(seed)*0x9e3779b97f4a7c15 | 1}
+}
+
+func (d *detRand) intn(n int) int {
+	// splitmix64
+	d.x += 0x9e3779b97f4a7c15
+	z := d.x
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return int(z % uint64(n))
+}
