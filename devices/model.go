@@ -109,6 +109,15 @@ type Snapshot struct {
 	RouteEngines []RouteEngine `json:"route_engines"`
 	Alarms       []Alarm       `json:"alarms"`
 	Software     []Software    `json:"software,omitempty"`
+	// DeviceTime is the device's own clock at the poll (from
+	// get-system-uptime-information); zero when unknown. Log years are
+	// inferred from it, never from the agent's clock.
+	DeviceTime time.Time `json:"device_time,omitempty"`
+	// Logs are the log lines that are new since the previous poll, oldest
+	// first, per file in the order the files were read.
+	Logs []LogLine `json:"-"`
+	// Config is the redundancy configuration, nil when not read.
+	Config *RedundancyConfig `json:"-"`
 }
 
 // AliveSet returns the sorted names of the REs in the alive set.
