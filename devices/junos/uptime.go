@@ -30,6 +30,12 @@ type SystemUptime struct {
 	LastConfiguredBy string
 	// UpTime is uptime-information/up-time, nil when absent.
 	UpTime *time.Duration
+	// Location is the device's time zone at CurrentTime, as a fixed offset
+	// named by the zone abbreviation Junos printed ("PDT", "CET"): the
+	// offset between the wall-clock text and junos:seconds. Syslog lines
+	// are written in this zone with no offset of their own. UTC when the
+	// text gives nothing to compare.
+	Location *time.Location
 }
 
 // systemUptimeInformation is <system-uptime-information>.
@@ -93,6 +99,7 @@ func (x systemUptimeInformation) systemUptime(member string) (SystemUptime, erro
 		return u, fmt.Errorf("current-time: %w", err)
 	}
 	u.CurrentTime = *now
+	u.Location = deviceZone(x.CurrentTime.Text, *now)
 	if u.BootTime, err = x.BootTime.timestamp(); err != nil {
 		return u, fmt.Errorf("system-booted-time: %w", err)
 	}
@@ -110,4 +117,32 @@ func (x systemUptimeInformation) systemUptime(member string) (SystemUptime, erro
 		u.UpTime = &d
 	}
 	return u, nil
+}
+
+// deviceZone reads the device's UTC offset from current-time's text
+// ("2017-06-29 16:59:47 PDT") against the same instant in UTC. Abbreviations
+// are ambiguous (CST, IST), so the offset is computed, never looked up.
+// Offsets are whole quarter hours; anything else means the text is not the
+// same instant (or not a time) and UTC is safer.
+func deviceZone(text string, now time.Time) *time.Location {
+	fields := strings.Fields(text)
+	if len(fields) < 2 {
+		return time.UTC
+	}
+	wall, err := time.Parse("2006-01-02 15:04:05", fields[0]+" "+fields[1])
+	if err != nil {
+		return time.UTC
+	}
+	offset := wall.Sub(now.UTC().Truncate(time.Second))
+	if offset%(15*time.Minute) != 0 || offset > 14*time.Hour || offset < -12*time.Hour {
+		return time.UTC
+	}
+	name := "UTC"
+	if len(fields) > 2 {
+		name = fields[2]
+	}
+	if offset == 0 && name == "UTC" {
+		return time.UTC
+	}
+	return time.FixedZone(name, int(offset.Seconds()))
 }

@@ -213,3 +213,26 @@ func BenchmarkDecodeSystemUptime(b *testing.B) {
 		}
 	}
 }
+
+func TestDeviceZone(t *testing.T) {
+	now := time.Unix(1498780787, 0).UTC() // 2017-06-29 23:59:47 UTC
+	for _, tc := range []struct {
+		text   string
+		name   string
+		offset int
+	}{
+		{"2017-06-29 16:59:47 PDT", "PDT", -7 * 3600},
+		{"2017-06-30 01:59:47 CEST", "CEST", 2 * 3600},
+		{"2017-06-30 05:29:47 IST", "IST", 5*3600 + 1800},
+		{"2017-06-29 23:59:47 UTC", "UTC", 0},
+		{"4:59PM", "UTC", 0},                  // reply-time form: nothing to compare
+		{"2017-06-29 16:59:13 PDT", "UTC", 0}, // not the same instant
+		{"", "UTC", 0},
+	} {
+		loc := deviceZone(tc.text, now)
+		name, off := now.In(loc).Zone()
+		if name != tc.name || off != tc.offset {
+			t.Errorf("deviceZone(%q) = %s %+d, want %s %+d", tc.text, name, off, tc.name, tc.offset)
+		}
+	}
+}
