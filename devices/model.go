@@ -116,6 +116,11 @@ type Snapshot struct {
 	// Logs are the log lines that are new since the previous poll, oldest
 	// first, per file in the order the files were read.
 	Logs []LogLine `json:"-"`
+	// LogCursors are where reading each log file stopped after this poll.
+	LogCursors []LogCursor `json:"-"`
+	// AlarmsRead is true when both alarm tables were read, so an alarm
+	// missing from them has really cleared (not merely gone unread).
+	AlarmsRead bool `json:"-"`
 	// Config is the redundancy configuration, nil when not read.
 	Config *RedundancyConfig `json:"-"`
 }
