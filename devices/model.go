@@ -113,6 +113,9 @@ type Snapshot struct {
 	// get-system-uptime-information); zero when unknown. Log years are
 	// inferred from it, never from the agent's clock.
 	DeviceTime time.Time `json:"device_time,omitempty"`
+	// DeviceZone is the device's time zone (a fixed offset), in which its
+	// syslog lines are written; nil when unknown (UTC is assumed).
+	DeviceZone *time.Location `json:"-"`
 	// Logs are the log lines that are new since the previous poll, oldest
 	// first, per file in the order the files were read.
 	Logs []LogLine `json:"-"`
