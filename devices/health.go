@@ -59,10 +59,11 @@ type Assessment struct {
 // history); 0 means unknown, and then the REs in this very poll are the
 // expectation.
 //
-// Until correlation judges flaps, the rules are the issue's: a device that
-// could not be polled is UNKNOWN; fewer REs alive than expected, no master,
-// or a Major alarm is CRITICAL; a Minor alarm or a partial poll is WARNING.
-func Assess(p Poll, expectedREs int) Assessment {
+// A device that could not be polled is UNKNOWN; a critical finding (a flap
+// with a master change or a Major alarm), fewer REs alive than expected, no
+// master, or a Major alarm is CRITICAL; any other finding, a Minor alarm or
+// a partial poll is WARNING.
+func Assess(p Poll, expectedREs int, findings []Finding) Assessment {
 	snap := p.Snapshot
 	if snap == nil || len(snap.RouteEngines) == 0 {
 		msg := p.Error
@@ -88,6 +89,13 @@ func Assess(p Poll, expectedREs int) Assessment {
 		a.Reasons = append(a.Reasons, reason)
 	}
 
+	for _, f := range findings {
+		state := StateWarning
+		if f.Severity == SeverityCritical {
+			state = StateCritical
+		}
+		raise(state, describeFinding(f))
+	}
 	alive := snap.AliveSet()
 	if len(alive) < expectedREs {
 		raise(StateCritical, fmt.Sprintf("%d of %d REs alive (%s)%s", len(alive), expectedREs, joinOrNone(alive), describeNotAlive(snap.RouteEngines)))
@@ -122,6 +130,12 @@ func Assess(p Poll, expectedREs int) Assessment {
 		a.Summary = strings.Join(a.Reasons, ", ") + "; " + head
 	}
 	return a
+}
+
+// describeFinding is a finding in one phrase: "re1 flapped 3 times
+// (hardware, critical)".
+func describeFinding(f Finding) string {
+	return fmt.Sprintf("%s flapped %d times (%s, %s)", f.RE, f.Transitions, f.Cause, f.Severity)
 }
 
 // describeNotAlive names the REs that are reported but out of the alive

@@ -22,6 +22,7 @@ func TestAssess(t *testing.T) {
 		name        string
 		poll        Poll
 		expected    int
+		findings    []Finding
 		want        State
 		wantSummary string
 	}{
@@ -99,6 +100,22 @@ func TestAssess(t *testing.T) {
 			wantSummary: "partial poll: get-alarm-information",
 		},
 		{
+			name:        "a critical finding is CRITICAL even with every RE back",
+			poll:        Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{RouteEngines: dualRE(backupOK)}},
+			expected:    2,
+			findings:    []Finding{{RE: "re1", Cause: CauseHardware, Severity: SeverityCritical, Transitions: 3}},
+			want:        StateCritical,
+			wantSummary: "re1 flapped 3 times (hardware, critical)",
+		},
+		{
+			name:        "a warning finding is WARNING",
+			poll:        Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{RouteEngines: dualRE(backupOK)}},
+			expected:    2,
+			findings:    []Finding{{RE: "re1", Cause: CauseNetwork, Severity: SeverityWarning, Transitions: 2}},
+			want:        StateWarning,
+			wantSummary: "re1 flapped 2 times (network, warning)",
+		},
+		{
 			name:        "critical outranks warning and is named first",
 			poll:        Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{RouteEngines: dualRE(backupOK)[:1], Alarms: []Alarm{{Class: "Minor", Description: "x"}}}},
 			expected:    2,
@@ -108,7 +125,7 @@ func TestAssess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Assess(tt.poll, tt.expected)
+			got := Assess(tt.poll, tt.expected, tt.findings)
 			if got.State != tt.want {
 				t.Errorf("state = %v, want %v (summary %q)", got.State, tt.want, got.Summary)
 			}

@@ -213,7 +213,7 @@ func TestPollPartialKeepsWhatCameBack(t *testing.T) {
 	if p.Snapshot == nil || len(p.Snapshot.RouteEngines) != 2 || len(p.Snapshot.Software) == 0 {
 		t.Errorf("snapshot lost the RPCs that worked: %+v", p.Snapshot)
 	}
-	if a := devices.Assess(p, 2); a.State != devices.StateWarning {
+	if a := devices.Assess(p, 2, nil); a.State != devices.StateWarning {
 		t.Errorf("verdict %v (%s), want WARNING for a partial poll", a.State, a.Summary)
 	}
 }

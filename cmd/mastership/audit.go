@@ -98,7 +98,7 @@ func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, 
 		if p.Device == "" {
 			continue // not polled: the audit was interrupted
 		}
-		views = append(views, newDeviceView(p, devices.Assess(p, p.ExpectedREs)))
+		views = append(views, newDeviceView(p, devices.Assess(p, p.ExpectedREs, nil)))
 	}
 	return views, run, nil
 }

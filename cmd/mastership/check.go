@@ -71,7 +71,7 @@ it should have when the inventory has no expected_res.`,
 					return unknown(fmt.Errorf("store poll of %s: %w", d.Name, err))
 				}
 			}
-			v := newDeviceView(p, devices.Assess(p, exp))
+			v := newDeviceView(p, devices.Assess(p, exp, nil))
 			if o.json {
 				if err := writeJSON(a.stdout, v); err != nil {
 					return err
