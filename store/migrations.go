@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -114,8 +115,133 @@ CREATE TABLE software (
     PRIMARY KEY (poll_id, ord)
 ) STRICT, WITHOUT ROWID;
 `},
+		{name: "log lines, events, cursors, transitions, alarm records, findings, configs", sql: migration2},
 	}
 }
+
+// noTimeKey (the smallest INTEGER) stands for "no time" in the key
+// columns below. UNIQUE treats NULLs as distinct, so a nullable time in a
+// key would let every re-read store an untimed line (or a timeless alarm)
+// again; the key columns are generated as COALESCE(time, noTimeKey) and
+// the time column itself stays NULL, as elsewhere, when unknown. The store
+// (and a CHECK on the time column) refuses the instant it stands for (1677-09-21T00:12:43.145224192Z) as a
+// real time. -1 would not do: it is a real instant
+// (1969-12-31T23:59:59.999999999Z), and backup REs with reset clocks log
+// near the epoch. PostgreSQL can say the same with UNIQUE NULLS NOT
+// DISTINCT.
+const noTimeKey = math.MinInt64
+
+// migration2 is the history of the alive set. Lists (cursor tails,
+// sources, evidence, alarms of a finding, configurations) are JSON text:
+// they are read and written whole with their row, never queried inside.
+const migration2 = `
+CREATE TABLE log_lines (
+    id         INTEGER PRIMARY KEY,
+    device     TEXT    NOT NULL CHECK (device <> ''),
+    file       TEXT    NOT NULL CHECK (file <> ''),
+    line_time  INTEGER CHECK (line_time <> -9223372036854775808),
+    time_key   INTEGER NOT NULL GENERATED ALWAYS AS (COALESCE(line_time, -9223372036854775808)) VIRTUAL,
+    raw        TEXT    NOT NULL,
+    host       TEXT    NOT NULL,
+    process    TEXT    NOT NULL,
+    pid        INTEGER NOT NULL,
+    tag        TEXT    NOT NULL,
+    message    TEXT    NOT NULL,
+    parsed     INTEGER NOT NULL CHECK (parsed IN (0, 1)),
+    -- occurrence numbers identical lines (same device, file, time and raw
+    -- text) 0, 1, 2, ...: the mastership log repeats lines within a second.
+    occurrence INTEGER NOT NULL CHECK (occurrence >= 0),
+    UNIQUE (device, file, time_key, raw, occurrence)
+) STRICT;
+-- UnparsedLines counts a device's parser gaps without reading its history.
+CREATE INDEX log_lines_unparsed ON log_lines (device) WHERE parsed = 0;
+
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    log_line_id INTEGER NOT NULL REFERENCES log_lines (id) ON DELETE CASCADE,
+    device      TEXT    NOT NULL CHECK (device <> ''),
+    kind        TEXT    NOT NULL CHECK (kind <> ''),
+    time        INTEGER,
+    re          TEXT    NOT NULL,
+    change      TEXT    NOT NULL,
+    subject     TEXT    NOT NULL,
+    class       TEXT    NOT NULL,
+    rule        TEXT    NOT NULL
+) STRICT;
+CREATE INDEX events_device_time ON events (device, time, id);
+-- Deleting old log lines (retention) cascades through this index.
+CREATE INDEX events_log_line ON events (log_line_id);
+
+CREATE TABLE log_cursors (
+    device    TEXT    NOT NULL CHECK (device <> ''),
+    file      TEXT    NOT NULL CHECK (file <> ''),
+    tail      TEXT    NOT NULL CHECK (json_valid(tail)),
+    last_time INTEGER,
+    lines     INTEGER NOT NULL CHECK (lines >= 0),
+    PRIMARY KEY (device, file)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE transitions (
+    id         INTEGER PRIMARY KEY,
+    device     TEXT    NOT NULL CHECK (device <> ''),
+    re         TEXT    NOT NULL CHECK (re <> ''),
+    time       INTEGER NOT NULL,
+    from_state TEXT    NOT NULL CHECK (from_state <> ''),
+    to_state   TEXT    NOT NULL CHECK (to_state <> ''),
+    sources    TEXT    NOT NULL CHECK (json_valid(sources)),
+    evidence   TEXT    NOT NULL CHECK (json_valid(evidence))
+) STRICT;
+-- Serves range reads and SaveTransitions' search for the same transition
+-- within the tolerance: a device has few transitions in any minute, so an
+-- index on (device, re, from_state, to_state, time) would add writes and
+-- save nothing (the planner picks this one anyway).
+CREATE INDEX transitions_device_time ON transitions (device, time, id);
+
+CREATE TABLE alarm_records (
+    device            TEXT    NOT NULL CHECK (device <> ''),
+    member            TEXT    NOT NULL,
+    description       TEXT    NOT NULL,
+    alarm_time        INTEGER CHECK (alarm_time <> -9223372036854775808),
+    alarm_key         INTEGER NOT NULL GENERATED ALWAYS AS (COALESCE(alarm_time, -9223372036854775808)) VIRTUAL,
+    source            TEXT    NOT NULL,
+    class             TEXT    NOT NULL,
+    type              TEXT    NOT NULL,
+    short_description TEXT    NOT NULL,
+    first_seen        INTEGER NOT NULL,
+    last_seen         INTEGER NOT NULL,
+    cleared_at        INTEGER,
+    -- The alarm's identity (a primary key in all but name: a generated
+    -- column cannot be part of one). It also serves per-device reads.
+    UNIQUE (device, member, description, alarm_key)
+) STRICT;
+
+-- first_transition/last_transition, not first/last: those are keywords
+-- in both SQLite and PostgreSQL, and these match the CSV header.
+CREATE TABLE findings (
+    device           TEXT    NOT NULL CHECK (device <> ''),
+    re               TEXT    NOT NULL,
+    first_transition INTEGER NOT NULL,
+    last_transition  INTEGER NOT NULL,
+    cause            TEXT    NOT NULL CHECK (cause <> ''),
+    severity         TEXT    NOT NULL,
+    transitions      INTEGER NOT NULL,
+    evidence         TEXT    NOT NULL CHECK (json_valid(evidence)),
+    alarms           TEXT    NOT NULL CHECK (json_valid(alarms)),
+    other_causes     TEXT    NOT NULL CHECK (json_valid(other_causes)),
+    remedy           TEXT    NOT NULL,
+    detected_at      INTEGER NOT NULL,
+    PRIMARY KEY (device, re, first_transition)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX findings_device_last ON findings (device, last_transition);
+
+-- One row per change of a device's redundancy configuration.
+CREATE TABLE configs (
+    device TEXT    NOT NULL CHECK (device <> ''),
+    at     INTEGER NOT NULL,
+    config TEXT    NOT NULL CHECK (json_valid(config)),
+    PRIMARY KEY (device, at)
+) STRICT, WITHOUT ROWID;
+`
 
 // migrate brings the database to the newest schema in steps, each step in
 // its own transaction with its schema_migrations row, so a failure leaves

@@ -40,6 +40,14 @@ type sqliteStore struct {
 	insertPoll, insertRE, insertAlarm, insertSoftware *sql.Stmt
 	// Prepared on the reader pool: asked once per device per poll.
 	maxREs, latestPoll *sql.Stmt
+	// Prepared on the writer: SaveLogs runs them for every line and event
+	// of every poll.
+	insertLogLine, insertEvent, upsertCursor *sql.Stmt
+
+	// now is the clock a finding's detected_at comes from. It is a field,
+	// not time.Now called directly, so tests can tell "kept" from
+	// "rewritten with the same second".
+	now func() time.Time
 }
 
 var _ Store = (*sqliteStore)(nil)
@@ -65,7 +73,7 @@ func openSQLite(ctx context.Context, path string) (_ *sqliteStore, err error) {
 		return nil, errors.New("is a directory, not a database file")
 	}
 
-	s := &sqliteStore{path: abs}
+	s := &sqliteStore{path: abs, now: time.Now}
 	defer func() {
 		if err != nil {
 			// No PRAGMA optimize here: the file may be one this build must
@@ -163,6 +171,9 @@ func (s *sqliteStore) prepare(ctx context.Context) error {
 		{s.reader, &s.maxREs, `SELECT MAX(re_count) FROM polls WHERE device = ?`},
 		{s.reader, &s.latestPoll, `SELECT ` + pollColumns + ` FROM polls WHERE device = ?
     ORDER BY started DESC, id DESC LIMIT 1`},
+		{s.writer, &s.insertLogLine, insertLogLineSQL},
+		{s.writer, &s.insertEvent, insertEventSQL},
+		{s.writer, &s.upsertCursor, upsertCursorSQL},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.text)
 		if err != nil {
@@ -180,7 +191,8 @@ func (s *sqliteStore) Close() error { return s.close(true) }
 
 func (s *sqliteStore) close(optimize bool) error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insertPoll, s.insertRE, s.insertAlarm, s.insertSoftware, s.maxREs, s.latestPoll} {
+	for _, st := range []*sql.Stmt{s.insertPoll, s.insertRE, s.insertAlarm, s.insertSoftware, s.maxREs, s.latestPoll,
+		s.insertLogLine, s.insertEvent, s.upsertCursor} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -1,8 +1,9 @@
 // Package store keeps what the agent saw: fleet runs, polls and the
-// snapshots they decoded. Callers use the Store interface only, so the
-// engine behind it — embedded SQLite (the default: pure Go, no cgo, one
-// file) or PostgreSQL (shared by several agents, a later issue) — can
-// change without touching them.
+// snapshots they decoded, and the history of the alive set (log lines,
+// events, transitions, alarm records, findings, configurations). Callers
+// use the Store interface only, so the engine behind it — embedded SQLite
+// (the default: pure Go, no cgo, one file) or PostgreSQL (shared by
+// several agents, a later issue) — can change without touching them.
 //
 // Times are UTC. The SQLite engine keeps them to the nanosecond; the
 // contract every engine meets is microsecond precision (PostgreSQL's
@@ -25,14 +26,14 @@ import (
 // Store is everything the agent persists. It is split into one interface
 // per concern so a caller can depend on the narrow part it uses (the
 // scheduler needs RunStore and PollStore, a report only readers), and so
-// later concerns — log cursors, transitions, findings, the alarm
-// lifecycle, streaming reports — arrive as new embedded interfaces
-// without changing the existing ones.
+// later concerns — streaming reports, retention — arrive as new embedded
+// interfaces without changing the existing ones, as HistoryStore did.
 //
 // Every method is safe for concurrent use.
 type Store interface {
 	RunStore
 	PollStore
+	HistoryStore
 	io.Closer
 }
 

@@ -21,10 +21,7 @@ type opener func(t *testing.T) Store
 // are whole microseconds, the precision every engine keeps (PostgreSQL's
 // timestamptz); engine tests check finer precision where they have it.
 func testStoreSuite(t *testing.T, open opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open opener)
-	}{
+	tests := []suiteTest{
 		{"FullPollRoundTrip", suiteFullPollRoundTrip},
 		{"FailedPollRoundTrip", suiteFailedPollRoundTrip},
 		{"EmptySnapshotIsNotNil", suiteEmptySnapshot},
@@ -39,12 +36,19 @@ func testStoreSuite(t *testing.T, open opener) {
 		{"CanceledContext", suiteCanceledContext},
 		{"ConcurrentSavePoll", suiteConcurrentSavePoll},
 	}
+	tests = append(tests, historySuite()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, open)
 		})
 	}
+}
+
+// suiteTest is one test of the contract, run against a fresh store.
+type suiteTest struct {
+	name string
+	fn   func(t *testing.T, open opener)
 }
 
 // base is a fixed instant with microsecond precision.
