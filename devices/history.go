@@ -172,7 +172,8 @@ type LogCursor struct {
 	Device string `json:"device"`
 	File   string `json:"file"`
 	// Tail holds fingerprints of the last lines read (newest last), enough
-	// to find the place again in the next read.
+	// to find the place again in the next read, then "@N": how many lines
+	// the content read so far held (devices/junos/logcursor.go).
 	Tail []string `json:"tail"`
 	// LastTime is the timestamp of the newest line read (zero if none
 	// parsed); after a rotation only lines after it are new.

@@ -1,0 +1,308 @@
+package junos
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/mastership/mastership/devices"
+)
+
+// Reading a log incrementally. Junos has no "lines since N" RPC: get-log
+// and file-show return the whole file, every poll. TakeNewLines finds
+// where the previous read stopped and returns only what follows.
+//
+// The cursor's Tail holds:
+//   - the fingerprints of the last tailLines lines of the content read
+//     (newest last), 16 hex digits of the 64-bit FNV-1a hash of the raw
+//     line; four consecutive lines are unique in any real log;
+//   - then "@N", the number of lines that content had. Between rotations
+//     a log only grows, so the place is normally exactly line N, and
+//     checking there first keeps repeated lines apart: if the lines just
+//     appended repeat the last four read (the same alternating pair within
+//     one second, say), the last occurrence of the fingerprints is among
+//     the new lines, and searching for it alone would skip them.
+//
+// The place is line N when the fingerprints match there; otherwise the
+// last occurrence of the fingerprints (the front of the file was cut, or
+// the cursor has no "@N"); otherwise the file was rotated or cleared.
+
+const (
+	// tailLines is how many fingerprints the cursor keeps.
+	tailLines = 4
+	// DefaultFirstTail is how many lines the first read of a file takes:
+	// the agent starts watching a log, it does not import its history.
+	DefaultFirstTail = 500
+	// DefaultMaxBytes caps one poll's take, so a log flood cannot make one
+	// poll store megabytes; the newest lines are kept.
+	DefaultMaxBytes = 1 << 20
+)
+
+// TakeOptions tunes TakeNewLines. The zero value gives the defaults.
+type TakeOptions struct {
+	// FirstTail is how many of the last lines the first read takes;
+	// zero or less means DefaultFirstTail.
+	FirstTail int
+	// MaxBytes caps the bytes (line bytes, no newlines) taken per call;
+	// zero or less means DefaultMaxBytes. When more is new, the newest
+	// lines that fit are taken and the rest counted in TakeInfo.Skipped.
+	// A single newest line longer than the cap is still taken whole.
+	MaxBytes int
+	// Parse reads a line's time, for the cursor's LastTime and for
+	// deciding which lines of a rotated file are new; typically ParseLine
+	// bound to the file and the device clock. Nil means no times: LastTime
+	// is not updated and a rotated file is taken whole.
+	Parse func(string) devices.LogLine
+}
+
+// TakeInfo says how TakeNewLines found its place.
+type TakeInfo struct {
+	// First is set when the cursor had no place (the file's first read).
+	First bool
+	// Rotated is set when the cursor's place is no longer in the file: it
+	// was rotated or cleared (clear-log writes "logfile cleared" as the
+	// first line of the emptied file).
+	Rotated bool
+	// Skipped counts new lines not taken because of MaxBytes.
+	Skipped int
+}
+
+// TakeNewLines returns the lines of content that follow cur, oldest
+// first, and the cursor to pass next time. It is pure: same inputs, same
+// outputs.
+//
+//   - First read (cur.Tail empty): the last FirstTail lines.
+//   - The place found: the lines after it; none when nothing was added.
+//   - The place lost (rotation, clear-log): the lines from the first one
+//     dated after cur.LastTime on (lines at exactly LastTime count as new
+//     unless they are among the last lines read); all lines when no line
+//     has a time or LastTime is unknown.
+//
+// Empty and whitespace-only lines are not log lines: they are neither
+// returned nor counted. Empty content returns no lines and cur unchanged,
+// because an empty answer may be a transient failure and moving the
+// cursor to it would make the next read take the whole file again.
+// next.Lines is cur.Lines plus the lines returned; next.LastTime is the
+// time of the newest returned line that has one (cur.LastTime if none).
+// The returned strings are copies, so they do not keep content alive.
+func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines []string, next devices.LogCursor, info TakeInfo) {
+	firstTail, maxBytes := opt.FirstTail, opt.MaxBytes
+	if firstTail <= 0 {
+		firstTail = DefaultFirstTail
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	info.First = len(cur.Tail) == 0
+
+	all := splitLogLines(content)
+	if len(all) == 0 {
+		return nil, cur, info
+	}
+	var start int
+	if info.First {
+		start = max(0, len(all)-firstTail)
+	} else if p, ok := findPlace(all, cur.Tail); ok {
+		start = p
+	} else {
+		info.Rotated = true
+		start = firstAfter(all, cur, opt.Parse)
+	}
+
+	fresh := all[start:]
+	keep := len(fresh) // how many of the newest fit in maxBytes
+	for n, size := 0, 0; n < len(fresh); n++ {
+		size += len(fresh[len(fresh)-1-n])
+		if size > maxBytes {
+			keep = max(n, 1)
+			break
+		}
+	}
+	info.Skipped = len(fresh) - keep
+	fresh = fresh[len(fresh)-keep:]
+
+	// Copy the lines into one block, so that they neither keep the whole
+	// reply alive nor cost an allocation each.
+	var b strings.Builder
+	b.Grow(totalLen(fresh))
+	for _, l := range fresh {
+		b.WriteString(l)
+	}
+	block := b.String()
+	lines = make([]string, len(fresh))
+	for i, l := range fresh {
+		lines[i], block = block[:len(l)], block[len(l):]
+	}
+	next = cur
+	next.Tail = tailOf(all)
+	next.Lines = cur.Lines + int64(len(lines))
+	if opt.Parse != nil {
+		for i := len(lines) - 1; i >= 0; i-- {
+			if t := opt.Parse(lines[i]).Time; !t.IsZero() {
+				next.LastTime = t
+				break
+			}
+		}
+	}
+	return lines, next, info
+}
+
+func totalLen(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		n += len(l)
+	}
+	return n
+}
+
+// splitLogLines returns the non-blank lines of content, without their
+// line endings, as substrings of content.
+func splitLogLines(content string) []string {
+	lines := make([]string, 0, strings.Count(content, "\n")+1)
+	for len(content) > 0 {
+		line := content
+		if i := strings.IndexByte(content, '\n'); i >= 0 {
+			line, content = content[:i], content[i+1:]
+		} else {
+			content = ""
+		}
+		line = strings.TrimSuffix(line, "\r")
+		if !isBlankLine(line) {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+func isBlankLine(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\v' && s[i] != '\f' {
+			return false
+		}
+	}
+	return true
+}
+
+// fingerprint is the 64-bit FNV-1a hash of line, written out by hand so
+// that hashing a 5 MB file allocates nothing.
+func fingerprint(line string) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for i := 0; i < len(line); i++ {
+		h ^= uint64(line[i])
+		h *= prime
+	}
+	return h
+}
+
+// tailOf returns the Tail for a cursor that has read all of lines.
+func tailOf(lines []string) []string {
+	k := min(tailLines, len(lines))
+	tail := make([]string, 0, k+1)
+	for _, l := range lines[len(lines)-k:] {
+		tail = append(tail, fmtFingerprint(fingerprint(l)))
+	}
+	return append(tail, "@"+strconv.Itoa(len(lines)))
+}
+
+func fmtFingerprint(h uint64) string {
+	s := strconv.FormatUint(h, 16)
+	return strings.Repeat("0", 16-len(s)) + s
+}
+
+// readTail parses a cursor's Tail. ok is false for a Tail this package did
+// not write (another format, hand-edited): the caller then treats the
+// place as lost, which at worst re-reads lines newer than LastTime.
+func readTail(tail []string) (fps []uint64, hint int, ok bool) {
+	hint = -1
+	for i, s := range tail {
+		if n, isHint := strings.CutPrefix(s, "@"); isHint {
+			v, err := strconv.Atoi(n)
+			if err != nil || v < 0 || i != len(tail)-1 {
+				return nil, -1, false
+			}
+			hint = v
+			continue
+		}
+		if len(s) != 16 {
+			return nil, -1, false
+		}
+		h, err := strconv.ParseUint(s, 16, 64)
+		if err != nil {
+			return nil, -1, false
+		}
+		fps = append(fps, h)
+	}
+	return fps, hint, true
+}
+
+// findPlace returns the index of the first line after the cursor's place.
+func findPlace(lines []string, tail []string) (int, bool) {
+	fps, hint, ok := readTail(tail)
+	if !ok {
+		return 0, false
+	}
+	k := len(fps)
+	if k == 0 {
+		// Only a count: the content read had no lines.
+		if hint >= 0 && hint <= len(lines) {
+			return hint, true
+		}
+		return 0, false
+	}
+	matchesAt := func(end int) bool {
+		for j := range k {
+			if fingerprint(lines[end-k+j]) != fps[j] {
+				return false
+			}
+		}
+		return true
+	}
+	if hint >= k && hint <= len(lines) && matchesAt(hint) {
+		return hint, true
+	}
+	for end := len(lines); end >= k; end-- {
+		if fingerprint(lines[end-1]) == fps[k-1] && matchesAt(end) {
+			return end, true
+		}
+	}
+	return 0, false
+}
+
+// firstAfter returns the index of the first line of a rotated or cleared
+// file that is new: dated after cur.LastTime, or dated exactly then but
+// not among the last lines read (several lines share a second, and the
+// place was lost between them). Undated lines go with the line before
+// them. Without times to compare, the whole file is new.
+func firstAfter(lines []string, cur devices.LogCursor, parse func(string) devices.LogLine) int {
+	if parse == nil || cur.LastTime.IsZero() {
+		return 0
+	}
+	fps, _, _ := readTail(cur.Tail)
+	wasRead := func(line string) bool {
+		h := fingerprint(line)
+		for _, f := range fps {
+			if f == h {
+				return true
+			}
+		}
+		return false
+	}
+	dated := false
+	for i, l := range lines {
+		t := parse(l).Time
+		if t.IsZero() {
+			continue
+		}
+		dated = true
+		if t.After(cur.LastTime) || (t.Equal(cur.LastTime) && !wasRead(l)) {
+			return i
+		}
+	}
+	if !dated {
+		return 0
+	}
+	return len(lines)
+}
