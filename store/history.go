@@ -101,7 +101,11 @@ type HistoryStore interface {
 	// already stored keeps the time it was first detected, so recomputing
 	// the same history changes nothing. Two findings of fs with one
 	// identity are an error.
-	ReplaceFindings(ctx context.Context, device string, fs []devices.Finding) error
+	//
+	// Only stored findings whose last transition is at or after since are
+	// replaced: the correlation judges a recent window, and what happened
+	// before it stays as it was found (zero since: all of them).
+	ReplaceFindings(ctx context.Context, device string, since time.Time, fs []devices.Finding) error
 	// Findings returns the findings matching f — their span from First to
 	// Last overlapping f's time range, and of f.Cause when set — ordered
 	// by First, then device and RE.

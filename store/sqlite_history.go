@@ -379,14 +379,14 @@ type findingKey struct {
 	first int64
 }
 
-func (s *sqliteStore) ReplaceFindings(ctx context.Context, device string, fs []devices.Finding) error {
-	if err := s.replaceFindings(ctx, device, fs); err != nil {
+func (s *sqliteStore) ReplaceFindings(ctx context.Context, device string, since time.Time, fs []devices.Finding) error {
+	if err := s.replaceFindings(ctx, device, since, fs); err != nil {
 		return fmt.Errorf("replace findings of %s: %w", device, err)
 	}
 	return nil
 }
 
-func (s *sqliteStore) replaceFindings(ctx context.Context, device string, fs []devices.Finding) (err error) {
+func (s *sqliteStore) replaceFindings(ctx context.Context, device string, since time.Time, fs []devices.Finding) (err error) {
 	if device == "" {
 		return errors.New("no device name")
 	}
@@ -422,7 +422,13 @@ func (s *sqliteStore) replaceFindings(ctx context.Context, device string, fs []d
 	// Deleting only what is gone, rather than all and reinserting, keeps
 	// the detected_at of findings that are still there.
 	var gone []findingKey
-	if err := eachRow(ctx, tx, `SELECT re, first_transition FROM findings WHERE device = ?`, []any{device},
+	var sinceNanos int64 = math.MinInt64
+	if !since.IsZero() {
+		if sinceNanos, err = nanos(since); err != nil {
+			return fmt.Errorf("since: %w", err)
+		}
+	}
+	if err := eachRow(ctx, tx, `SELECT re, first_transition FROM findings WHERE device = ? AND last_transition >= ?`, []any{device, sinceNanos},
 		func(rows *sql.Rows) error {
 			var k findingKey
 			if err := rows.Scan(&k.re, &k.first); err != nil {

@@ -27,6 +27,7 @@ func historySuite() []suiteTest {
 		{"TransitionsRejected", suiteTransitionsRejected},
 		{"AlarmRecordsUpsertAndClear", suiteAlarmRecords},
 		{"ReplaceFindings", suiteReplaceFindings},
+		{"ReplaceFindingsKeepsOlder", suiteReplaceFindingsKeepsOlder},
 		{"FindingsFilter", suiteFindingsFilter},
 		{"ConfigsLatestPerDevice", suiteConfigs},
 		{"HistoryCanceledContext", suiteHistoryCanceled},
@@ -577,7 +578,7 @@ func mustFindings(t *testing.T, st Store, f Filter) []devices.Finding {
 
 func mustReplaceFindings(t *testing.T, st Store, device string, fs []devices.Finding) {
 	t.Helper()
-	if err := st.ReplaceFindings(context.Background(), device, fs); err != nil {
+	if err := st.ReplaceFindings(context.Background(), device, time.Time{}, fs); err != nil {
 		t.Fatalf("ReplaceFindings(%s): %v", device, err)
 	}
 }
@@ -620,7 +621,7 @@ func suiteReplaceFindings(t *testing.T, open opener) {
 		"no cause":              {{RE: "re1", First: logBase, Last: logBase}},
 		"no first":              {{RE: "re1", Cause: devices.CauseUnknown, Last: logBase}},
 	} {
-		if err := st.ReplaceFindings(context.Background(), "mx1", fs); err == nil {
+		if err := st.ReplaceFindings(context.Background(), "mx1", time.Time{}, fs); err == nil {
 			t.Errorf("%s: ReplaceFindings accepted it", name)
 		}
 	}
@@ -712,11 +713,46 @@ func suiteHistoryCanceled(t *testing.T, open opener) {
 	if err := st.SaveTransitions(ctx, []devices.Transition{tr}, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("SaveTransitions(canceled) = %v, want context.Canceled", err)
 	}
-	if err := st.ReplaceFindings(ctx, "mx1", findingsOf("mx1")); !errors.Is(err, context.Canceled) {
+	if err := st.ReplaceFindings(ctx, "mx1", time.Time{}, findingsOf("mx1")); !errors.Is(err, context.Canceled) {
 		t.Errorf("ReplaceFindings(canceled) = %v, want context.Canceled", err)
 	}
 	mustUnparsed(t, st, "mx1", 0)
 	if got := mustTransitions(t, st, Filter{}); len(got) != 0 {
 		t.Errorf("canceled SaveTransitions stored %+v", got)
+	}
+}
+
+// suiteReplaceFindingsKeepsOlder: findings before the judged window stay
+// when a poll recomputes only the recent window.
+func suiteReplaceFindingsKeepsOlder(t *testing.T, open opener) {
+	st := open(t)
+	all := findingsOf("mx1")
+	if len(all) < 2 {
+		t.Fatalf("need two findings, have %d", len(all))
+	}
+	mustReplaceFindings(t, st, "mx1", all)
+	// Judge only the window after the first finding ended: an empty
+	// verdict there must not delete what came before.
+	since := all[0].Last.Add(time.Nanosecond)
+	recent := []devices.Finding{}
+	for _, f := range all {
+		if !f.Last.Before(since) {
+			recent = append(recent, f)
+		}
+	}
+	if err := st.ReplaceFindings(context.Background(), "mx1", since, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Findings(context.Background(), Filter{Devices: []string{"mx1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(all)-len(recent) {
+		t.Errorf("%d findings left, want the %d before the window", len(got), len(all)-len(recent))
+	}
+	for _, f := range got {
+		if !f.Last.Before(since) {
+			t.Errorf("finding ending %s is in the window and should be gone", f.Last)
+		}
 	}
 }
