@@ -180,4 +180,10 @@ type LogCursor struct {
 	LastTime time.Time `json:"last_time"`
 	// Lines counts the lines taken from this file so far.
 	Lines int64 `json:"lines"`
+	// Appended is set by the reader for one poll: the cursor found its
+	// place, so every line taken this poll is new, even one identical to a
+	// stored line (the mastership log repeats lines within a second). When
+	// it is false (first read, rotation) identical lines are matched to
+	// stored ones and only the surplus is new.
+	Appended bool `json:"-"`
 }

@@ -161,6 +161,12 @@ func (s *sqliteStore) saveLogs(ctx context.Context, device string, lines []devic
 		}
 	}()
 
+	// Lines of a file read after its cursor's place are all new: their
+	// occurrences continue after the identical lines already stored
+	// instead of being matched against them.
+	if err := s.shiftAppendedOccurrences(ctx, tx, device, lines, cursors, args.occ); err != nil {
+		return 0, fmt.Errorf("number repeated lines: %w", err)
+	}
 	// ids[i] is the new row of lines[i], 0 when the line was stored before.
 	ids := make([]int64, len(args.lines))
 	added := 0
@@ -278,4 +284,38 @@ func (s *sqliteStore) Events(ctx context.Context, f Filter) ([]devices.Event, er
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	return out, nil
+}
+
+// shiftAppendedOccurrences adds, to the occurrence of each line of an
+// appended file, the number of identical lines already stored.
+func (s *sqliteStore) shiftAppendedOccurrences(ctx context.Context, tx *sql.Tx, device string, lines []devices.LogLine, cursors []devices.LogCursor, occ []int64) error {
+	appended := make(map[string]bool, len(cursors))
+	for _, c := range cursors {
+		if c.Appended {
+			appended[c.File] = true
+		}
+	}
+	if len(appended) == 0 {
+		return nil
+	}
+	stored := make(map[lineKey]int64)
+	for i, l := range lines {
+		if !appended[l.File] {
+			continue
+		}
+		k, _, err := lineIdentity(l)
+		if err != nil {
+			return err
+		}
+		n, ok := stored[k]
+		if !ok {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM log_lines WHERE device = ? AND file = ? AND time_key = ? AND raw = ?`,
+				device, k.file, k.time, k.raw).Scan(&n); err != nil {
+				return err
+			}
+			stored[k] = n
+		}
+		occ[i] += n
+	}
+	return nil
 }

@@ -28,6 +28,7 @@ func historySuite() []suiteTest {
 		{"AlarmRecordsUpsertAndClear", suiteAlarmRecords},
 		{"ReplaceFindings", suiteReplaceFindings},
 		{"ReplaceFindingsKeepsOlder", suiteReplaceFindingsKeepsOlder},
+		{"AppendedRepeatKept", suiteAppendedRepeatKept},
 		{"FindingsFilter", suiteFindingsFilter},
 		{"ConfigsLatestPerDevice", suiteConfigs},
 		{"HistoryCanceledContext", suiteHistoryCanceled},
@@ -754,5 +755,28 @@ func suiteReplaceFindingsKeepsOlder(t *testing.T, open opener) {
 		if !f.Last.Before(since) {
 			t.Errorf("finding ending %s is in the window and should be gone", f.Last)
 		}
+	}
+}
+
+// suiteAppendedRepeatKept: the mastership log writes the same line twice
+// in one second; when the second copy arrives in a later poll after the
+// cursor found its place, it is a new line, not a re-read.
+func suiteAppendedRepeatKept(t *testing.T, open opener) {
+	st := open(t)
+	ctx := context.Background()
+	at := time.Date(2026, 1, 12, 21, 50, 23, 0, time.UTC)
+	line := devices.LogLine{File: "mastership", Raw: "Jan 12 21:50:23 failed to send RE info/keepalive: errno=22, total=6 in the last 20 sec",
+		Time: at, Message: "failed to send RE info/keepalive: errno=22, total=6 in the last 20 sec", Parsed: true}
+	cur := devices.LogCursor{Device: "mx1", File: "mastership", Tail: []string{"x"}, LastTime: at, Lines: 1}
+	if n, err := st.SaveLogs(ctx, "mx1", []devices.LogLine{line}, nil, []devices.LogCursor{cur}); err != nil || n != 1 {
+		t.Fatalf("first copy: %d new, %v", n, err)
+	}
+	// A re-read (cursor lost, not appended) of the same copy adds nothing.
+	if n, err := st.SaveLogs(ctx, "mx1", []devices.LogLine{line}, nil, []devices.LogCursor{cur}); err != nil || n != 0 {
+		t.Fatalf("re-read: %d new, %v; want 0", n, err)
+	}
+	cur.Appended, cur.Lines = true, 2
+	if n, err := st.SaveLogs(ctx, "mx1", []devices.LogLine{line}, nil, []devices.LogCursor{cur}); err != nil || n != 1 {
+		t.Fatalf("second copy after the cursor: %d new, %v; want 1", n, err)
 	}
 }
