@@ -39,7 +39,7 @@ type sqliteStore struct {
 	// for every poll of every device.
 	insertPoll, insertRE, insertAlarm, insertSoftware *sql.Stmt
 	// Prepared on the reader pool: asked once per device per poll.
-	maxREs, latestPoll *sql.Stmt
+	maxREs, latestPoll, latestREPoll *sql.Stmt
 	// Prepared on the writer: SaveLogs runs them for every line and event
 	// of every poll.
 	insertLogLine, insertEvent, upsertCursor *sql.Stmt
@@ -171,6 +171,8 @@ func (s *sqliteStore) prepare(ctx context.Context) error {
 		{s.reader, &s.maxREs, `SELECT MAX(re_count) FROM polls WHERE device = ?`},
 		{s.reader, &s.latestPoll, `SELECT ` + pollColumns + ` FROM polls WHERE device = ?
     ORDER BY started DESC, id DESC LIMIT 1`},
+		{s.reader, &s.latestREPoll, `SELECT ` + pollColumns + ` FROM polls WHERE device = ? AND re_count > 0
+    ORDER BY started DESC, id DESC LIMIT 1`},
 		{s.writer, &s.insertLogLine, insertLogLineSQL},
 		{s.writer, &s.insertEvent, insertEventSQL},
 		{s.writer, &s.upsertCursor, upsertCursorSQL},
@@ -191,7 +193,7 @@ func (s *sqliteStore) Close() error { return s.close(true) }
 
 func (s *sqliteStore) close(optimize bool) error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insertPoll, s.insertRE, s.insertAlarm, s.insertSoftware, s.maxREs, s.latestPoll,
+	for _, st := range []*sql.Stmt{s.insertPoll, s.insertRE, s.insertAlarm, s.insertSoftware, s.maxREs, s.latestPoll, s.latestREPoll,
 		s.insertLogLine, s.insertEvent, s.upsertCursor} {
 		if st != nil {
 			errs = append(errs, st.Close())

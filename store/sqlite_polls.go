@@ -236,7 +236,19 @@ func (s *sqliteStore) LatestPoll(ctx context.Context, device string) (*devices.P
 	return p, nil
 }
 
+func (s *sqliteStore) LatestREPoll(ctx context.Context, device string) (*devices.Poll, error) {
+	p, err := s.latestPollBy(ctx, s.latestREPoll, device)
+	if err != nil {
+		return nil, fmt.Errorf("latest poll of %s with an RE table: %w", device, err)
+	}
+	return p, nil
+}
+
 func (s *sqliteStore) latestPollOf(ctx context.Context, device string) (*devices.Poll, error) {
+	return s.latestPollBy(ctx, s.latestPoll, device)
+}
+
+func (s *sqliteStore) latestPollBy(ctx context.Context, stmt *sql.Stmt, device string) (*devices.Poll, error) {
 	// A read transaction so a future retention job deleting the poll
 	// between the two reads cannot hand back a snapshot without children.
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -245,7 +257,7 @@ func (s *sqliteStore) latestPollOf(ctx context.Context, device string) (*devices
 	}
 	defer func() { _ = tx.Rollback() }() // read only: nothing to keep
 
-	p, err := scanPoll(tx.StmtContext(ctx, s.latestPoll).QueryRowContext(ctx, device))
+	p, err := scanPoll(tx.StmtContext(ctx, stmt).QueryRowContext(ctx, device))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -66,6 +66,10 @@ type PollStore interface {
 	// LatestPoll returns the latest poll of one device, snapshot loaded,
 	// or nil, nil when the device was never polled.
 	LatestPoll(ctx context.Context, device string) (*devices.Poll, error)
+	// LatestREPoll is LatestPoll among the polls that read the RE table:
+	// what the next poll's RE-table deltas are taken against, so a failed
+	// poll in between hides no transition.
+	LatestREPoll(ctx context.Context, device string) (*devices.Poll, error)
 	// MaxREsSeen returns the most route engines seen in one poll of the
 	// device, 0 if none: the fallback for expected_res when the inventory
 	// does not say.

@@ -30,6 +30,7 @@ func testStoreSuite(t *testing.T, open opener) {
 		{"LatestPollsNewestPerDevice", suiteLatestPolls},
 		{"LatestPollNeverPolled", suiteLatestPollNeverPolled},
 		{"MaxREsSeen", suiteMaxREsSeen},
+		{"LatestREPollSkipsFailures", suiteLatestREPollSkipsFailures},
 		{"RunsNewestFirst", suiteRuns},
 		{"FinishUnknownRun", suiteFinishUnknownRun},
 		{"SavePollUnknownRun", suiteSavePollUnknownRun},
@@ -513,5 +514,30 @@ func saveConcurrently(t *testing.T, st Store, writers, perWriter int) {
 		want := fullPoll(fmt.Sprintf("dev%02d", i), run, base.Add(time.Duration(perWriter-1)*time.Minute))
 		want.ID = p.ID
 		diffPoll(t, want, p)
+	}
+}
+
+// suiteLatestREPollSkipsFailures: the RE-table delta of the next poll is
+// taken against the latest poll that read the table, not a failed one.
+func suiteLatestREPollSkipsFailures(t *testing.T, open opener) {
+	st := open(t)
+	ctx := context.Background()
+	if got, err := st.LatestREPoll(ctx, "mx1"); err != nil || got != nil {
+		t.Fatalf("never polled: %v, %v", got, err)
+	}
+	base := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	good := fullPoll("mx1", 0, base)
+	mustSave(t, st, &good)
+	bad := failedPoll("mx1", 0, base.Add(5*time.Minute))
+	mustSave(t, st, &bad)
+	got, err := st.LatestREPoll(ctx, "mx1")
+	if err != nil || got == nil {
+		t.Fatalf("LatestREPoll = %v, %v", got, err)
+	}
+	if got.ID != good.ID || got.Snapshot == nil || len(got.Snapshot.RouteEngines) != len(good.Snapshot.RouteEngines) {
+		t.Errorf("LatestREPoll = poll %d with %v, want poll %d with its REs", got.ID, got.Snapshot, good.ID)
+	}
+	if latest, _ := st.LatestPoll(ctx, "mx1"); latest == nil || latest.ID != bad.ID {
+		t.Errorf("LatestPoll should still be the failed poll")
 	}
 }
