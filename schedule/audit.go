@@ -17,6 +17,9 @@ import (
 type Auditor struct {
 	Poller *Poller
 	Store  store.Store
+	// Historian, if set, records each poll's history (log lines, events,
+	// transitions, alarm lifecycle) and judges the findings at the end.
+	Historian *Historian
 	// Concurrency bounds the polls in flight; default 32.
 	Concurrency int
 	// OnPoll, if set, is called after each device's poll is stored, from
@@ -30,15 +33,26 @@ type Auditor struct {
 // netconf layer honours contexts, so this only matters if it ever doesn't.
 const hardDeadlineSlack = time.Second
 
-// Audit polls devs and stores a run. It returns the run and the polls in
-// the order of devs. Device failures are results; the error is for the
-// store or a cancelled context.
-func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (devices.Run, []devices.Poll, error) {
+// Result is what one audit found.
+type Result struct {
+	Run devices.Run
+	// Polls are in the order of the devices audited; a device the audit
+	// never reached (cancelled) has a zero Poll.
+	Polls []devices.Poll
+	// Findings are the open findings of each polled device (nil without a
+	// Historian).
+	Findings map[string][]devices.Finding
+}
+
+// Audit polls devs and stores a run. Device failures are results; the
+// error is for the store or a cancelled context. A store error on one
+// device does not stop the others.
+func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, error) {
 	now := a.Poller.Now
 	run := devices.Run{Started: now().UTC(), Devices: len(devs)}
 	id, err := a.Store.BeginRun(ctx, run.Started)
 	if err != nil {
-		return run, nil, fmt.Errorf("begin run: %w", err)
+		return Result{Run: run}, fmt.Errorf("begin run: %w", err)
 	}
 	run.ID = id
 
@@ -67,14 +81,9 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (devices.Run
 			defer func() { <-sem }()
 			p := a.pollWithHardDeadline(ctx, d)
 			p.RunID = run.ID
-			exp, err := ExpectedREs(context.WithoutCancel(ctx), a.Store, d, p)
-			if err != nil && a.Logger != nil {
-				a.Logger.Warn("expected RE count unknown", "device", d.Name, "error", err)
-			}
-			p.ExpectedREs = exp
 			// Store even when the audit is being cancelled: the poll
 			// happened and must not be lost.
-			serr := a.Store.SavePoll(context.WithoutCancel(ctx), &p)
+			serr := a.save(context.WithoutCancel(ctx), d, &p)
 			polls[i] = p
 			mu.Lock()
 			defer mu.Unlock()
@@ -102,10 +111,48 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (devices.Run
 	if ctx.Err() != nil {
 		run.Interrupted = true
 	}
-	if err := a.Store.FinishRun(context.WithoutCancel(ctx), run); err != nil {
-		return run, polls, errors.Join(storeErr, fmt.Errorf("finish run %d: %w", run.ID, err))
+	res := Result{Run: run, Polls: polls}
+	if a.Historian != nil {
+		var names []string
+		for _, p := range polls {
+			if p.Device != "" {
+				names = append(names, p.Device)
+			}
+		}
+		found, err := a.Historian.Judge(context.WithoutCancel(ctx), names, now().UTC())
+		res.Findings = found
+		if err != nil {
+			storeErr = errors.Join(storeErr, err)
+		}
 	}
-	return run, polls, storeErr
+	if err := a.Store.FinishRun(context.WithoutCancel(ctx), run); err != nil {
+		return res, errors.Join(storeErr, fmt.Errorf("finish run %d: %w", run.ID, err))
+	}
+	return res, storeErr
+}
+
+// save stores one poll and what it adds to the device's history.
+func (a *Auditor) save(ctx context.Context, d devices.Device, p *devices.Poll) error {
+	exp, err := ExpectedREs(ctx, a.Store, d, *p)
+	if err != nil && a.Logger != nil {
+		a.Logger.Warn("expected RE count unknown", "device", d.Name, "error", err)
+	}
+	p.ExpectedREs = exp
+	var prev *devices.Poll
+	if a.Historian != nil {
+		// Taken before saving: the RE-table deltas of this poll are
+		// against the last poll that read the table.
+		if prev, err = a.Store.LatestREPoll(ctx, d.Name); err != nil {
+			return err
+		}
+	}
+	if err := a.Store.SavePoll(ctx, p); err != nil {
+		return err
+	}
+	if a.Historian != nil {
+		return a.Historian.Record(ctx, prev, *p)
+	}
+	return nil
 }
 
 // pollWithHardDeadline returns the device's poll, or a timeout poll if the
@@ -130,4 +177,18 @@ func (a *Auditor) pollWithHardDeadline(ctx context.Context, d devices.Device) de
 			Error: fmt.Sprintf("poll of %s exceeded its %s deadline", d.Name, a.Poller.DeviceTimeout(d)),
 		}
 	}
+}
+
+// Check polls one device outside any run (an operator's on-demand check),
+// stores the poll and its history, and judges the device's findings.
+func (a *Auditor) Check(ctx context.Context, d devices.Device) (devices.Poll, []devices.Finding, error) {
+	p := a.pollWithHardDeadline(ctx, d)
+	if err := a.save(context.WithoutCancel(ctx), d, &p); err != nil {
+		return p, nil, fmt.Errorf("store poll of %s: %w", d.Name, err)
+	}
+	if a.Historian == nil {
+		return p, nil, nil
+	}
+	found, err := a.Historian.Judge(context.WithoutCancel(ctx), []string{d.Name}, a.Poller.Now().UTC())
+	return p, found[d.Name], err
 }

@@ -25,8 +25,23 @@ type Poller struct {
 	Timeout time.Duration
 	// MaxReplyBytes limits one reply; 0 means the netconf default.
 	MaxReplyBytes int64
-	Logger        *slog.Logger
+	// Cursors says where each log file's reading stopped; nil reads every
+	// log as on a first poll (the tail only).
+	Cursors CursorSource
+	// LogTail is how many lines a first read of a log takes (default 500)
+	// and LogMaxBytes the most log text taken per file per poll (1 MiB).
+	LogTail     int
+	LogMaxBytes int
+	Logger      *slog.Logger
 }
+
+// CursorSource is the part of the store the poller reads cursors from.
+type CursorSource interface {
+	LogCursor(ctx context.Context, device, file string) (devices.LogCursor, bool, error)
+}
+
+// DefaultLogs are the log files read when the inventory names none.
+var defaultLogFiles = []string{"messages", "mastership"}
 
 // step is one RPC of a poll and where its decoded data goes.
 type step struct {
@@ -35,10 +50,19 @@ type step struct {
 	decode func(raw []byte, snap *devices.Snapshot) error
 }
 
-// pollSteps is the poll, in order: the RE table first, because without it
-// nothing can be said about the alive set.
+// pollSteps is the poll, in order: the device clock first (log lines are
+// dated by it), then the RE table, without which nothing can be said about
+// the alive set.
 func pollSteps() []step {
 	return []step{
+		{"get-system-uptime-information", junos.RPCSystemUptime, func(raw []byte, s *devices.Snapshot) error {
+			u, err := junos.DecodeSystemUptime(raw)
+			if err == nil {
+				s.DeviceTime = u.CurrentTime
+				s.DeviceZone = u.Location
+			}
+			return err
+		}},
 		{"get-route-engine-information", junos.RPCRouteEngine, func(raw []byte, s *devices.Snapshot) error {
 			res, err := junos.DecodeRouteEngines(raw)
 			s.RouteEngines = res
@@ -52,6 +76,13 @@ func pollSteps() []step {
 		{"get-system-alarm-information", junos.RPCSystemAlarms, func(raw []byte, s *devices.Snapshot) error {
 			al, err := junos.DecodeAlarms(raw, devices.AlarmSystem)
 			s.Alarms = append(s.Alarms, al...)
+			return err
+		}},
+		{"get-configuration", junos.RPCRedundancyConfig, func(raw []byte, s *devices.Snapshot) error {
+			c, err := junos.DecodeRedundancyConfig(raw)
+			if err == nil {
+				s.Config = &c
+			}
 			return err
 		}},
 		{"get-software-information", junos.RPCSoftware, func(raw []byte, s *devices.Snapshot) error {
@@ -119,22 +150,41 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 	var failed []string
 	var firstErr error
 	succeeded := 0
+	ok := make(map[string]bool)
+	sessionGone := false
+	fail := func(err error) {
+		failed = append(failed, err.Error())
+		if firstErr == nil {
+			firstErr = err
+		}
+		if errors.Is(err, netconf.ErrSessionClosed) || ctx.Err() != nil {
+			sessionGone = true // the remaining RPCs cannot run
+		}
+	}
 	for _, st := range pollSteps() {
+		if sessionGone {
+			break
+		}
 		reply, err := sess.RPC(ctx, st.body)
 		if err == nil {
-			err = st.decode(reply.Raw, snap)
-			if err != nil {
+			if err = st.decode(reply.Raw, snap); err != nil {
 				err = &decodeError{rpc: st.name, err: err}
 			}
 		}
 		if err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", st.name, err))
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", st.name, err)
-			}
-			if errors.Is(err, netconf.ErrSessionClosed) || ctx.Err() != nil {
-				break // the session is gone; the remaining RPCs cannot run
-			}
+			fail(fmt.Errorf("%s: %w", st.name, err))
+			continue
+		}
+		ok[st.name] = true
+		succeeded++
+	}
+	snap.AlarmsRead = ok["get-alarm-information"] && ok["get-system-alarm-information"]
+	for _, file := range logFiles(d) {
+		if sessionGone {
+			break
+		}
+		if err := p.readLog(ctx, sess, d, file, snap); err != nil {
+			fail(err)
 			continue
 		}
 		succeeded++
@@ -155,6 +205,55 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		poll.Snapshot = snap
 		return finish(devices.OutcomeOK, nil)
 	}
+}
+
+func logFiles(d devices.Device) []string {
+	if d.Logs != nil {
+		return d.Logs // an explicit empty list reads no logs
+	}
+	return defaultLogFiles
+}
+
+// readLog reads one log file with <get-log>, falling back to <file-show>
+// on devices that refuse it, and keeps only the lines new since the
+// cursor. Junos ignores "| last" over NETCONF, so the whole file comes
+// back and the tail is cut here.
+func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d devices.Device, file string, snap *devices.Snapshot) error {
+	reply, err := sess.RPC(ctx, junos.GetLogRPC(file))
+	var rpcErr *netconf.RPCError
+	if errors.As(err, &rpcErr) {
+		reply, err = sess.RPC(ctx, junos.FileShowRPC(file))
+	}
+	if err != nil {
+		return fmt.Errorf("get-log %s: %w", file, err)
+	}
+	content, err := junos.DecodeLogContent(reply.Raw)
+	if err != nil {
+		return fmt.Errorf("get-log %s: %w", file, &decodeError{rpc: "get-log", err: err})
+	}
+	cur := devices.LogCursor{Device: d.Name, File: file}
+	if p.Cursors != nil {
+		c, ok, err := p.Cursors.LogCursor(ctx, d.Name, file)
+		if err != nil {
+			return fmt.Errorf("log cursor of %s %s: %w", d.Name, file, err)
+		}
+		if ok {
+			cur = c
+		}
+	}
+	clock := junos.DeviceClock{Now: snap.DeviceTime, Location: snap.DeviceZone}
+	if clock.Now.IsZero() {
+		clock.Now = p.Now()
+	}
+	parse := func(raw string) devices.LogLine { return junos.ParseLine(file, raw, clock) }
+	lines, next, info := junos.TakeNewLines(content, cur, junos.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse})
+	next.Device, next.File = d.Name, file
+	next.Appended = !info.First && !info.Rotated
+	for _, raw := range lines {
+		snap.Logs = append(snap.Logs, parse(raw))
+	}
+	snap.LogCursors = append(snap.LogCursors, next)
+	return nil
 }
 
 // decodeError marks a reply that arrived but could not be understood.

@@ -60,7 +60,8 @@ func TestAuditStoresOnePollPerDevice(t *testing.T) {
 		Concurrency: 4,
 		OnPoll:      func(p devices.Poll) { seen = append(seen, p.Device) },
 	}
-	run, polls, err := a.Audit(t.Context(), devs)
+	res, err := a.Audit(t.Context(), devs)
+	run, polls := res.Run, res.Polls
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,8 @@ func TestAuditConcurrencyBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &Auditor{Poller: &Poller{Now: time.Now}, Store: openStore(t), Concurrency: bound}
-	run, _, err := a.Audit(t.Context(), devs)
+	res, err := a.Audit(t.Context(), devs)
+	run := res.Run
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +227,8 @@ func TestAuditCancelledIsInterrupted(t *testing.T) {
 	defer cancel()
 	// SIGTERM arrives while the first device is being stored.
 	a := &Auditor{Poller: &Poller{Now: time.Now}, Store: st, Concurrency: 1, OnPoll: func(devices.Poll) { cancel() }}
-	run, polls, err := a.Audit(ctx, devs)
+	res, err := a.Audit(ctx, devs)
+	run, polls := res.Run, res.Polls
 	if err != nil {
 		t.Fatal(err)
 	}

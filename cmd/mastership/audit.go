@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/junos"
 	"github.com/mastership/mastership/schedule"
 	"github.com/mastership/mastership/store"
 )
@@ -20,6 +21,7 @@ type auditOptions struct {
 	names       []string
 	tags        []string
 	format      string
+	rules       string
 }
 
 func newAuditCommand(a *app) *cobra.Command {
@@ -58,7 +60,7 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 				return usageError(err)
 			}
 			defer st.Close()
-			views, _, err := a.audit(cmd.Context(), st, devs, o.concurrency, o.timeout)
+			views, _, err := a.audit(cmd.Context(), st, devs, o.concurrency, o.timeout, o.rules, utcNow)
 			if err != nil {
 				return err
 			}
@@ -76,29 +78,65 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 	f.StringArrayVar(&o.names, "device", nil, "poll only this device (repeatable)")
 	f.StringArrayVar(&o.tags, "tag", nil, "poll only devices with this tag (repeatable)")
 	f.StringVar(&o.format, "format", "table", "output: table or json")
+	f.StringVar(&o.rules, "rules", "", "event rules file that extends or replaces the built-in rules (see README)")
 	_ = cmd.MarkFlagRequired("inventory")
 	return cmd
 }
 
 // audit runs one audit of devs into st and returns each device's view in
-// inventory order.
-func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, concurrency int, timeout time.Duration) ([]deviceView, devices.Run, error) {
+// inventory order, findings and recent transitions included.
+func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, concurrency int, timeout time.Duration, rulesFile string, now func() time.Time) ([]deviceView, devices.Run, error) {
+	hist, err := a.historian(st, rulesFile)
+	if err != nil {
+		return nil, devices.Run{}, usageError(err)
+	}
 	auditor := &schedule.Auditor{
-		Poller:      &schedule.Poller{Now: utcNow, Timeout: timeout, Logger: a.log},
+		Poller:      &schedule.Poller{Now: now, Timeout: timeout, Cursors: st, Logger: a.log},
 		Store:       st,
+		Historian:   hist,
 		Concurrency: concurrency,
 		Logger:      a.log,
 	}
-	run, polls, err := auditor.Audit(ctx, devs)
+	res, err := auditor.Audit(ctx, devs)
 	if err != nil {
-		return nil, run, fmt.Errorf("audit: %w", err)
+		return nil, res.Run, fmt.Errorf("audit: %w", err)
 	}
-	views := make([]deviceView, 0, len(polls))
-	for _, p := range polls {
+	views := make([]deviceView, 0, len(res.Polls))
+	for _, p := range res.Polls {
 		if p.Device == "" {
 			continue // not polled: the audit was interrupted
 		}
-		views = append(views, newDeviceView(p, devices.Assess(p, p.ExpectedREs, nil)))
+		v, err := a.view(ctx, st, hist, p, res.Findings[p.Device])
+		if err != nil {
+			return nil, res.Run, err
+		}
+		views = append(views, v)
 	}
-	return views, run, nil
+	return views, res.Run, nil
+}
+
+// historian builds the history recorder with the built-in event rules, or
+// with a rules file that extends or replaces them.
+func (a *app) historian(st store.Store, rulesFile string) (*schedule.Historian, error) {
+	hist, err := schedule.NewHistorian(st, a.log)
+	if err != nil {
+		return nil, err
+	}
+	if rulesFile != "" {
+		rules, err := junos.LoadRules(rulesFile)
+		if err != nil {
+			return nil, err
+		}
+		hist.Rules = rules
+	}
+	return hist, nil
+}
+
+// view is a device's verdict with its recent transitions and findings.
+func (a *app) view(ctx context.Context, st store.Store, hist *schedule.Historian, p devices.Poll, findings []devices.Finding) (deviceView, error) {
+	ts, err := st.Transitions(ctx, store.Filter{Devices: []string{p.Device}, Since: p.Started.Add(-hist.Window())})
+	if err != nil {
+		return deviceView{}, fmt.Errorf("transitions of %s: %w", p.Device, err)
+	}
+	return newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings)).withHistory(ts, findings), nil
 }

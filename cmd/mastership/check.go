@@ -3,19 +3,21 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/schedule"
-	"github.com/mastership/mastership/store"
 )
 
 type checkOptions struct {
 	inventory string
 	db        string
 	json      bool
+	rules     string
 }
 
 func newCheckCommand(a *app) *cobra.Command {
@@ -33,7 +35,10 @@ or a Major alarm is active. WARNING: a Minor alarm, or part of the poll
 failed. UNKNOWN: the device could not be polled (unreachable, auth, host
 key, timeout, protocol error) or the command line/inventory is wrong.
 With --db the poll is stored, and the device's history tells how many REs
-it should have when the inventory has no expected_res.`,
+it should have when the inventory has no expected_res. Findings (Routing
+Engine flaps with their cause) come from the device's log tail and, with
+--db, from its stored history: a critical finding is CRITICAL, any other
+WARNING; each is printed under the status line with its evidence.`,
 		Example: `  mastership check ams1-mx960-1 --inventory devices.yaml
   mastership check ams1-mx960-1 --inventory devices.yaml --json`,
 		Args: cobra.ExactArgs(1),
@@ -52,26 +57,40 @@ it should have when the inventory has no expected_res.`,
 			if !ok {
 				return unknown(fmt.Errorf("device %q is not in %s", args[0], o.inventory))
 			}
-			var st store.Store
-			if o.db != "" {
-				if st, err = openStore(cmd.Context(), o.db); err != nil {
+			// Without --db the history lives in a scratch database for this
+			// one check: the log tail still shows flaps, nothing is kept.
+			db := o.db
+			if db == "" {
+				dir, err := os.MkdirTemp("", "mastership-check-")
+				if err != nil {
 					return unknown(err)
 				}
-				defer st.Close()
+				defer os.RemoveAll(dir)
+				db = filepath.Join(dir, "check.db")
 			}
-			poller := &schedule.Poller{Now: utcNow, Logger: a.log}
-			p := poller.Poll(cmd.Context(), d)
-			exp, err := schedule.ExpectedREs(cmd.Context(), st, d, p)
+			st, err := openStore(cmd.Context(), db)
 			if err != nil {
 				return unknown(err)
 			}
-			p.ExpectedREs = exp
-			if st != nil {
-				if err := st.SavePoll(cmd.Context(), &p); err != nil {
-					return unknown(fmt.Errorf("store poll of %s: %w", d.Name, err))
-				}
+			defer st.Close()
+			hist, err := a.historian(st, o.rules)
+			if err != nil {
+				return unknown(err)
 			}
-			v := newDeviceView(p, devices.Assess(p, exp, nil))
+			auditor := &schedule.Auditor{
+				Poller:    &schedule.Poller{Now: utcNow, Cursors: st, Logger: a.log},
+				Store:     st,
+				Historian: hist,
+				Logger:    a.log,
+			}
+			p, findings, err := auditor.Check(cmd.Context(), d)
+			if err != nil {
+				return unknown(err)
+			}
+			v, err := a.view(cmd.Context(), st, hist, p, findings)
+			if err != nil {
+				return unknown(err)
+			}
 			if o.json {
 				if err := writeJSON(a.stdout, v); err != nil {
 					return err
@@ -86,6 +105,7 @@ it should have when the inventory has no expected_res.`,
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
 	f.StringVar(&o.db, "db", "", "SQLite database to store the poll in and read history from (default: none)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the plugin line")
+	f.StringVar(&o.rules, "rules", "", "event rules file that extends or replaces the built-in rules (see README)")
 	_ = cmd.MarkFlagRequired("inventory")
 	return cmd
 }
@@ -98,6 +118,17 @@ func writeCheck(w io.Writer, v deviceView, p devices.Poll) {
 		// The status line may be cut; the whole error (host key
 		// fingerprints, what to do) is in the long output.
 		fmt.Fprintf(w, "ERROR %s: %s\n", v.Error.Kind, oneLine(v.Error.Message, 2000))
+	}
+	for _, f := range v.Findings {
+		fmt.Fprintf(w, "FINDING %s %s %s: %d transitions %s to %s", f.RE, f.Cause, f.Severity, f.Transitions,
+			f.First.Format(time.RFC3339), f.Last.Format(time.RFC3339))
+		if len(f.OtherCauses) > 0 {
+			fmt.Fprintf(w, " (also: %v)", f.OtherCauses)
+		}
+		fmt.Fprintf(w, "\n  remedy: %s\n", f.Remedy)
+		for _, e := range f.Evidence {
+			fmt.Fprintf(w, "  evidence: %s\n", oneLine(e, 300))
+		}
 	}
 	for _, re := range v.RouteEngines {
 		up := "up-time unknown"

@@ -64,7 +64,7 @@ listener, a changed host key, a hang after hello and a rejected password.`,
 			}
 			defer st.Close()
 			started := time.Now()
-			views, run, err := a.audit(ctx, st, inv.Devices, 32, 0)
+			views, run, err := a.audit(ctx, st, inv.Devices, 32, 0, "", utcNow)
 			if err != nil {
 				return err
 			}

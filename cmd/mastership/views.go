@@ -15,20 +15,43 @@ import (
 // `check --json` object, and one element of `audit --format json`. Field
 // names are part of the user contract (DESIGN.md).
 type deviceView struct {
-	Device       string          `json:"device"`
-	Host         string          `json:"host"`
-	Site         string          `json:"site,omitempty"`
-	State        devices.State   `json:"state"`
-	Summary      string          `json:"summary"`
-	Reasons      []string        `json:"reasons"`
-	PolledAt     time.Time       `json:"polled_at"`
-	Outcome      devices.Outcome `json:"outcome"`
-	Error        *errorView      `json:"error"`
-	Master       *string         `json:"master"`
-	AliveSet     []string        `json:"alive_set"`
-	ExpectedREs  int             `json:"res_expected"`
-	RouteEngines []reView        `json:"route_engines"`
-	Alarms       []alarmView     `json:"alarms"`
+	Device       string           `json:"device"`
+	Host         string           `json:"host"`
+	Site         string           `json:"site,omitempty"`
+	State        devices.State    `json:"state"`
+	Summary      string           `json:"summary"`
+	Reasons      []string         `json:"reasons"`
+	PolledAt     time.Time        `json:"polled_at"`
+	Outcome      devices.Outcome  `json:"outcome"`
+	Error        *errorView       `json:"error"`
+	Master       *string          `json:"master"`
+	AliveSet     []string         `json:"alive_set"`
+	ExpectedREs  int              `json:"res_expected"`
+	RouteEngines []reView         `json:"route_engines"`
+	Alarms       []alarmView      `json:"alarms"`
+	Transitions  []transitionView `json:"transitions"`
+	Findings     []findingView    `json:"findings"`
+}
+
+type transitionView struct {
+	Time   time.Time `json:"time"`
+	RE     string    `json:"re"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Source []string  `json:"source"`
+}
+
+type findingView struct {
+	RE          string          `json:"re"`
+	Cause       devices.Cause   `json:"cause"`
+	Severity    string          `json:"severity"`
+	Transitions int             `json:"transitions"`
+	First       time.Time       `json:"first"`
+	Last        time.Time       `json:"last"`
+	Evidence    []string        `json:"evidence"`
+	Alarms      []alarmView     `json:"alarms"`
+	OtherCauses []devices.Cause `json:"other_causes"`
+	Remedy      string          `json:"remedy"`
 }
 
 type errorView struct {
@@ -53,6 +76,33 @@ type alarmView struct {
 	Source      string     `json:"source"`
 }
 
+// withHistory adds the device's recent transitions and open findings.
+func (v deviceView) withHistory(ts []devices.Transition, fs []devices.Finding) deviceView {
+	for _, t := range ts {
+		v.Transitions = append(v.Transitions, transitionView{Time: t.Time.UTC(), RE: t.RE, From: t.From, To: t.To, Source: append([]string{}, t.Sources...)})
+	}
+	for _, f := range fs {
+		fv := findingView{RE: f.RE, Cause: f.Cause, Severity: string(f.Severity), Transitions: f.Transitions,
+			First: f.First.UTC(), Last: f.Last.UTC(), Evidence: append([]string{}, f.Evidence...),
+			Alarms: alarmViews(f.Alarms), OtherCauses: append([]devices.Cause{}, f.OtherCauses...), Remedy: f.Remedy}
+		v.Findings = append(v.Findings, fv)
+	}
+	return v
+}
+
+func alarmViews(alarms []devices.Alarm) []alarmView {
+	out := []alarmView{}
+	for _, al := range devices.DedupeAlarms(alarms) {
+		av := alarmView{Class: al.Class, Type: al.Type, Description: al.Description, Source: string(al.Source)}
+		if !al.Time.IsZero() {
+			t := al.Time.UTC()
+			av.Time = &t
+		}
+		out = append(out, av)
+	}
+	return out
+}
+
 func newDeviceView(p devices.Poll, a devices.Assessment) deviceView {
 	v := deviceView{
 		Device: p.Device, Host: p.Host, Site: p.Site,
@@ -60,6 +110,7 @@ func newDeviceView(p devices.Poll, a devices.Assessment) deviceView {
 		PolledAt: p.Started.UTC(), Outcome: p.Outcome,
 		AliveSet: []string{}, ExpectedREs: a.ExpectedREs,
 		RouteEngines: []reView{}, Alarms: []alarmView{},
+		Transitions: []transitionView{}, Findings: []findingView{},
 	}
 	if p.Error != "" {
 		v.Error = &errorView{Kind: p.ErrorKind, Message: p.Error}
@@ -81,14 +132,7 @@ func newDeviceView(p devices.Poll, a devices.Assessment) deviceView {
 		}
 		v.RouteEngines = append(v.RouteEngines, rv)
 	}
-	for _, al := range devices.DedupeAlarms(s.Alarms) {
-		av := alarmView{Class: al.Class, Type: al.Type, Description: al.Description, Source: string(al.Source)}
-		if !al.Time.IsZero() {
-			t := al.Time.UTC()
-			av.Time = &t
-		}
-		v.Alarms = append(v.Alarms, av)
-	}
+	v.Alarms = alarmViews(s.Alarms)
 	return v
 }
 
@@ -114,7 +158,7 @@ func writeJSON(w io.Writer, v any) error {
 // writeTable prints one row per device, in the operator's words.
 func writeTable(w io.Writer, views []deviceView) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tSITE\tOUTCOME\tSTATE\tMASTER\tALIVE SET\tMAJOR\tMINOR\tWHY")
+	fmt.Fprintln(tw, "DEVICE\tSITE\tOUTCOME\tSTATE\tMASTER\tALIVE SET\tMAJOR\tMINOR\tFINDINGS\tWHY")
 	for _, v := range views {
 		major, minor := v.alarmCounts()
 		master := "-"
@@ -131,7 +175,11 @@ func writeTable(w io.Writer, views []deviceView) error {
 		if v.Error != nil {
 			why = v.Error.Message
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", v.Device, dash(v.Site), v.Outcome, v.State, master, alive, major, minor, dash(oneLine(why, 90)))
+		var found []string
+		for _, f := range v.Findings {
+			found = append(found, fmt.Sprintf("%s %s/%s", f.RE, f.Cause, f.Severity))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", v.Device, dash(v.Site), v.Outcome, v.State, master, alive, major, minor, dash(strings.Join(found, ", ")), dash(oneLine(why, 90)))
 	}
 	return tw.Flush()
 }

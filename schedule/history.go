@@ -1,0 +1,159 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/correlate"
+	"github.com/mastership/mastership/devices/junos"
+	"github.com/mastership/mastership/store"
+)
+
+// Historian turns polls into history — log lines and their events,
+// transitions, the alarm lifecycle, configuration — and history into
+// findings. The judgement itself is devices/correlate's pure functions;
+// this is the I/O around them.
+type Historian struct {
+	Store    store.Store
+	Rules    *junos.Rules
+	Settings correlate.Settings
+	// Horizon is how far back findings are kept and judged; default 24h.
+	Horizon time.Duration
+	Logger  *slog.Logger
+}
+
+// NewHistorian returns a Historian with the built-in rules and default
+// settings.
+func NewHistorian(st store.Store, log *slog.Logger) (*Historian, error) {
+	rules, err := junos.BuiltinRules()
+	if err != nil {
+		return nil, fmt.Errorf("built-in event rules: %w", err)
+	}
+	return &Historian{Store: st, Rules: rules, Settings: correlate.DefaultSettings(), Logger: log}, nil
+}
+
+func (h *Historian) horizon() time.Duration {
+	if h.Horizon > 0 {
+		return h.Horizon
+	}
+	return 24 * time.Hour
+}
+
+// Window is how far back history is judged: the horizon plus one flap
+// window, so a flap that began just before the horizon is seen whole.
+func (h *Historian) Window() time.Duration { return h.horizon() + h.Settings.FlapWindow }
+
+// Record adds what poll p saw to the device's history. prev is the
+// device's previous poll (nil for the first), whose snapshot the RE-table
+// deltas are taken against.
+func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Poll) error {
+	snap := p.Snapshot
+	if snap == nil {
+		return nil // nothing was seen; the poll row itself says why
+	}
+	// Lines of the mastership log carry no host: the RE that served the
+	// log (the master the session landed on) wrote them.
+	loggedBy := ""
+	if m := snap.Masters(); len(m) == 1 {
+		loggedBy = m[0]
+	}
+	var events []devices.Event
+	for _, line := range snap.Logs {
+		if ev, ok := h.Rules.ClassifyFrom(p.Device, loggedBy, line); ok {
+			events = append(events, ev)
+		}
+	}
+	if len(snap.Logs) > 0 || len(snap.LogCursors) > 0 {
+		if _, err := h.Store.SaveLogs(ctx, p.Device, snap.Logs, events, snap.LogCursors); err != nil {
+			return fmt.Errorf("store log lines of %s: %w", p.Device, err)
+		}
+	}
+
+	var prevSnap *devices.Snapshot
+	if prev != nil {
+		prevSnap = prev.Snapshot
+	}
+	var ts []devices.Transition
+	if len(snap.RouteEngines) > 0 {
+		ts = append(ts, correlate.TableTransitions(prevSnap, snap)...)
+	}
+	ts = append(ts, correlate.EventTransitions(events, snap.RouteEngines)...)
+	ts = correlate.MergeTransitions(ts, h.Settings.MergeTolerance)
+	for i := range ts {
+		ts[i].Device = p.Device
+	}
+	if err := h.Store.SaveTransitions(ctx, ts, h.Settings.MergeTolerance); err != nil {
+		return fmt.Errorf("store transitions of %s: %w", p.Device, err)
+	}
+
+	if snap.Config != nil {
+		if err := h.Store.SaveConfig(ctx, p.Device, *snap.Config, p.Finished); err != nil {
+			return fmt.Errorf("store configuration of %s: %w", p.Device, err)
+		}
+	}
+
+	// The alarm lifecycle only moves when the alarm tables were read:
+	// a poll whose alarm RPCs failed must not clear every alarm.
+	if snap.AlarmsRead {
+		prevRecs, err := h.Store.AlarmRecords(ctx, store.Filter{Devices: []string{p.Device}})
+		if err != nil {
+			return fmt.Errorf("alarm history of %s: %w", p.Device, err)
+		}
+		at := deviceTime(p)
+		recs := correlate.UpdateAlarms(prevRecs, snap.Alarms, at, events)
+		for i := range recs {
+			recs[i].Device = p.Device
+		}
+		if err := h.Store.SaveAlarmRecords(ctx, p.Device, recs); err != nil {
+			return fmt.Errorf("store alarms of %s: %w", p.Device, err)
+		}
+	}
+	return nil
+}
+
+// deviceTime is the poll's time on the device's clock, falling back to
+// the agent's when the device did not say.
+func deviceTime(p devices.Poll) time.Time {
+	if p.Snapshot != nil && !p.Snapshot.DeviceTime.IsZero() {
+		return p.Snapshot.DeviceTime
+	}
+	return p.Finished
+}
+
+// Judge recomputes the findings of the named devices from stored history
+// up to now and stores them. Fleet configuration drift is judged against
+// every device's latest stored configuration.
+func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (map[string][]devices.Finding, error) {
+	configs, err := h.Store.Configs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fleet configurations: %w", err)
+	}
+	drift := correlate.Drift(configs)
+	since := now.Add(-h.Window())
+	out := make(map[string][]devices.Finding, len(names))
+	var errs []error
+	for _, name := range names {
+		f := store.Filter{Devices: []string{name}, Since: since}
+		hist := correlate.History{ConfigDrift: drift[name]}
+		if hist.Transitions, err = h.Store.Transitions(ctx, f); err == nil {
+			if hist.Events, err = h.Store.Events(ctx, f); err == nil {
+				hist.Alarms, err = h.Store.AlarmRecords(ctx, store.Filter{Devices: []string{name}})
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("history of %s: %w", name, err))
+			continue
+		}
+		found := correlate.Findings(name, hist, h.Settings)
+		if err := h.Store.ReplaceFindings(ctx, name, since, found); err != nil {
+			errs = append(errs, fmt.Errorf("store findings of %s: %w", name, err))
+			continue
+		}
+		out[name] = found
+	}
+	return out, errors.Join(errs...)
+}
