@@ -67,7 +67,11 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 			if o.format == "json" {
 				return writeJSON(a.stdout, views)
 			}
-			return writeTable(a.stdout, views)
+			if err := writeTable(a.stdout, views); err != nil {
+				return err
+			}
+			writeFindings(a.stdout, views)
+			return nil
 		},
 	}
 	f := cmd.Flags()

@@ -71,6 +71,7 @@ listener, a changed host key, a hang after hello and a rejected password.`,
 			if err := writeTable(a.stdout, views); err != nil {
 				return err
 			}
+			writeFindings(a.stdout, views)
 			csvPath := filepath.Join(dir, "devices.csv")
 			if err := writeReportFile(csvPath, a.stdout, func(w io.Writer) error { return writeDevicesCSV(ctx, st, w) }); err != nil {
 				return err

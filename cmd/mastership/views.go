@@ -211,3 +211,27 @@ func perfdata(v deviceView, took time.Duration) string {
 	return fmt.Sprintf("alive_res=%d;;%s;0 expected_res=%d major_alarms=%d minor_alarms=%d poll_time=%.3fs",
 		len(v.AliveSet), crit, v.ExpectedREs, major, minor, took.Seconds())
 }
+
+// writeFindings prints every finding of the audit with its cause, remedy
+// and the first lines of its evidence, under the fleet table.
+func writeFindings(w io.Writer, views []deviceView) {
+	first := true
+	for _, v := range views {
+		for _, f := range v.Findings {
+			if first {
+				fmt.Fprintln(w, "\nFindings:")
+				first = false
+			}
+			fmt.Fprintf(w, "  %s %s: %s, %s, %d transitions %s to %s\n", v.Device, f.RE, f.Cause, f.Severity,
+				f.Transitions, f.First.Format(time.RFC3339), f.Last.Format(time.RFC3339))
+			fmt.Fprintf(w, "    remedy: %s\n", f.Remedy)
+			for i, e := range f.Evidence {
+				if i == 4 {
+					fmt.Fprintf(w, "    … %d more evidence lines (mastership check %s --json)\n", len(f.Evidence)-i, v.Device)
+					break
+				}
+				fmt.Fprintf(w, "    evidence: %s\n", oneLine(e, 160))
+			}
+		}
+	}
+}
