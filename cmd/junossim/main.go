@@ -8,8 +8,12 @@
 //
 // Beside the inventory it writes junossim.known_hosts and
 // junossim.password (mode 0600). It runs until SIGINT or SIGTERM. The
-// scenario format is documented in package
-// github.com/mastership/mastership/devices/junos/junossim.
+// routers run on the real clock: a scenario's events at negative offsets
+// have happened by the first poll (their lines are in /var/log/messages
+// and /var/log/mastership, which get-log and file-show return), the others
+// happen while it runs. The scenario format is documented in package
+// github.com/mastership/mastership/devices/junos/junossim; ready-made
+// scenarios are in its testdata/scenarios.
 package main
 
 import (

@@ -124,3 +124,15 @@ func TestStartFailureExits1(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// TestRunScenarioFiles starts the fleet of a scenario file the agent's
+// tests use, with its redundancy defaults and expectations.
+func TestRunScenarioFiles(t *testing.T) {
+	for _, name := range []string{"configuration-fleet-redundancy-differs.yaml", "network-mx-vc-member.yaml"} {
+		path := filepath.Join("..", "..", "devices", "junos", "junossim", "testdata", "scenarios", name)
+		code, out, errs := runUntilReady(t, "--scenario", path, "--write-inventory", filepath.Join(t.TempDir(), "i.yaml"))
+		if code != 0 || !strings.Contains(out, "inventory written to") {
+			t.Errorf("%s: exit %d\n%s\n%s", name, code, out, errs)
+		}
+	}
+}

@@ -138,7 +138,12 @@ func (s *ncSession) expect(want string) error {
 }
 
 func (s *ncSession) rpc(id, op string) (string, error) {
-	msg := `<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="` + id + `"><` + op + `/></rpc>`
+	return s.rpcBody(id, `<`+op+`/>`)
+}
+
+// rpcBody sends an RPC whose inner XML is body.
+func (s *ncSession) rpcBody(id, body string) (string, error) {
+	msg := `<rpc xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="` + id + `">` + body + `</rpc>`
 	if s.chunks {
 		msg = fmt.Sprintf("\n#%d\n%s\n##\n", len(msg), msg)
 		if _, err := io.WriteString(s.in, msg); err != nil {
@@ -451,5 +456,51 @@ func TestCloseReleasesEverything(t *testing.T) {
 			continue
 		}
 		ln.Close()
+	}
+}
+
+// TestLogsAndConfigurationOverNETCONF reads a router's log and
+// configuration through a real session, on a fake clock: the RPC's
+// arguments travel in the request body.
+func TestLogsAndConfigurationOverNETCONF(t *testing.T) {
+	sc, err := junossim.LoadScenario(filepath.Join("testdata", "scenarios", "network-em0-flaps-keepalive-loss.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := junossim.NewClock(sc.ClockStart())
+	f, err := junossim.Start(t.Context(), sc, junossim.Options{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	info := f.Devices()[0]
+	s, err := dial(t, info.Addr, f.Password(), ssh.FixedHostKey(info.HostKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(sc.ClockStart().Add(50 * time.Minute))
+	reply, err := s.rpcBody("1", "<get-log><filename>messages</filename></get-log>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<file-content filename="/var/log/messages" junos:seconds="`, `encoding="text">`,
+		"lon1-mx480-em0 /kernel: em0: Link is Down",
+		"mcontrol_ore_alive_set: re1 removed from alive set (keepalive timeout)",
+		"mcontrol_ore_alive_set: re1 added to alive set"} {
+		if !strings.Contains(reply, want) {
+			t.Errorf("get-log reply lacks %q:\n%s", want, reply)
+		}
+	}
+	reply, err = s.rpcBody("2", "<file-show><filename>/var/log/mastership</filename></file-show>")
+	if err != nil || !strings.Contains(reply, "failed to receive keepalives from other RE for the last 60 sec") {
+		t.Errorf("file-show: %v\n%s", err, reply)
+	}
+	reply, err = s.rpcBody("3", "<get-configuration><configuration><chassis><redundancy/></chassis></configuration></get-configuration>")
+	if err != nil || !strings.Contains(reply, "<keepalive-time>300</keepalive-time>") || strings.Contains(reply, "<nonstop-routing/>") {
+		t.Errorf("get-configuration: %v\n%s", err, reply)
+	}
+	reply, err = s.rpcBody("4", "<get-log><filename>nosuch</filename></get-log>")
+	if err != nil || !strings.Contains(reply, "could not resolve file: nosuch") {
+		t.Errorf("unknown file: %v\n%s", err, reply)
 	}
 }

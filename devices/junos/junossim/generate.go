@@ -49,9 +49,20 @@ func Generate(n int, seed int64) Scenario {
 }
 
 // DemoScenario is the fleet of `mastership demo`: a few healthy routers of
-// each shape and one of each problem an operator meets.
+// each shape and one of each problem an operator meets. Four routers had
+// their backup RE flap in the hour before the demo starts, one per cause,
+// so that a single audit finds them all in the logs: their events are at
+// negative offsets, applied (at their own times) on the first look.
 func DemoScenario() Scenario {
 	h := time.Hour
+	m := time.Minute
+	lossOfComm := func(at time.Duration) Event {
+		return Event{At: at, Kind: EventAlarmSet, Source: devices.AlarmChassis, Class: "Minor", Type: "Chassis",
+			Description: "Loss of communication with Backup RE", ShortDescription: "Backup RE comm loss"}
+	}
+	clearComm := func(at time.Duration) Event {
+		return Event{At: at, Kind: EventAlarmClear, Description: "Loss of communication with Backup RE"}
+	}
 	return Scenario{
 		Seed:     1,
 		Defaults: Defaults{Version: "21.4R3-S5.4"},
@@ -118,6 +129,53 @@ func DemoScenario() Scenario {
 					{At: 5*time.Minute + 40*time.Second, Kind: EventAlarmClear,
 						Description: "Loss of communication with Backup RE"},
 				}},
+			// Hardware: PEM 2 lost power 48 minutes ago (its Major alarm
+			// is still active) and re1 dropped out twice since.
+			{Name: "lon1-mx960-3", Model: "mx960", Topology: TopologyDual, Site: "lon1",
+				Tags: []string{"core", "mx960"}, Timezone: "Europe/London",
+				Events: []Event{
+					{At: -48 * m, Kind: EventAlarmSet, Source: devices.AlarmChassis, Class: "Major", Type: "Chassis",
+						Description: "PEM 2 Not Powered", ShortDescription: "PEM 2 No Power"},
+					{At: -48 * m, Kind: EventFRU, FRU: "PEM 2", Action: "power-off"},
+					{At: -46 * m, Kind: EventREDown, RE: "re1"},
+					lossOfComm(-46*m + 20*time.Second),
+					{At: -42 * m, Kind: EventREUp, RE: "re1"},
+					clearComm(-41 * m),
+					{At: -30 * m, Kind: EventREDown, RE: "re1"},
+					lossOfComm(-30*m + 20*time.Second),
+					{At: -26 * m, Kind: EventREUp, RE: "re1"},
+					clearComm(-25 * m),
+				}},
+			// Network: the internal link em0 flapped, keepalives were
+			// lost, and re1 left the alive set for four minutes.
+			{Name: "fra1-mx480-2", Model: "mx480", Topology: TopologyDual, Site: "fra1",
+				Tags: []string{"core", "mx480"}, Timezone: "Europe/Berlin",
+				Events: []Event{
+					{At: -35 * m, Kind: EventInternalLinkFlap, Interface: "em0"},
+					{At: -35*m + 10*time.Second, Kind: EventInternalLinkFlap, Interface: "em0"},
+					{At: -34 * m, Kind: EventKeepaliveLoss, Duration: time.Minute},
+					{At: -33 * m, Kind: EventREDown, RE: "re1"},
+					{At: -29 * m, Kind: EventREUp, RE: "re1"},
+				}},
+			// Software: the backup RE panicked twice within the hour.
+			{Name: "nyc3-mx960-2", Model: "mx960", Topology: TopologyDual, Site: "nyc3",
+				Tags: []string{"core", "mx960"}, Timezone: "America/New_York",
+				Events: []Event{
+					{At: -50 * m, Kind: EventPanic, RE: "re1", Text: "page fault"},
+					{At: -20 * m, Kind: EventPanic, RE: "re1", Text: "vm_fault: pager read error"},
+				}},
+			// Configuration: a commit, then mastership switched over and
+			// back; both REs changed mastership twice.
+			{Name: "par2-mx960-2", Model: "mx960", Topology: TopologyDual, Site: "par2",
+				Tags: []string{"core", "mx960"}, Timezone: "Europe/Paris",
+				Events: []Event{
+					{At: -25 * m, Kind: EventCommit, User: "jsmith", Comment: "lower keepalive-time for RE maintenance",
+						Redundancy: &RedundancySpec{KeepaliveTime: ptr(10 * time.Second)}},
+					{At: -23 * m, Kind: EventSwitchover},
+					{At: -13 * m, Kind: EventSwitchover},
+				}},
 		},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

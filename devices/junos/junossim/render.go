@@ -299,7 +299,9 @@ func (r *Router) renderUptime(w *replyWriter, now time.Time) {
 		if protocols.After(now) {
 			protocols = now
 		}
-		configured := r.start.Add(-time.Hour).Truncate(time.Second)
+		// The agent dates log lines by this clock: current-time is the
+		// injected clock's now, never the host's.
+		last := r.commits[0]
 		w.open("system-uptime-information", w.ns("junos"))
 		w.open("current-time", "")
 		w.seconds("date-time", now.Unix(), r.timeText(now))
@@ -308,13 +310,13 @@ func (r *Router) renderUptime(w *replyWriter, now time.Time) {
 		for _, p := range []struct {
 			name string
 			at   time.Time
-		}{{"system-booted-time", boot}, {"protocols-started-time", protocols}, {"last-configured-time", configured}} {
+		}{{"system-booted-time", boot}, {"protocols-started-time", protocols}, {"last-configured-time", last.at}} {
 			w.open(p.name, "")
 			w.seconds("date-time", p.at.Unix(), r.timeText(p.at))
 			l := upSeconds(now, p.at)
 			w.seconds("time-length", l, timeLengthText(l))
 			if p.name == "last-configured-time" {
-				w.text("user", "netconf")
+				w.text("user", last.user)
 			}
 			w.close(p.name)
 		}
@@ -334,15 +336,7 @@ func (r *Router) renderUptime(w *replyWriter, now time.Time) {
 
 // renderUnknownRPC is Junos' answer to an RPC it does not know.
 func renderUnknownRPC(w *replyWriter, op string) {
-	w.open("rpc-error", "")
-	w.text("error-type", "protocol")
-	w.text("error-tag", "operation-failed")
-	w.text("error-severity", "error")
-	w.text("error-message", "syntax error, expecting <rpc> or <command>")
-	w.open("error-info", "")
-	w.text("bad-element", op)
-	w.close("error-info")
-	w.close("rpc-error")
+	renderRPCError(w, "protocol", "operation-failed", "syntax error, expecting <rpc> or <command>", op)
 }
 
 // timeText is the device's local rendering, with a zone abbreviation as in
@@ -418,4 +412,74 @@ func shortUptimeText(secs int64) string {
 		return fmt.Sprintf("%d:%02d", h, m)
 	}
 	return plural(m, "min")
+}
+
+// attr writes ` name="value"` inside a start tag being written.
+func (w *replyWriter) attr(name, value string) {
+	w.b.WriteByte(' ')
+	w.b.WriteString(name)
+	w.b.WriteString(`="`)
+	w.escape(value)
+	w.b.WriteByte('"')
+}
+
+// fileText escapes a file's text as character data. Unlike xml.EscapeText
+// it keeps newlines as they are: a real <file-content> carries the file's
+// lines literally.
+var fileText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// requestedFile is the text of the first <filename> in an RPC body.
+func requestedFile(body []byte) string {
+	var req struct {
+		Filename string `xml:"filename"`
+	}
+	// The body is the inner XML of <rpc>: one element, get-log or file-show.
+	if err := xml.Unmarshal(body, &req); err != nil {
+		return ""
+	}
+	return strings.TrimSpace(req.Filename)
+}
+
+// renderLogFile answers get-log ("show log", which takes "messages") and
+// file-show (which wants "/var/log/messages") with the file's whole text,
+// shaped like the real file-show replies (file-show.*.pyez.xml):
+// <file-content filename=… junos:seconds=… filesize=… encoding="text">.
+// junos:seconds is the file's modification time, filesize its bytes. The
+// text starts on the line after the tag; the agent filters and tails
+// it itself (MANIFEST pitfall 14).
+func (r *Router) renderLogFile(w *replyWriter, op string, body []byte) {
+	name := requestedFile(body)
+	if name == "" {
+		renderRPCError(w, "protocol", "missing-element", "syntax error, expecting <filename>", "filename")
+		return
+	}
+	base, f := r.resolveLog(name, op == "file-show")
+	if f == nil {
+		renderRPCError(w, "application", "operation-failed", "could not resolve file: "+name, "")
+		return
+	}
+	text := f.content()
+	w.b.WriteString("<file-content")
+	w.attr("filename", "/var/log/"+base)
+	w.attr("junos:seconds", strconv.FormatInt(f.modTime.Unix(), 10))
+	w.attr("filesize", strconv.Itoa(len(text)))
+	w.attr("encoding", "text")
+	w.b.WriteString(">\n")
+	_, _ = fileText.WriteString(&w.b, text) // bytes.Buffer writes never fail
+	w.b.WriteString("</file-content>\n")
+}
+
+// renderRPCError writes a Junos rpc-error; badElement may be empty.
+func renderRPCError(w *replyWriter, typ, tag, message, badElement string) {
+	w.open("rpc-error", "")
+	w.text("error-type", typ)
+	w.text("error-tag", tag)
+	w.text("error-severity", "error")
+	w.text("error-message", message)
+	if badElement != "" {
+		w.open("error-info", "")
+		w.text("bad-element", badElement)
+		w.close("error-info")
+	}
+	w.close("rpc-error")
 }

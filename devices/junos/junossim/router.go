@@ -57,6 +57,7 @@ type reState struct {
 	serial   string // empty: no serial-number element (vmhost REs)
 	tempC    int
 	cpuTempC int
+	baseTemp int // tempC before any over-temperature event
 	dramMB   int
 }
 
@@ -75,11 +76,35 @@ type Router struct {
 	start    time.Time
 	logger   *slog.Logger
 
+	host        string // host field of syslog lines
+	reHostnames bool   // prefix host with the writing RE's name
+	seed        int64
+	aliveSetLog bool
+	logMax      int
+
 	mu     sync.Mutex
 	res    []*reState
 	alarms []devices.Alarm
 	events []Event // sorted by At; events[next:] are pending
 	next   int
+
+	// pending holds the log lines (and checks that write them) that
+	// applied events left for later moments, sorted by time.
+	pending []pendingAction
+	seq     uint64
+	// cursor is the moment being applied: lines up to it are written at
+	// once, later ones wait in pending.
+	cursor   time.Time
+	logs     map[string]*logFile // by name: messages, messages.0.gz, mastership
+	logsBorn time.Time           // when the files began; older lines are not kept
+	lastPID  int
+	ifIndex  map[string]int
+	// revenuePorts counts the ifIndexes given to ports other than em*.
+	revenuePorts int
+	cores        map[string]int // core files saved so far, by process
+
+	redundancy devices.RedundancyConfig
+	commits    []commitRecord // newest first; never empty
 }
 
 // NewRouter builds a router from a device; fields left empty get the
@@ -108,15 +133,23 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		loc = l
 	}
 	r := &Router{
-		hostname: d.Name,
-		model:    d.Model,
-		version:  d.Version,
-		topo:     d.Topology,
-		loc:      loc,
-		clock:    clock,
-		start:    clock(),
-		logger:   logger.With("device", d.Name),
+		hostname:    d.Name,
+		model:       d.Model,
+		version:     d.Version,
+		topo:        d.Topology,
+		loc:         loc,
+		clock:       clock,
+		start:       clock(),
+		logger:      logger.With("device", d.Name),
+		host:        shortHost(d.Name),
+		reHostnames: d.REHostnames != nil && *d.REHostnames,
+		seed:        seed,
+		aliveSetLog: d.AliveSetLog == nil || *d.AliveSetLog,
+		logMax:      cmp.Or(d.LogMaxLines, DefaultLogMaxLines),
+		ifIndex:     map[string]int{},
+		cores:       map[string]int{},
 	}
+	r.cursor = r.start
 	rnd := newDetRand(d.Name, seed)
 	// A fleet's routers were booted weeks to a year ago; REs of one chassis
 	// boot within a minute of each other.
@@ -150,6 +183,7 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		}
 		st.tempC = 30 + rnd.intn(8)
 		st.cpuTempC = st.tempC - 2 + rnd.intn(3)
+		st.baseTemp = st.tempC
 		if spec, ok := d.REStates[name]; ok {
 			if spec.Status != "" {
 				st.Status = spec.Status
@@ -166,19 +200,51 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		}
 		r.res = append(r.res, st)
 	}
-	for _, a := range d.Alarms {
-		if a.SetAfter > 0 {
-			r.events = append(r.events, Event{At: a.SetAfter, Kind: EventAlarmSet,
-				Source: a.Source, Member: a.Member, Class: a.Class, Type: a.Type,
-				Description: a.Description, ShortDescription: a.ShortDescription})
-			continue
+	// The log files began a day before the start (newsyslog turned them
+	// over then), or an hour before the earliest event of a story that
+	// happened before the start, so that its lines are in them.
+	born := r.start.Add(-24 * time.Hour)
+	for _, ev := range d.Events {
+		born = minTime(born, r.start.Add(ev.At-time.Hour))
+	}
+	born = born.Truncate(time.Hour)
+	r.initLogsLocked(born)
+	// The configuration was last committed an hour before the start, or
+	// before the first commit of the story.
+	r.redundancy = d.Redundancy.apply(builtinRedundancy(d.Topology))
+	committed := r.start.Add(-time.Hour)
+	for _, ev := range d.Events {
+		if ev.Kind == EventCommit {
+			committed = minTime(committed, r.start.Add(ev.At-time.Hour))
 		}
-		r.setAlarmLocked(r.alarmFrom(a.Source, a.Member, a.Class, a.Type, a.Description, a.ShortDescription,
-			r.start.Add(a.SetAfter)))
+	}
+	r.commits = []commitRecord{{at: committed.Truncate(time.Second), user: User, client: "netconf"}}
+	// Alarms are raised by the timeline too, even those already active at
+	// the start, so that alarmd's and craftd's lines for them land in the
+	// log at their own time, in order with the events'. Every look at the
+	// router advances the timeline first, so they are there from the start.
+	for _, a := range d.Alarms {
+		r.events = append(r.events, Event{At: a.SetAfter, Kind: EventAlarmSet,
+			Source: a.Source, Member: a.Member, Class: a.Class, Type: a.Type,
+			Description: a.Description, ShortDescription: a.ShortDescription})
 	}
 	r.events = append(r.events, d.Events...)
 	slices.SortStableFunc(r.events, func(a, b Event) int { return cmp.Compare(a.At, b.At) })
 	return r, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// shortHost is the host name syslog writes: the name up to the first dot,
+// as FreeBSD's syslogd and newsyslog do.
+func shortHost(name string) string {
+	h, _, _ := strings.Cut(name, ".")
+	return h
 }
 
 // reHardware returns RE model, serial ("serial" = generate one, "" = none)
@@ -208,16 +274,23 @@ func (r *Router) Start() time.Time { return r.start }
 // ServeNETCONF answers one RPC with a whole <rpc-reply> message, shaped like
 // a real Junos reply on the wire. It implements netconftest.Handler.
 func (r *Router) ServeNETCONF(_ context.Context, req *netconftest.Request) []byte {
-	return r.Reply(req.Operation, req.MessageID)
+	return r.ReplyTo(req.Operation, req.MessageID, req.Body)
 }
 
 // Reply renders the reply to the RPC named op (the local name of the first
-// element inside <rpc>), echoing messageID.
+// element inside <rpc>), echoing messageID, for an RPC without arguments.
 func (r *Router) Reply(op, messageID string) []byte {
+	return r.ReplyTo(op, messageID, nil)
+}
+
+// ReplyTo renders the reply to an RPC whose inner XML is body
+// ("<get-log><filename>messages</filename></get-log>"); the RPCs that
+// take arguments (get-log, file-show, get-configuration) read them there.
+func (r *Router) ReplyTo(op, messageID string, body []byte) []byte {
 	now := r.clock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.advanceLocked(now)
+	now = r.advanceLocked(now)
 	w := newReplyWriter(r.version, messageID)
 	switch op {
 	case "get-route-engine-information":
@@ -230,6 +303,12 @@ func (r *Router) Reply(op, messageID string) []byte {
 		r.renderSoftware(w)
 	case "get-system-uptime-information":
 		r.renderUptime(w, now)
+	case "get-log", "file-show":
+		r.renderLogFile(w, op, body)
+	case "get-configuration":
+		r.renderConfiguration(w, body)
+	case "get-commit-information":
+		r.renderCommits(w)
 	default:
 		renderUnknownRPC(w, op)
 	}
@@ -239,15 +318,42 @@ func (r *Router) Reply(op, messageID string) []byte {
 // advanceLocked applies, in order, every pending event whose time has come.
 // Each event takes effect at its own time, not at now, so what a poll sees
 // does not depend on when it happens to look.
-func (r *Router) advanceLocked(now time.Time) {
-	for r.next < len(r.events) {
-		ev := r.events[r.next]
-		at := r.start.Add(ev.At)
-		if at.After(now) {
-			return
+//
+// Log lines an event leaves for later (an em0 link coming back up, a
+// rebooted RE rejoining the alive set) are applied the same way, in time
+// order with the events; at the same moment, what was queued first goes
+// first.
+//
+// It returns the moment the router is now at: now, or, if another caller
+// has already moved the router past it (it read the clock before waiting
+// for the lock), that later moment, because a router's time never runs
+// backwards and its logs stay in time order.
+func (r *Router) advanceLocked(now time.Time) time.Time {
+	if now.Before(r.cursor) {
+		now = r.cursor
+	}
+	for {
+		evDue := r.next < len(r.events)
+		var evAt time.Time
+		if evDue {
+			evAt = r.start.Add(r.events[r.next].At)
+			evDue = !evAt.After(now)
 		}
+		if len(r.pending) > 0 && !r.pending[0].at.After(now) && (!evDue || !r.pending[0].at.After(evAt)) {
+			p := r.pending[0]
+			r.pending = slices.Delete(r.pending, 0, 1)
+			r.cursor = p.at
+			p.do(p.at)
+			continue
+		}
+		if !evDue {
+			r.cursor = now
+			return now
+		}
+		ev := r.events[r.next]
 		r.next++
-		if err := r.applyLocked(ev, at); err != nil {
+		r.cursor = evAt
+		if err := r.applyLocked(ev, evAt); err != nil {
 			r.logger.Warn("junossim: timeline event not applied", "kind", ev.Kind, "re", ev.RE, "at", ev.At, "err", err)
 			continue
 		}
@@ -260,58 +366,128 @@ func (r *Router) Apply(ev Event) error {
 	now := r.clock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.advanceLocked(now)
+	now = r.advanceLocked(now)
 	return r.applyLocked(ev, now)
 }
 
 func (r *Router) applyLocked(ev Event, at time.Time) error {
 	switch ev.Kind {
 	case EventSwitchover:
-		return r.switchoverLocked(ev.RE)
+		return r.changeLocked(at, nil, func() error { return r.switchoverLocked(ev.RE) })
 	case EventREDown:
 		st, err := r.reLocked(ev.RE)
 		if err != nil {
 			return err
 		}
-		if st.IsMaster() {
-			r.handOverLocked(st)
-		}
-		st.Status = cmp.Or(ev.Status, StatusAbsent)
-		return nil
+		return r.changeLocked(at, nil, func() error {
+			if st.IsMaster() {
+				r.handOverLocked(st)
+			}
+			st.Status = cmp.Or(ev.Status, StatusAbsent)
+			return nil
+		})
 	case EventREUp:
 		st, err := r.reLocked(ev.RE)
 		if err != nil {
 			return err
 		}
-		st.Status = "OK"
-		st.BootTime = at.Truncate(time.Second)
-		st.LastRebootReason = cmp.Or(ev.Reason, ReasonPowerCycle)
-		if st.MastershipState != "" {
-			// It comes back as backup unless nobody else is master.
-			st.MastershipState = "master"
-			if r.peerMasterLocked(st) != nil {
-				st.MastershipState = "backup"
+		return r.changeLocked(at, nil, func() error {
+			st.Status = "OK"
+			st.BootTime = at.Truncate(time.Second)
+			st.LastRebootReason = cmp.Or(ev.Reason, ReasonPowerCycle)
+			st.tempC, st.cpuTempC = st.baseTemp, st.baseTemp-1
+			if st.MastershipState != "" {
+				// It comes back as backup unless nobody else is master.
+				st.MastershipState = "master"
+				if r.peerMasterLocked(st) != nil {
+					st.MastershipState = "backup"
+				}
 			}
-		}
-		return nil
-	case EventReboot:
+			return nil
+		})
+	case EventReboot, EventPanic:
 		st, err := r.reLocked(ev.RE)
 		if err != nil {
 			return err
 		}
-		if st.IsMaster() {
-			r.handOverLocked(st)
+		reason := cmp.Or(ev.Reason, ReasonNormal)
+		if ev.Kind == EventPanic {
+			// The kernel's last words come before the reboot in the file.
+			r.writeLocked(at, LogMessages, r.stamp(at)+"  "+r.hostOf(st)+" /kernel: panic: "+cmp.Or(ev.Text, "page fault"))
+			reason = cmp.Or(ev.Reason, ReasonPanic)
 		}
-		st.Status = "OK"
-		st.BootTime = at.Truncate(time.Second)
-		st.LastRebootReason = cmp.Or(ev.Reason, ReasonNormal)
-		return nil
+		return r.changeLocked(at, st, func() error {
+			if st.IsMaster() {
+				r.handOverLocked(st)
+			}
+			st.Status = "OK"
+			st.BootTime = at.Truncate(time.Second)
+			st.LastRebootReason = reason
+			st.tempC, st.cpuTempC = st.baseTemp, st.baseTemp-1
+			return nil
+		})
 	case EventAlarmSet:
-		r.setAlarmLocked(r.alarmFrom(ev.Source, ev.Member, ev.Class, ev.Type, ev.Description, ev.ShortDescription, at))
+		a := r.alarmFrom(ev.Source, ev.Member, ev.Class, ev.Type, ev.Description, ev.ShortDescription, at)
+		r.setAlarmLocked(a)
+		r.alarmLinesLocked(at, a, true)
 		return nil
 	case EventAlarmClear:
+		var cleared []devices.Alarm
+		for _, a := range r.alarms {
+			if a.Description == ev.Description && (ev.Source == "" || a.Source == ev.Source) && (ev.Member == "" || a.Member == ev.Member) {
+				cleared = append(cleared, a)
+			}
+		}
 		if r.clearAlarmLocked(ev.Source, ev.Member, ev.Description) == 0 {
 			return fmt.Errorf("no active alarm %q", ev.Description)
+		}
+		for _, a := range cleared {
+			r.alarmLinesLocked(at, a, false)
+		}
+		return nil
+	case EventFRU:
+		return r.fruLocked(at, ev)
+	case EventInternalLinkFlap:
+		r.linkFlapLocked(at, cmp.Or(ev.Interface, "em0"), cmp.Or(ev.Duration, 2*time.Second), true)
+		return nil
+	case EventLinkFlap:
+		r.linkFlapLocked(at, cmp.Or(ev.Interface, "xe-0/0/0"), cmp.Or(ev.Duration, 5*time.Second), false)
+		return nil
+	case EventKeepaliveLoss:
+		r.keepaliveLossLocked(at, cmp.Or(ev.Duration, 60*time.Second))
+		return nil
+	case EventIPCLoss:
+		state := r.masterStateLocked()
+		r.mastershipLocked(at, "event = E_NO_IPC, state = "+state+", param = 0x0")
+		r.mastershipLocked(at, "new state = "+state)
+		return nil
+	case EventRDPKeepalive:
+		// Verbatim from internal-link.log (an SRX3K em0 lockup).
+		r.syslogLocked(at, "/kernel", "%KERN-3: rdp keepalive expired, connection dropped - src 0x0f100001:1011 dest 0x0110011c:1032")
+		return nil
+	case EventCoreDump:
+		// No public capture shows dumpd's line; this shape is the
+		// project's (devices/junos/RULES.md): daemon, core file, where it
+		// went, named like the real rpd.core-tarball files.
+		proc := cmp.Or(ev.Process, "rpd")
+		n := r.cores[proc]
+		r.cores[proc] = n + 1
+		r.daemonLocked(at, "dumpd", fmt.Sprintf("Core and context for %s saved in /var/tmp/%s.core-tarball.%d.tgz", proc, proc, n))
+		return nil
+	case EventCommit:
+		r.commitLocked(at, ev)
+		return nil
+	case EventRotateLogs:
+		r.rotateLocked(at, cmp.Or(ev.File, LogMessages))
+		return nil
+	case EventClearLog:
+		r.clearLocked(at, cmp.Or(ev.File, LogMessages))
+		return nil
+	case EventLog:
+		if cmp.Or(ev.File, LogMessages) == LogMastership {
+			r.mastershipLocked(at, ev.Text)
+		} else {
+			r.syslogLocked(at, "", ev.Text)
 		}
 		return nil
 	}
@@ -407,8 +583,8 @@ func (r *Router) Switchover(re string) error {
 	now := r.clock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.advanceLocked(now)
-	return r.switchoverLocked(re)
+	now = r.advanceLocked(now)
+	return r.changeLocked(now, nil, func() error { return r.switchoverLocked(re) })
 }
 
 // REs returns the state of every RE, absent ones included, in reply order.
@@ -441,18 +617,20 @@ func (r *Router) SetREState(name string, s REState) error {
 	now := r.clock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.advanceLocked(now)
+	now = r.advanceLocked(now)
 	st, err := r.reLocked(name)
 	if err != nil {
 		return err
 	}
-	st.MastershipState = s.MastershipState
-	st.Status = s.Status
-	st.LastRebootReason = s.LastRebootReason
-	if !s.BootTime.IsZero() {
-		st.BootTime = s.BootTime
-	}
-	return nil
+	return r.changeLocked(now, nil, func() error {
+		st.MastershipState = s.MastershipState
+		st.Status = s.Status
+		st.LastRebootReason = s.LastRebootReason
+		if !s.BootTime.IsZero() {
+			st.BootTime = s.BootTime
+		}
+		return nil
+	})
 }
 
 // Alarms returns the active alarms, newest first, as the device lists them.
@@ -471,11 +649,19 @@ func (r *Router) SetAlarm(a devices.Alarm) {
 	now := r.clock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.advanceLocked(now)
+	now = r.advanceLocked(now)
 	if a.Time.IsZero() {
 		a.Time = now
 	}
-	r.setAlarmLocked(r.alarmFrom(a.Source, a.Member, a.Class, a.Type, a.Description, a.ShortDescription, a.Time))
+	a = r.alarmFrom(a.Source, a.Member, a.Class, a.Type, a.Description, a.ShortDescription, a.Time)
+	r.setAlarmLocked(a)
+	// The lines go in at the alarm's time unless that would put them
+	// before lines already written: a log file is in time order.
+	at := a.Time
+	if at.Before(r.logs[LogMessages].modTime) || at.After(now) {
+		at = now
+	}
+	r.alarmLinesLocked(at, a, true)
 }
 
 // ClearAlarm clears the alarms with this description (and source, unless
@@ -484,7 +670,12 @@ func (r *Router) ClearAlarm(src devices.AlarmSource, description string) int {
 	now := r.clock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.advanceLocked(now)
+	now = r.advanceLocked(now)
+	for _, a := range r.alarms {
+		if a.Description == description && (src == "" || a.Source == src) {
+			r.alarmLinesLocked(now, a, false)
+		}
+	}
 	return r.clearAlarmLocked(src, "", description)
 }
 

@@ -40,9 +40,18 @@ const (
 type Scenario struct {
 	// Seed varies the generated details (up-times, serial numbers) so that
 	// two fleets with the same names need not look identical.
-	Seed     int64    `yaml:"seed,omitempty"`
-	Defaults Defaults `yaml:"defaults,omitempty"`
-	Devices  []Device `yaml:"devices"`
+	Seed int64 `yaml:"seed,omitempty"`
+	// StartTime is the instant a test should start its fake clock at, so
+	// that log timestamps (which carry no year) are the same every run and
+	// a scenario can cross midnight or the new year on purpose. Zero: the
+	// test picks. The simulator itself starts at whatever its clock says.
+	StartTime time.Time `yaml:"start_time,omitempty"`
+	// Polls are the simulated offsets from the start at which a test
+	// audits the fleet; Device.Expect is what the audits should have found
+	// by the last of them.
+	Polls    []time.Duration `yaml:"polls,omitempty,flow"`
+	Defaults Defaults        `yaml:"defaults,omitempty"`
+	Devices  []Device        `yaml:"devices"`
 }
 
 // Defaults apply to every device that leaves the field empty. Faults and
@@ -56,6 +65,13 @@ type Defaults struct {
 	Site     string   `yaml:"site,omitempty"`
 	Tags     []string `yaml:"tags,omitempty,flow"`
 	Faults   *Faults  `yaml:"faults,omitempty"`
+	// Redundancy, AliveSetLog and LogMaxLines are merged into each device's
+	// own: Redundancy field by field, the others when the device leaves
+	// them unset.
+	Redundancy  *RedundancySpec `yaml:"redundancy,omitempty"`
+	AliveSetLog *bool           `yaml:"alive_set_log,omitempty"`
+	LogMaxLines int             `yaml:"log_max_lines,omitempty"`
+	REHostnames *bool           `yaml:"re_hostnames,omitempty"`
 }
 
 // Device is one simulated router in a scenario.
@@ -75,6 +91,107 @@ type Device struct {
 	Alarms   []AlarmSpec       `yaml:"alarms,omitempty"`
 	Events   []Event           `yaml:"events,omitempty"`
 	Faults   *Faults           `yaml:"faults,omitempty"`
+	// Redundancy is the router's RE redundancy configuration, field by
+	// field over the scenario defaults, over the built-in defaults (all
+	// on, keepalive-time 300 s, for dual and mx-vc; all off for single and
+	// srx-cluster).
+	Redundancy *RedundancySpec `yaml:"redundancy,omitempty"`
+	// AliveSetLog turns the project's own "mcontrol_ore_alive_set" lines
+	// in /var/log/messages on or off (default on), so tests can prove
+	// that correlation works without them: no public capture shows that
+	// tag, and real routers may never write it.
+	AliveSetLog *bool `yaml:"alive_set_log,omitempty"`
+	// LogMaxLines caps each log file; the oldest lines go first. Zero
+	// means DefaultLogMaxLines.
+	LogMaxLines int `yaml:"log_max_lines,omitempty"`
+	// REHostnames gives each RE its own syslog host name, "<re>-<name>"
+	// (re1-ams1-mx960-1), as operators do with "groups re0 system
+	// host-name" (re0-abc, jtac-mx480-r2014-re0 in the samples), so a line
+	// tells which RE wrote it: daemon lines the master, a kernel panic the
+	// RE that panicked. Default off: every line carries the router's name.
+	REHostnames *bool `yaml:"re_hostnames,omitempty"`
+	// Expect is what the agent's audits should find on this router by the
+	// last of the scenario's polls: one entry per finding, or an empty
+	// list for a router with none. The simulator does not use it.
+	Expect []Expectation `yaml:"expect,omitempty"`
+}
+
+// DefaultLogMaxLines is the default cap on the lines of each log file.
+const DefaultLogMaxLines = 5000
+
+// Expectation is one finding a test expects the agent to report.
+type Expectation struct {
+	RE       string           `yaml:"re"`
+	Cause    devices.Cause    `yaml:"cause"`
+	Severity devices.Severity `yaml:"severity"`
+}
+
+// RedundancySpec is the part of the configuration that decides how the
+// REs fail over, as the scenario gives it: a field left out keeps the
+// value underneath (scenario defaults, then the built-in ones), so a
+// device or a commit can change one knob.
+type RedundancySpec struct {
+	// GracefulSwitchover is chassis redundancy graceful-switchover.
+	GracefulSwitchover *bool `yaml:"graceful_switchover,omitempty"`
+	// KeepaliveTime is chassis redundancy keepalive-time; 0 leaves the
+	// statement out of the configuration.
+	KeepaliveTime *time.Duration `yaml:"keepalive_time,omitempty"`
+	// FailoverOnLossOfKeepalives and FailoverOnDiskFailure are the chassis
+	// redundancy failover knobs.
+	FailoverOnLossOfKeepalives *bool `yaml:"failover_on_loss_of_keepalives,omitempty"`
+	FailoverOnDiskFailure      *bool `yaml:"failover_on_disk_failure,omitempty"`
+	// CommitSynchronize is system commit synchronize.
+	CommitSynchronize *bool `yaml:"commit_synchronize,omitempty"`
+	// NonstopRouting is routing-options nonstop-routing.
+	NonstopRouting *bool `yaml:"nonstop_routing,omitempty"`
+}
+
+// over returns s's fields laid over base's.
+func (s *RedundancySpec) over(base *RedundancySpec) *RedundancySpec {
+	if s == nil {
+		return base
+	}
+	if base == nil {
+		c := *s
+		return &c
+	}
+	out := *base
+	for _, f := range []struct{ dst, src **bool }{
+		{&out.GracefulSwitchover, &s.GracefulSwitchover},
+		{&out.FailoverOnLossOfKeepalives, &s.FailoverOnLossOfKeepalives},
+		{&out.FailoverOnDiskFailure, &s.FailoverOnDiskFailure},
+		{&out.CommitSynchronize, &s.CommitSynchronize},
+		{&out.NonstopRouting, &s.NonstopRouting},
+	} {
+		if *f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	if s.KeepaliveTime != nil {
+		out.KeepaliveTime = s.KeepaliveTime
+	}
+	return &out
+}
+
+// apply lays s over a resolved configuration.
+func (s *RedundancySpec) apply(c devices.RedundancyConfig) devices.RedundancyConfig {
+	if s == nil {
+		return c
+	}
+	set := func(dst *bool, src *bool) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&c.GracefulSwitchover, s.GracefulSwitchover)
+	set(&c.FailoverOnLossOfKeepalives, s.FailoverOnLossOfKeepalives)
+	set(&c.FailoverOnDiskFailure, s.FailoverOnDiskFailure)
+	set(&c.CommitSynchronize, s.CommitSynchronize)
+	set(&c.NonstopRouting, s.NonstopRouting)
+	if s.KeepaliveTime != nil {
+		c.KeepaliveTime = *s.KeepaliveTime
+	}
+	return c
 }
 
 // RESpec overrides the initial state of one Routing Engine, keyed by its
@@ -117,13 +234,42 @@ const (
 	EventReboot     EventKind = "reboot"      // re reboots; a master hands over first
 	EventAlarmSet   EventKind = "alarm-set"   // raise the alarm described
 	EventAlarmClear EventKind = "alarm-clear" // clear alarms with Description
+	// Evidence and noise: these write log lines and, apart from panic
+	// (a reboot) and commit (the configuration), change no state.
+	EventPanic            EventKind = "panic"              // kernel panic line, then re reboots
+	EventFRU              EventKind = "fru"                // chassisd FRU and RE temperature lines
+	EventInternalLinkFlap EventKind = "internal-link-flap" // em0 down, up again after Duration
+	EventKeepaliveLoss    EventKind = "keepalive-loss"     // mastership keepalive-loss lines for Duration
+	EventIPCLoss          EventKind = "ipc-loss"           // E_NO_IPC in the mastership log
+	EventRDPKeepalive     EventKind = "rdp-keepalive"      // kernel rdp keepalive expired
+	EventCoreDump         EventKind = "core-dump"          // dumpd saved a core of Process
+	EventCommit           EventKind = "commit"             // UI_COMMIT lines; may change Redundancy
+	EventLinkFlap         EventKind = "link-flap"          // revenue port down, up again after Duration
+	EventRotateLogs       EventKind = "rotate-logs"        // newsyslog turns File over
+	EventClearLog         EventKind = "clear-log"          // clear log File
+	EventLog              EventKind = "log"                // write Text to File as is
 )
 
-var eventKinds = []EventKind{EventSwitchover, EventREDown, EventREUp, EventReboot, EventAlarmSet, EventAlarmClear}
+var eventKinds = []EventKind{EventSwitchover, EventREDown, EventREUp, EventReboot, EventAlarmSet, EventAlarmClear,
+	EventPanic, EventFRU, EventInternalLinkFlap, EventKeepaliveLoss, EventIPCLoss, EventRDPKeepalive,
+	EventCoreDump, EventCommit, EventLinkFlap, EventRotateLogs, EventClearLog, EventLog}
+
+// Log file names, as get-log takes them; file-show wants them under
+// /var/log/.
+const (
+	LogMessages   = "messages"
+	LogMastership = "mastership"
+)
+
+// FRU actions of a fru event.
+var fruActions = []string{"offline", "online", "power-off", "power-on", "removal", "insertion",
+	"warm-temp", "over-temp", "shutdown"}
 
 // Event is one state change at a moment of the simulation.
 type Event struct {
-	// At is the offset from the start of the simulation.
+	// At is the offset from the start of the simulation. A negative offset
+	// is a story that happened before the simulation started: it is
+	// applied, at its own time, on the first look at the router.
 	At   time.Duration `yaml:"at"`
 	Kind EventKind     `yaml:"kind"`
 	// RE names the Routing Engine for switchover (either RE of the pair;
@@ -142,6 +288,37 @@ type Event struct {
 	Type             string              `yaml:"type,omitempty"`
 	Description      string              `yaml:"description,omitempty"`
 	ShortDescription string              `yaml:"short_description,omitempty"`
+
+	// File is the log for rotate-logs, clear-log and log: messages
+	// (default) or mastership.
+	File string `yaml:"file,omitempty"`
+	// Interface is the port of link-flap (default xe-0/0/0) and
+	// internal-link-flap (default em0).
+	Interface string `yaml:"interface,omitempty"`
+	// Duration is how long a link stays down (default 5s; 2s for em0) or
+	// keepalives stay lost (default 60s, a line every 20s).
+	Duration time.Duration `yaml:"duration,omitempty"`
+	// FRU names the unit of a fru event: "PEM 1", "FPC 3", "Fan Tray 0",
+	// "CB 0", "RE 1" (Member picks the VC member); Action is one of
+	// offline (default), online, power-off, power-on, removal, insertion,
+	// and for an RE warm-temp, over-temp, shutdown; Celsius is the RE's
+	// temperature for those, shown in the RE table from then on.
+	FRU     string `yaml:"fru,omitempty"`
+	Action  string `yaml:"action,omitempty"`
+	Celsius int    `yaml:"celsius,omitempty"`
+	// Process is the daemon whose core core-dump saves (default rpd).
+	Process string `yaml:"process,omitempty"`
+	// Text is the panic message (default "page fault"), a fru offline
+	// reason (default "Error"), or the line a log event writes after the
+	// timestamp and host ("rpd[1234]: RPD_...: ..."; the whole text after
+	// the timestamp for the mastership file).
+	Text string `yaml:"text,omitempty"`
+	// User and Comment are the commit's (default 'luke', as in the real
+	// sample, and "none", as Junos writes a commit without a comment).
+	User    string `yaml:"user,omitempty"`
+	Comment string `yaml:"comment,omitempty"`
+	// Redundancy is what a commit changes, field by field.
+	Redundancy *RedundancySpec `yaml:"redundancy,omitempty"`
 }
 
 // Faults make a device misbehave the way real networks do.
@@ -237,6 +414,18 @@ func (d Device) withDefaults(def Defaults) Device {
 		f := *def.Faults
 		d.Faults = &f
 	}
+	d.Redundancy = d.Redundancy.over(def.Redundancy)
+	if d.AliveSetLog == nil && def.AliveSetLog != nil {
+		v := *def.AliveSetLog
+		d.AliveSetLog = &v
+	}
+	if d.LogMaxLines == 0 {
+		d.LogMaxLines = def.LogMaxLines
+	}
+	if d.REHostnames == nil && def.REHostnames != nil {
+		v := *def.REHostnames
+		d.REHostnames = &v
+	}
 	return d
 }
 
@@ -275,6 +464,17 @@ func (sc Scenario) validate(where func(path string) string) error {
 	}
 	if sc.Defaults.Topology != "" && !sc.Defaults.Topology.Valid() {
 		bad("defaults.topology", "unknown topology %q (want single, dual, mx-vc or srx-cluster)", sc.Defaults.Topology)
+	}
+	for i, p := range sc.Polls {
+		if p < 0 {
+			bad(fmt.Sprintf("polls[%d]", i), "negative poll offset %v", p)
+		} else if i > 0 && p <= sc.Polls[i-1] {
+			bad(fmt.Sprintf("polls[%d]", i), "poll offsets must increase (%v after %v)", p, sc.Polls[i-1])
+		}
+	}
+	validRedundancy("defaults.redundancy", sc.Defaults.Redundancy, bad)
+	if sc.Defaults.LogMaxLines < 0 {
+		bad("defaults.log_max_lines", "negative log_max_lines")
 	}
 	seen := make(map[string]int, len(sc.Devices))
 	for i, raw := range sc.Devices {
@@ -321,10 +521,31 @@ func (sc Scenario) validate(where func(path string) string) error {
 			validAlarm(ap, a.Source, a.Class, a.Description, bad)
 			checkMember(ap+".member", a.Member)
 		}
+		validRedundancy(p+".redundancy", raw.Redundancy, bad)
+		if raw.LogMaxLines < 0 {
+			bad(p+".log_max_lines", "negative log_max_lines")
+		}
+		seenExpect := map[Expectation]bool{}
+		for j, e := range raw.Expect {
+			xp := fmt.Sprintf("%s.expect[%d]", p, j)
+			if !slices.Contains(names, e.RE) {
+				bad(xp+".re", "no RE %q in a %s router (have %s)", e.RE, d.Topology, strings.Join(names, ", "))
+			}
+			if !slices.Contains(causes, e.Cause) {
+				bad(xp+".cause", "cause %q: want hardware, network, software, configuration or unknown", e.Cause)
+			}
+			if e.Severity != devices.SeverityCritical && e.Severity != devices.SeverityWarning {
+				bad(xp+".severity", "severity %q: want critical or warning", e.Severity)
+			}
+			if seenExpect[e] {
+				bad(xp, "expectation listed twice")
+			}
+			seenExpect[e] = true
+		}
 		for j, ev := range raw.Events {
 			ep := fmt.Sprintf("%s.events[%d]", p, j)
-			if ev.At < 0 {
-				bad(ep+".at", "negative at")
+			if ev.Duration < 0 {
+				bad(ep+".duration", "negative duration")
 			}
 			switch ev.Kind {
 			case EventSwitchover:
@@ -334,7 +555,7 @@ func (sc Scenario) validate(where func(path string) string) error {
 				if ev.RE != "" && !slices.Contains(names, ev.RE) {
 					bad(ep+".re", "no RE %q in a %s router", ev.RE, d.Topology)
 				}
-			case EventREDown, EventREUp, EventReboot:
+			case EventREDown, EventREUp, EventReboot, EventPanic:
 				if !slices.Contains(names, ev.RE) {
 					bad(ep+".re", "%s needs re: one of %s", ev.Kind, strings.Join(names, ", "))
 				}
@@ -349,6 +570,53 @@ func (sc Scenario) validate(where func(path string) string) error {
 					bad(ep+".description", "alarm-clear needs the description of the alarm")
 				}
 				checkMember(ep+".member", ev.Member)
+			case EventFRU:
+				kind, _, ok := parseFRU(ev.FRU)
+				if !ok {
+					bad(ep+".fru", "fru %q: want \"PEM n\", \"FPC n\", \"Fan Tray n\", \"CB n\" or \"RE n\"", ev.FRU)
+				}
+				if ev.Action != "" && !slices.Contains(fruActions, ev.Action) {
+					bad(ep+".action", "fru action %q: want one of %s", ev.Action, strings.Join(fruActions, ", "))
+				}
+				if isTempAction(ev.Action) && ok && kind != fruRE {
+					bad(ep+".action", "%s is about a Routing Engine, not %s", ev.Action, ev.FRU)
+				}
+				if ev.Celsius < 0 || ev.Celsius > 150 {
+					bad(ep+".celsius", "celsius %d out of range", ev.Celsius)
+				}
+				checkMember(ep+".member", ev.Member)
+			case EventRotateLogs, EventClearLog, EventLog:
+				if ev.File != "" && ev.File != LogMessages && ev.File != LogMastership {
+					bad(ep+".file", "file %q: want messages or mastership", ev.File)
+				}
+				if ev.Kind == EventLog && (ev.Text == "" || strings.ContainsAny(ev.Text, "\n\r")) {
+					bad(ep+".text", "log needs text: one line")
+				}
+			case EventCommit:
+				validRedundancy(ep+".redundancy", ev.Redundancy, bad)
+				if ev.User != "" && !plainName.MatchString(ev.User) {
+					bad(ep+".user", "commit user %q: want a login name", ev.User)
+				}
+				if strings.ContainsAny(ev.Comment, "\n\r") {
+					bad(ep+".comment", "commit comment must be one line")
+				}
+			case EventKeepaliveLoss, EventIPCLoss:
+				if d.Topology == TopologySingle {
+					bad(ep+".kind", "%s needs another RE to lose", ev.Kind)
+				}
+			case EventInternalLinkFlap:
+				if ev.Interface != "" && !internalPort.MatchString(ev.Interface) {
+					bad(ep+".interface", "internal RE link %q: want em0, em1, ...", ev.Interface)
+				}
+			case EventLinkFlap:
+				if ev.Interface != "" && !revenuePort.MatchString(ev.Interface) {
+					bad(ep+".interface", "interface %q: want a port name such as xe-0/0/0", ev.Interface)
+				}
+			case EventCoreDump:
+				if ev.Process != "" && !plainName.MatchString(ev.Process) {
+					bad(ep+".process", "process %q: want a daemon name such as rpd", ev.Process)
+				}
+			case EventRDPKeepalive:
 			default:
 				bad(ep+".kind", "unknown event kind %q (want %s)", ev.Kind, joinKinds())
 			}
@@ -366,6 +634,27 @@ func joinKinds() string {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
+}
+
+// Names events write into log lines, kept to what the lines can carry.
+var (
+	internalPort = regexp.MustCompile(`^em\d$`)
+	revenuePort  = regexp.MustCompile(`^[a-z]{2,3}-\d+/\d+/\d+(:\d+)?$`)
+	plainName    = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,30}$`)
+)
+
+// causes are the finding causes an expectation may name.
+var causes = []devices.Cause{devices.CauseHardware, devices.CauseNetwork, devices.CauseSoftware,
+	devices.CauseConfiguration, devices.CauseUnknown}
+
+func validRedundancy(path string, r *RedundancySpec, bad func(string, string, ...any)) {
+	if r == nil || r.KeepaliveTime == nil {
+		return
+	}
+	// Junos accepts keepalive-time 2..10000 seconds (NOG hardware p.486).
+	if k := *r.KeepaliveTime; k != 0 && (k < 2*time.Second || k > 10000*time.Second || k%time.Second != 0) {
+		bad(path+".keepalive_time", "keepalive_time %v: want whole seconds from 2s to 10000s, or 0 for unset", k)
+	}
 }
 
 func validAlarm(path string, src devices.AlarmSource, class, desc string, bad func(string, string, ...any)) {

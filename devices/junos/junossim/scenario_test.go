@@ -12,8 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// docExample returns the scenario example of the package documentation, so
-// that the documented format is the tested one.
+// docExample returns the scenario example of the package documentation
+// (the indented block that starts with "seed:"), so that the documented
+// format is the tested one.
 func docExample(t *testing.T) []byte {
 	t.Helper()
 	src, err := os.ReadFile("doc.go")
@@ -21,17 +22,17 @@ func docExample(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	in := false
 	for line := range strings.SplitSeq(string(src), "\n") {
-		switch {
-		case strings.HasPrefix(line, "//\t"):
-			in = true
-			b.WriteString(strings.TrimPrefix(line, "//\t") + "\n")
-		case in:
+		if text, ok := strings.CutPrefix(line, "//\t"); ok {
+			b.WriteString(text + "\n")
+			continue
+		}
+		if strings.HasPrefix(b.String(), "seed:") {
 			return []byte(b.String())
 		}
+		b.Reset()
 	}
-	t.Fatal("no indented example in doc.go")
+	t.Fatal("no scenario example in doc.go")
 	return nil
 }
 
@@ -40,7 +41,7 @@ func TestDocExampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("documented example does not parse: %v", err)
 	}
-	if len(sc.Devices) != 2 || sc.Seed != 7 {
+	if len(sc.Devices) != 3 || sc.Seed != 7 || len(sc.Polls) != 4 || sc.StartTime.IsZero() {
 		t.Fatalf("parsed %+v", sc)
 	}
 	devs, err := sc.Resolved()
@@ -61,11 +62,37 @@ func TestDocExampleParses(t *testing.T) {
 	if len(d.Alarms) != 1 || d.Alarms[0].SetAfter != -3*time.Hour {
 		t.Errorf("alarms = %+v", d.Alarms)
 	}
-	if f := devs[1].Faults; f == nil || !f.HangAfterHello || f.Latency != 0 {
+	if len(d.Expect) != 1 || d.Expect[0].Cause != "hardware" || *d.AliveSetLog != true || d.LogMaxLines != 5000 ||
+		*d.Redundancy.KeepaliveTime != 300*time.Second {
+		t.Errorf("expect %+v, logs and redundancy defaults %+v", d.Expect, d.Redundancy)
+	}
+	if d2 := devs[1]; len(d2.Events) != 13 || d2.Expect == nil || len(d2.Expect) != 0 || *d2.Redundancy.GracefulSwitchover {
+		t.Errorf("second device: %+v", d2)
+	}
+	if f := devs[2].Faults; f == nil || !f.HangAfterHello || f.Latency != 0 {
 		t.Errorf("device faults should replace the defaults: %+v", f)
 	}
-	if devs[1].Topology != TopologySingle {
-		t.Errorf("topology = %q", devs[1].Topology)
+	if devs[2].Topology != TopologySingle {
+		t.Errorf("topology = %q", devs[2].Topology)
+	}
+	// Every documented event applies without error.
+	for _, dev := range devs {
+		var errs []string
+		r, err := NewRouter(dev, sc.Seed, NewClock(sc.ClockStart()).Now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range dev.Events {
+			if dev.Name == "ams1-mx204-1" {
+				break
+			}
+			if err := r.Apply(ev); err != nil && ev.Kind != EventAlarmClear && ev.Kind != EventREUp {
+				errs = append(errs, string(ev.Kind)+": "+err.Error())
+			}
+		}
+		if len(errs) > 0 {
+			t.Errorf("%s: %v", dev.Name, errs)
+		}
 	}
 }
 
@@ -228,5 +255,103 @@ func TestDemoScenario(t *testing.T) {
 	slices.Sort(names)
 	if len(slices.Compact(names)) != len(devs) {
 		t.Error("duplicate names")
+	}
+}
+
+func TestInvalidNewFieldsReportTheirLine(t *testing.T) {
+	src := `polls: [0s, 5m, 5m]
+devices:
+  - name: r1
+    log_max_lines: -1
+    redundancy: {keepalive_time: 1s}
+    expect:
+      - {re: re7, cause: hardwar, severity: major}
+    events:
+      - {at: -5m, kind: fru, fru: PSU 1}
+      - {at: 1m, kind: fru, fru: FPC 1, action: over-temp}
+      - {at: 2m, kind: rotate-logs, file: syslog}
+      - {at: 3m, kind: link-flap, interface: "xe 0"}
+      - {at: 4m, kind: internal-link-flap, interface: xe-0/0/0}
+      - {at: 5m, kind: commit, user: "o'brien", redundancy: {keepalive_time: 20000s}}
+      - {at: 6m, kind: log}
+      - {at: 7m, kind: core-dump, process: "/sbin/rpd"}
+      - {at: 8m, kind: link-flap, duration: -1s}
+  - name: s1
+    topology: single
+    events:
+      - {at: 1m, kind: keepalive-loss}
+`
+	_, err := ParseScenario([]byte(src), "n.yaml")
+	if err == nil {
+		t.Fatal("invalid scenario accepted")
+	}
+	for _, want := range []string{
+		`n.yaml:1: polls[2]: poll offsets must increase`,
+		`n.yaml:4: devices[0].log_max_lines`,
+		`n.yaml:5: devices[0].redundancy.keepalive_time`,
+		`n.yaml:7: devices[0].expect[0].re: no RE "re7"`,
+		`n.yaml:7: devices[0].expect[0].cause: cause "hardwar"`,
+		`n.yaml:7: devices[0].expect[0].severity: severity "major"`,
+		`n.yaml:9: devices[0].events[0].fru: fru "PSU 1"`,
+		`n.yaml:10: devices[0].events[1].action: over-temp is about a Routing Engine`,
+		`n.yaml:11: devices[0].events[2].file: file "syslog"`,
+		`n.yaml:12: devices[0].events[3].interface`,
+		`n.yaml:13: devices[0].events[4].interface: internal RE link "xe-0/0/0"`,
+		`n.yaml:14: devices[0].events[5].user`,
+		`n.yaml:14: devices[0].events[5].redundancy.keepalive_time`,
+		`n.yaml:15: devices[0].events[6].text: log needs text`,
+		`n.yaml:16: devices[0].events[7].process`,
+		`n.yaml:17: devices[0].events[8].duration: negative duration`,
+		`n.yaml:21: devices[1].events[0].kind: keepalive-loss needs another RE`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "negative at") {
+		t.Error("a negative at is a story before the start, not an error")
+	}
+}
+
+func TestScenarioDefaultsForLogsAndRedundancy(t *testing.T) {
+	src := `start_time: 2025-12-31T22:40:00Z
+polls: [0s, 5m]
+defaults:
+  alive_set_log: false
+  log_max_lines: 100
+  redundancy: {graceful_switchover: false, keepalive_time: 60s}
+devices:
+  - name: r1
+    expect: []
+  - name: r2
+    alive_set_log: true
+    log_max_lines: 7
+    redundancy: {keepalive_time: 0s}
+    expect:
+      - {re: re1, cause: unknown, severity: warning}
+`
+	sc, err := ParseScenario([]byte(src), "d.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.ClockStart().Equal(time.Date(2025, 12, 31, 22, 40, 0, 0, time.UTC)) || len(sc.Polls) != 2 || sc.Polls[1] != 5*time.Minute {
+		t.Errorf("start %v polls %v", sc.ClockStart(), sc.Polls)
+	}
+	devs, err := sc.Resolved()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := devs[0], devs[1]
+	if *r1.AliveSetLog || r1.LogMaxLines != 100 || *r1.Redundancy.KeepaliveTime != time.Minute || *r1.Redundancy.GracefulSwitchover {
+		t.Errorf("r1 = %+v %+v", r1, r1.Redundancy)
+	}
+	if !*r2.AliveSetLog || r2.LogMaxLines != 7 || *r2.Redundancy.KeepaliveTime != 0 || *r2.Redundancy.GracefulSwitchover {
+		t.Errorf("r2 = %+v %+v", r2, r2.Redundancy)
+	}
+	if r1.Expect == nil || len(r1.Expect) != 0 || len(r2.Expect) != 1 {
+		t.Errorf("expect: %v / %v", r1.Expect, r2.Expect)
+	}
+	if (Scenario{}).ClockStart().IsZero() {
+		t.Error("no default start")
 	}
 }

@@ -2,6 +2,7 @@ package junossim
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,5 +196,83 @@ func BenchmarkRouteEngineReply(b *testing.B) {
 	}
 	for b.Loop() {
 		r.Reply("get-route-engine-information", "1")
+	}
+}
+
+// TestEventsBeforeTheStart: a story at negative offsets has happened, at
+// its own times, by the first look.
+func TestEventsBeforeTheStart(t *testing.T) {
+	clock := newFakeClock()
+	r := mustRouter(t, Device{Name: "r1", Events: []Event{
+		{At: -40 * time.Minute, Kind: EventAlarmSet, Class: "Major", Type: "Chassis", Description: "PEM 0 Not Powered"},
+		{At: -30 * time.Minute, Kind: EventPanic, RE: "re1"},
+		{At: -20 * time.Minute, Kind: EventREDown, RE: "re1"},
+		{At: -10 * time.Minute, Kind: EventREUp, RE: "re1"},
+	}}, clock)
+	if got := upTime(t, r, 1); got != 600 {
+		t.Errorf("re1 up-time at the start = %d, want 600", got)
+	}
+	a := r.Alarms()
+	if len(a) != 1 || !a[0].Time.Equal(r.Start().Add(-40*time.Minute)) {
+		t.Errorf("alarms %+v", a)
+	}
+	lines, _ := r.Log(LogMessages)
+	want := []string{"newsyslog", "alarmd", "craftd", "panic", "removed", "added", "removed", "added"}
+	if len(lines) != len(want) {
+		t.Fatalf("lines %q", lines)
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d %q lacks %q", i, lines[i], w)
+		}
+	}
+	// The files began an hour before the story.
+	if !strings.HasPrefix(lines[0], "Mar 18 17:00:00 ") {
+		t.Errorf("first line %q", lines[0])
+	}
+}
+
+// TestConcurrentLogReads reads and writes the logs from many goroutines
+// while the timeline leaves lines for later; run with -race.
+func TestConcurrentLogReads(t *testing.T) {
+	clock := newFakeClock()
+	var evs []Event
+	for i := range 30 {
+		at := time.Duration(i) * 20 * time.Second
+		evs = append(evs, Event{At: at, Kind: EventInternalLinkFlap, Duration: 15 * time.Second},
+			Event{At: at + time.Second, Kind: EventReboot, RE: "re1"}, Event{At: at + 2*time.Second, Kind: EventKeepaliveLoss})
+		if i%10 == 9 {
+			evs = append(evs, Event{At: at, Kind: EventRotateLogs})
+		}
+	}
+	r := mustRouter(t, Device{Name: "r1", LogMaxLines: 50, Events: evs}, clock)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 40 {
+				switch (i + j) % 4 {
+				case 0:
+					clock.Advance(7 * time.Second)
+				case 1:
+					r.ReplyTo("get-log", "1", []byte("<get-log><filename>messages</filename></get-log>"))
+				case 2:
+					r.ReplyTo("file-show", "1", []byte("<file-show><filename>/var/log/mastership</filename></file-show>"))
+				default:
+					_ = r.Switchover("")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, f := range []string{LogMessages, LogMastership} {
+		lines, _ := r.Log(f)
+		if len(lines) == 0 || len(lines) > 50 {
+			t.Errorf("%s: %d lines", f, len(lines))
+		}
+		for i := 1; i < len(lines); i++ {
+			if lines[i][:15] < lines[i-1][:15] {
+				t.Errorf("%s out of time order: %q after %q", f, lines[i], lines[i-1])
+			}
+		}
 	}
 }
