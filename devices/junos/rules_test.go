@@ -360,6 +360,8 @@ func synthCases() []synthCase {
 			evt{"alive-set-left", "alive-set", "member0-re1", "left", "", ""}},
 		{"alive-set left, upper case, deleted", "", synthLine("messages", "", "", alive, "RE1 deleted from alive set"),
 			evt{"alive-set-left", "alive-set", "re1", "left", "", ""}},
+		{"alive-set left, SRX cluster node", "", synthLine("messages", "srx1", "chassisd", alive, "node1 removed from alive set (keepalive timeout)"),
+			evt{"alive-set-left", "alive-set", "node1", "left", "keepalive timeout", ""}},
 		{"alive-set joined", "", synthLine("messages", "mx1-re0", "chassisd", alive, "re1 added to alive set"),
 			evt{"alive-set-joined", "alive-set", "re1", "joined", "", ""}},
 		{"alive-set joined, member RE, reason", "", synthLine("messages", "", "", alive, "member1-re0 joined alive set (keepalives resumed)"),
