@@ -81,7 +81,11 @@ func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Po
 	if len(snap.RouteEngines) > 0 {
 		ts = append(ts, correlate.TableTransitions(prevSnap, snap)...)
 	}
-	ts = append(ts, correlate.EventTransitions(events, snap.RouteEngines)...)
+	var before []devices.RouteEngine
+	if prevSnap != nil {
+		before = prevSnap.RouteEngines
+	}
+	ts = append(ts, correlate.EventTransitionsFrom(before, events, snap.RouteEngines)...)
 	ts = correlate.MergeTransitions(ts, h.Settings.MergeTolerance)
 	for i := range ts {
 		ts[i].Device = p.Device

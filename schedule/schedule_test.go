@@ -252,3 +252,5 @@ func TestPollUnreadableCredentialsIsAuth(t *testing.T) {
 		t.Errorf("outcome %s error %q, want auth naming the variable", p.Outcome, p.Error)
 	}
 }
+
+func storeFilter(names []string) store.Filter { return store.Filter{Devices: names} }

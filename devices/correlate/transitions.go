@@ -333,6 +333,17 @@ const takeoverSpan = 5 * time.Minute
 // takeoverSpan of it, else from backup. MergeTransitions prefers the RE
 // table's observed From over this guess.
 func EventTransitions(events []devices.Event, res []devices.RouteEngine) []devices.Transition {
+	return EventTransitionsFrom(nil, events, res)
+}
+
+// EventTransitionsFrom is EventTransitions with each RE's state before the
+// first line known from before, the RE table of the previous poll (nil
+// when there was none). Junos writes "new state = master" on every event
+// of the mastership state machine, also when the state did not change:
+// a master that says it again is no transition. So the walk starts from
+// the previous table; only without one (a device's first poll, reading
+// its log tail) is an RE's state before its first line inferred.
+func EventTransitionsFrom(before []devices.RouteEngine, events []devices.Event, res []devices.RouteEngine) []devices.Transition {
 	var evs []devices.Event
 	for _, e := range events {
 		if (e.Kind == devices.EventAliveSet || e.Kind == devices.EventMastership) && !e.Time.IsZero() {
@@ -381,6 +392,9 @@ func EventTransitions(events []devices.Event, res []devices.RouteEngine) []devic
 	}
 
 	walk := make(map[string]string)
+	for _, re := range before {
+		walk[re.Name], _ = tableState(re, true, len(before) == 1)
+	}
 	var out []devices.Transition
 	for _, s := range steps {
 		to := s.to

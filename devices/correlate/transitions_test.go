@@ -422,3 +422,32 @@ func TestMergeUnionsEvidenceInOrder(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+// TestEventTransitionsFromPreviousTable: Junos writes "new state = master"
+// on every event of the mastership state machine; a master saying it again
+// after the previous poll saw it master is no transition, while the backup
+// saying it is a takeover.
+func TestEventTransitionsFromPreviousTable(t *testing.T) {
+	at := time.Date(2025, 3, 19, 10, 40, 0, 0, time.UTC)
+	one := 1
+	zero := 0
+	before := []devices.RouteEngine{
+		{Name: "re0", Slot: &zero, MastershipState: "master", Status: "OK"},
+		{Name: "re1", Slot: &one, MastershipState: "backup", Status: "OK"},
+	}
+	line := func(host, text string) devices.LogLine {
+		return devices.LogLine{File: "mastership", Host: host, Raw: "Mar 19 10:40:00 " + text, Time: at, Message: text, Parsed: true}
+	}
+	reassert := devices.Event{Kind: devices.EventMastership, Time: at, RE: "re0", Change: "master", Rule: "mastership-new-state", Line: line("", "new state = master")}
+	if ts := EventTransitionsFrom(before, []devices.Event{reassert}, before); len(ts) != 0 {
+		t.Errorf("a master repeating its state gave transitions %v", ts)
+	}
+	if ts := EventTransitions([]devices.Event{reassert}, before); len(ts) != 1 {
+		t.Errorf("without a previous table the first line should still be inferred, got %v", ts)
+	}
+	takeover := devices.Event{Kind: devices.EventMastership, Time: at, RE: "re1", Change: "master", Rule: "mastership-new-state", Line: line("", "new state = master")}
+	ts := EventTransitionsFrom(before, []devices.Event{takeover}, before)
+	if len(ts) != 1 || ts[0].RE != "re1" || ts[0].From != devices.REBackup || ts[0].To != devices.REMaster {
+		t.Errorf("the backup taking over gave %v, want re1 backup→master", ts)
+	}
+}
