@@ -81,7 +81,12 @@ func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Po
 	if len(snap.RouteEngines) > 0 {
 		ts = append(ts, correlate.TableTransitions(prevSnap, snap)...)
 	}
-	var before []devices.RouteEngine
+	// The walk through the log lines starts from the previous poll's RE
+	// table. On a device's first poll the current table stands in: the
+	// log tail is mostly the master repeating its state, and guessing
+	// each RE's earlier state from the lines alone blamed the master for
+	// every flap of its backup.
+	before := snap.RouteEngines
 	if prevSnap != nil {
 		before = prevSnap.RouteEngines
 	}

@@ -164,15 +164,18 @@ func DemoScenario() Scenario {
 					{At: -50 * m, Kind: EventPanic, RE: "re1", Text: "page fault"},
 					{At: -20 * m, Kind: EventPanic, RE: "re1", Text: "vm_fault: pager read error"},
 				}},
-			// Configuration: a commit, then mastership switched over and
-			// back; both REs changed mastership twice.
+			// Configuration: a commit lowered keepalive-time to 10 s, and
+			// within minutes re1 dropped out of the alive set twice: with
+			// keepalives that short, a busy backup misses them.
 			{Name: "par2-mx960-2", Model: "mx960", Topology: TopologyDual, Site: "par2",
 				Tags: []string{"core", "mx960"}, Timezone: "Europe/Paris",
 				Events: []Event{
 					{At: -25 * m, Kind: EventCommit, User: "jsmith", Comment: "lower keepalive-time for RE maintenance",
 						Redundancy: &RedundancySpec{KeepaliveTime: ptr(10 * time.Second)}},
-					{At: -23 * m, Kind: EventSwitchover},
-					{At: -13 * m, Kind: EventSwitchover},
+					{At: -23 * m, Kind: EventREDown, RE: "re1"},
+					{At: -21 * m, Kind: EventREUp, RE: "re1"},
+					{At: -15 * m, Kind: EventREDown, RE: "re1"},
+					{At: -13 * m, Kind: EventREUp, RE: "re1"},
 				}},
 		},
 	}

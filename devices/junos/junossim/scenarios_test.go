@@ -284,8 +284,7 @@ func TestDemoStories(t *testing.T) {
 		"lon1-mx960-3": {{RE: "re1", Cause: devices.CauseHardware, Severity: devices.SeverityCritical}},
 		"fra1-mx480-2": {{RE: "re1", Cause: devices.CauseNetwork, Severity: devices.SeverityWarning}},
 		"nyc3-mx960-2": {{RE: "re1", Cause: devices.CauseSoftware, Severity: devices.SeverityWarning}},
-		"par2-mx960-2": {{RE: "re0", Cause: devices.CauseConfiguration, Severity: devices.SeverityCritical},
-			{RE: "re1", Cause: devices.CauseConfiguration, Severity: devices.SeverityCritical}},
+		"par2-mx960-2": {{RE: "re1", Cause: devices.CauseConfiguration, Severity: devices.SeverityWarning}},
 	}
 	demo := DemoScenario()
 	devs, err := demo.Resolved()
