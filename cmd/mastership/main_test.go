@@ -122,7 +122,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r.stdout)
 	}
-	for _, k := range []string{"device", "state", "summary", "polled_at", "error", "master", "alive_set", "route_engines", "alarms"} {
+	for _, k := range []string{"device", "state", "summary", "polled_at", "error", "master", "alive_set", "route_engines", "alarms", "transitions", "findings"} {
 		if _, ok := v[k]; !ok {
 			t.Errorf("missing key %q", k)
 		}
@@ -300,7 +300,8 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
-	for _, want := range []string{"ams1-mx960-1", "CRITICAL", "WARNING", "UNKNOWN", "hostkey", "refused", "Database:", "CSV report:"} {
+	for _, want := range []string{"ams1-mx960-1", "CRITICAL", "WARNING", "UNKNOWN", "hostkey", "refused", "Database:", "CSV report:",
+		"Findings:", "re1: hardware, critical", "re1: network, warning", "re1: software, warning", "re1: configuration, warning", "remedy: Inspect and replace the FRU"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
@@ -309,5 +310,72 @@ func TestDemo(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("demo did not write %s: %v", f, err)
 		}
+	}
+}
+
+// TestFindingsReportAndCheck: a router whose backup RE flapped after a
+// PEM alarm is CRITICAL with a hardware finding in check, check --json and
+// the findings CSV.
+func TestFindingsReportAndCheck(t *testing.T) {
+	demo := junossim.DemoScenario()
+	var sc junossim.Scenario
+	for _, d := range demo.Devices {
+		if d.Name == "lon1-mx960-3" {
+			sc.Devices = append(sc.Devices, d)
+		}
+	}
+	if len(sc.Devices) != 1 {
+		t.Fatal("the demo has no lon1-mx960-3")
+	}
+	_, inv := startFleet(t, sc)
+	db := filepath.Join(t.TempDir(), "m.db")
+
+	r := runCLI(t, "check", "lon1-mx960-3", "--inventory", inv, "--db", db)
+	if r.code != 2 || !strings.Contains(r.stdout, "re1 flapped 4 times (hardware, critical)") {
+		t.Fatalf("check: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !regexp.MustCompile(`(?m)^FINDING re1 hardware critical: 4 transitions `).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "remedy: Inspect and replace the FRU") ||
+		!strings.Contains(r.stdout, "evidence: ") || !strings.Contains(r.stdout, "PEM 2 Not Powered") {
+		t.Errorf("check does not show the finding with remedy and evidence:\n%s", r.stdout)
+	}
+
+	r = runCLI(t, "check", "lon1-mx960-3", "--inventory", inv, "--db", db, "--json")
+	var v struct {
+		Transitions []map[string]any `json:"transitions"`
+		Findings    []map[string]any `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Transitions) < 4 || len(v.Findings) != 1 {
+		t.Fatalf("check --json: %d transitions, %d findings", len(v.Transitions), len(v.Findings))
+	}
+	f := v.Findings[0]
+	for _, k := range []string{"re", "cause", "severity", "transitions", "first", "last", "evidence", "alarms", "remedy"} {
+		if _, ok := f[k]; !ok {
+			t.Errorf("finding lacks %q", k)
+		}
+	}
+	for _, k := range []string{"time", "re", "from", "to", "source"} {
+		if _, ok := v.Transitions[0][k]; !ok {
+			t.Errorf("transition lacks %q", k)
+		}
+	}
+
+	r = runCLI(t, "report", "--db", db, "--kind", "findings", "--format", "csv")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || r.code != 0 {
+		t.Fatalf("report: exit %d, %v\n%s", r.code, err, r.stderr)
+	}
+	if strings.Join(rows[0], ",") != "device,site,re,cause,severity,transitions,first_transition,last_transition,alarms,evidence,remedy" {
+		t.Errorf("header = %v", rows[0])
+	}
+	// Two checks of an unchanged router: still one finding.
+	if len(rows) != 2 || rows[1][0] != "lon1-mx960-3" || rows[1][2] != "re1" || rows[1][3] != "hardware" || rows[1][4] != "critical" {
+		t.Errorf("findings rows = %q", rows)
+	}
+	if !strings.Contains(rows[1][8], "PEM 2 Not Powered") || !strings.Contains(rows[1][9], "\n") {
+		t.Errorf("alarms %q / evidence %q", rows[1][8], rows[1][9])
 	}
 }
