@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mastership/mastership/devices"
-	"github.com/mastership/mastership/devices/junos"
 	"github.com/mastership/mastership/schedule"
 	"github.com/mastership/mastership/store"
 )
@@ -21,7 +20,7 @@ type auditOptions struct {
 	names       []string
 	tags        []string
 	format      string
-	rules       string
+	history     historyOptions
 }
 
 func newAuditCommand(a *app) *cobra.Command {
@@ -60,7 +59,7 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 				return usageError(err)
 			}
 			defer st.Close()
-			views, _, err := a.audit(cmd.Context(), st, devs, o.concurrency, o.timeout, o.rules, utcNow)
+			views, _, err := a.audit(cmd.Context(), st, devs, o.concurrency, o.timeout, &o.history)
 			if err != nil {
 				return err
 			}
@@ -82,20 +81,20 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 	f.StringArrayVar(&o.names, "device", nil, "poll only this device (repeatable)")
 	f.StringArrayVar(&o.tags, "tag", nil, "poll only devices with this tag (repeatable)")
 	f.StringVar(&o.format, "format", "table", "output: table or json")
-	f.StringVar(&o.rules, "rules", "", "event rules file that extends or replaces the built-in rules (see README)")
+	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")
 	return cmd
 }
 
 // audit runs one audit of devs into st and returns each device's view in
 // inventory order, findings and recent transitions included.
-func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, concurrency int, timeout time.Duration, rulesFile string, now func() time.Time) ([]deviceView, devices.Run, error) {
-	hist, err := a.historian(st, rulesFile)
+func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, concurrency int, timeout time.Duration, h *historyOptions) ([]deviceView, devices.Run, error) {
+	hist, err := h.historian(a, st)
 	if err != nil {
 		return nil, devices.Run{}, usageError(err)
 	}
 	auditor := &schedule.Auditor{
-		Poller:      &schedule.Poller{Now: now, Timeout: timeout, Cursors: st, Logger: a.log},
+		Poller:      h.poller(a, st, timeout),
 		Store:       st,
 		Historian:   hist,
 		Concurrency: concurrency,
@@ -117,23 +116,6 @@ func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, 
 		views = append(views, v)
 	}
 	return views, res.Run, nil
-}
-
-// historian builds the history recorder with the built-in event rules, or
-// with a rules file that extends or replaces them.
-func (a *app) historian(st store.Store, rulesFile string) (*schedule.Historian, error) {
-	hist, err := schedule.NewHistorian(st, a.log)
-	if err != nil {
-		return nil, err
-	}
-	if rulesFile != "" {
-		rules, err := junos.LoadRules(rulesFile)
-		if err != nil {
-			return nil, err
-		}
-		hist.Rules = rules
-	}
-	return hist, nil
 }
 
 // view is a device's verdict with its recent transitions and findings.

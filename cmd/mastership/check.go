@@ -17,7 +17,7 @@ type checkOptions struct {
 	inventory string
 	db        string
 	json      bool
-	rules     string
+	history   historyOptions
 }
 
 func newCheckCommand(a *app) *cobra.Command {
@@ -73,12 +73,12 @@ WARNING; each is printed under the status line with its evidence.`,
 				return unknown(err)
 			}
 			defer st.Close()
-			hist, err := a.historian(st, o.rules)
+			hist, err := o.history.historian(a, st)
 			if err != nil {
 				return unknown(err)
 			}
 			auditor := &schedule.Auditor{
-				Poller:    &schedule.Poller{Now: utcNow, Cursors: st, Logger: a.log},
+				Poller:    o.history.poller(a, st, 0),
 				Store:     st,
 				Historian: hist,
 				Logger:    a.log,
@@ -105,7 +105,7 @@ WARNING; each is printed under the status line with its evidence.`,
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
 	f.StringVar(&o.db, "db", "", "SQLite database to store the poll in and read history from (default: none)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the plugin line")
-	f.StringVar(&o.rules, "rules", "", "event rules file that extends or replaces the built-in rules (see README)")
+	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mastership/mastership/devices/junos/junossim"
 )
@@ -64,7 +65,9 @@ listener, a changed host key, a hang after hello and a rejected password.`,
 			}
 			defer st.Close()
 			started := time.Now()
-			views, run, err := a.audit(ctx, st, inv.Devices, 32, 0, "", utcNow)
+			var h historyOptions
+			h.addFlags(pflag.NewFlagSet("demo", pflag.ContinueOnError)) // the defaults
+			views, run, err := a.audit(ctx, st, inv.Devices, 32, 0, &h)
 			if err != nil {
 				return err
 			}

@@ -379,3 +379,20 @@ func TestFindingsReportAndCheck(t *testing.T) {
 		t.Errorf("alarms %q / evidence %q", rows[1][8], rows[1][9])
 	}
 }
+
+func TestBadSettingsAndRulesExit2(t *testing.T) {
+	_, inv := startFleet(t, junossim.Generate(1, 1))
+	dir := t.TempDir()
+	db := filepath.Join(dir, "m.db")
+	if r := runCLI(t, "audit", "--inventory", inv, "--db", db, "--flap-min", "1"); r.code != 2 || !strings.Contains(r.stderr, "flap minimum 1") {
+		t.Errorf("--flap-min 1: exit %d, stderr %q", r.code, r.stderr)
+	}
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte("- name: broken\n  kind: commit\n  message: 'UI_COMMIT('\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "audit", "--inventory", inv, "--db", db, "--rules", rules)
+	if r.code != 2 || !regexp.MustCompile(`rules\.yaml:3: .*message`).MatchString(r.stderr) {
+		t.Errorf("bad rules: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
