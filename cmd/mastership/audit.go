@@ -124,5 +124,11 @@ func (a *app) view(ctx context.Context, st store.Store, hist *schedule.Historian
 	if err != nil {
 		return deviceView{}, fmt.Errorf("transitions of %s: %w", p.Device, err)
 	}
-	return newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings)).withHistory(ts, findings), nil
+	unparsed, err := st.UnparsedLines(ctx, p.Device)
+	if err != nil {
+		return deviceView{}, fmt.Errorf("log lines of %s: %w", p.Device, err)
+	}
+	v := newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings)).withHistory(ts, findings)
+	v.UnparsedLogLines = unparsed
+	return v, nil
 }

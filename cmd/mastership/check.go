@@ -137,6 +137,9 @@ func writeCheck(w io.Writer, v deviceView, p devices.Poll) {
 		}
 		fmt.Fprintf(w, "RE %s: %s, status %s, %s, last reboot: %s\n", re.Name, dash(re.MastershipState), dash(re.Status), up, dash(re.LastRebootReason))
 	}
+	if v.UnparsedLogLines > 0 {
+		fmt.Fprintf(w, "LOG %d stored log lines matched no syslog shape (kept in the database, not dropped)\n", v.UnparsedLogLines)
+	}
 	for _, al := range v.Alarms {
 		when := "time unknown"
 		if al.Time != nil {

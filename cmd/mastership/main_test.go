@@ -122,7 +122,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r.stdout)
 	}
-	for _, k := range []string{"device", "state", "summary", "polled_at", "error", "master", "alive_set", "route_engines", "alarms", "transitions", "findings"} {
+	for _, k := range []string{"device", "state", "summary", "polled_at", "error", "master", "alive_set", "route_engines", "alarms", "transitions", "findings", "unparsed_log_lines"} {
 		if _, ok := v[k]; !ok {
 			t.Errorf("missing key %q", k)
 		}

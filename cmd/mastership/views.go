@@ -31,6 +31,9 @@ type deviceView struct {
 	Alarms       []alarmView      `json:"alarms"`
 	Transitions  []transitionView `json:"transitions"`
 	Findings     []findingView    `json:"findings"`
+	// UnparsedLogLines counts the device's stored log lines that matched
+	// no syslog shape: kept and counted, never silently dropped.
+	UnparsedLogLines int `json:"unparsed_log_lines"`
 }
 
 type transitionView struct {
