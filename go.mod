@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/Juniper/go-netconf v0.3.1
+	github.com/agnivade/levenshtein v1.2.2
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	golang.org/x/crypto v0.59.0

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/agnivade/levenshtein"
 	"gopkg.in/yaml.v3"
 )
 
@@ -901,7 +902,7 @@ func (p *parser) unknownKey(k *yaml.Node, ctx, key string, allowed []string, msg
 	base := key[strings.LastIndex(key, ".")+1:]
 	best, bestD := "", 3
 	for _, a := range allowed {
-		if d := editDistance(base, a); d < bestD {
+		if d := levenshtein.ComputeDistance(base, a); d < bestD {
 			best, bestD = a, d
 		}
 	}
@@ -1122,25 +1123,4 @@ func quote(s string) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// editDistance is the Levenshtein distance, for "did you mean" hints.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

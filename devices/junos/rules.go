@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/agnivade/levenshtein"
 	"gopkg.in/yaml.v3"
 
 	"github.com/mastership/mastership/devices"
@@ -968,7 +969,7 @@ func ruleKindList() string { return strings.Join(ruleKindNames(), ", ") }
 func ruleClosest(s string, allowed []string) string {
 	best, bestD := "", 3
 	for _, a := range allowed {
-		if d := ruleEditDistance(s, a); d < bestD {
+		if d := levenshtein.ComputeDistance(s, a); d < bestD {
 			best, bestD = a, d
 		}
 	}
@@ -1090,25 +1091,4 @@ func ruleQuote(s string) string {
 		s = truncate(s, 64)
 	}
 	return strconv.Quote(s)
-}
-
-// ruleEditDistance is the Levenshtein distance, for "did you mean" hints.
-func ruleEditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
