@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -26,6 +28,23 @@ type Auditor struct {
 	// the audit's goroutines one at a time (progress bars, live tables).
 	OnPoll func(devices.Poll)
 	Logger *slog.Logger
+
+	// Retries is how many more times a poll that failed transiently
+	// (refused, timeout; see Retryable) is tried within the device's
+	// deadline; default 0. RetryBackoff is the base of the exponential,
+	// fully jittered wait between attempts (default 1s), drawn from
+	// RetryRand if set (tests seed it), else from math/rand/v2.
+	Retries      int
+	RetryBackoff time.Duration
+	RetryRand    rand.Source
+	randMu       sync.Mutex // guards RetryRand
+	// OnAttempt, if set, is called before each poll attempt of a device,
+	// from that device's goroutine: it must be safe for concurrent use.
+	OnAttempt func(device string, attempt int)
+	// Spread delays each device's poll start by SpreadOffset(name, Spread)
+	// after the audit starts, so a fleet does not log in all at once;
+	// default 0 (no delay). The concurrency bound still applies.
+	Spread time.Duration
 }
 
 // hardDeadlineSlack is how long past a device's deadline the audit waits
@@ -67,7 +86,17 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, err
 		mu       sync.Mutex // serialises OnPoll and the store error
 		storeErr error
 	)
+	names := make([]string, len(devs))
 	for i, d := range devs {
+		names[i] = d.Name
+	}
+	order, offsets := a.startOrder(names)
+	startedAt := time.Now() // wall clock: the spread is real waiting
+	for _, i := range order {
+		d := devs[i]
+		if !waitUntil(ctx, startedAt.Add(offsets[i])) {
+			break
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -79,6 +108,15 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, err
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer func() {
+				// A panic storing or reporting this device's poll ends
+				// this device only.
+				if r := recover(); r != nil {
+					p := a.panicPoll(d, polls[i].Started, r)
+					p.RunID = run.ID
+					polls[i] = p
+				}
+			}()
 			p := a.pollWithHardDeadline(ctx, d)
 			p.RunID = run.ID
 			// Store even when the audit is being cancelled: the poll
@@ -160,7 +198,17 @@ func (a *Auditor) save(ctx context.Context, d devices.Device, p *devices.Poll) e
 func (a *Auditor) pollWithHardDeadline(ctx context.Context, d devices.Device) devices.Poll {
 	done := make(chan devices.Poll, 1)
 	started := a.Poller.Now().UTC()
-	go func() { done <- a.Poller.Poll(ctx, d) }()
+	// One budget for all attempts; cancelled if the poll is abandoned.
+	ctx, cancel := context.WithTimeout(ctx, a.Poller.DeviceTimeout(d))
+	defer cancel()
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- a.panicPoll(d, started, r)
+			}
+		}()
+		done <- a.pollAttempts(ctx, d)
+	}()
 	timer := time.NewTimer(a.Poller.DeviceTimeout(d) + hardDeadlineSlack)
 	defer timer.Stop()
 	select {
@@ -176,6 +224,25 @@ func (a *Auditor) pollWithHardDeadline(ctx context.Context, d devices.Device) de
 			Outcome: devices.OutcomeTimeout, ErrorKind: string(devices.OutcomeTimeout),
 			Error: fmt.Sprintf("poll of %s exceeded its %s deadline", d.Name, a.Poller.DeviceTimeout(d)),
 		}
+	}
+}
+
+// panicPoll records a panic in d's poll as that device's protocol
+// failure; the stack goes to the log, not into the stored error.
+func (a *Auditor) panicPoll(d devices.Device, started time.Time, r any) devices.Poll {
+	log := a.Logger
+	if log == nil {
+		log = a.Poller.logger()
+	}
+	log.Error("panic in device poll; recovered", "device", d.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	if started.IsZero() {
+		started = a.Poller.Now().UTC()
+	}
+	return devices.Poll{
+		Device: d.Name, Host: d.Host, Site: d.Site,
+		Started: started, Finished: a.Poller.Now().UTC(),
+		Outcome: devices.OutcomeProtocol, ErrorKind: string(devices.OutcomeProtocol),
+		Error: fmt.Sprintf("internal error: panic: %v", r),
 	}
 }
 
