@@ -34,6 +34,9 @@ type Store interface {
 	RunStore
 	PollStore
 	HistoryStore
+	// Prune deletes the history older than before, in small transactions
+	// that let polls through between them (see retention.go).
+	Prune(ctx context.Context, before time.Time) (PruneStats, error)
 	io.Closer
 }
 

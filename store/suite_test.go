@@ -38,6 +38,7 @@ func testStoreSuite(t *testing.T, open opener) {
 		{"ConcurrentSavePoll", suiteConcurrentSavePoll},
 	}
 	tests = append(tests, historySuite()...)
+	tests = append(tests, retentionSuite()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
