@@ -150,7 +150,9 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, err
 		run.Interrupted = true
 	}
 	res := Result{Run: run, Polls: polls}
-	if a.Historian != nil {
+	// An interrupted audit is not judged: the daemon is stopping, and
+	// the next audit judges the history this one stored.
+	if a.Historian != nil && ctx.Err() == nil {
 		var names []string
 		for _, p := range polls {
 			if p.Device != "" {

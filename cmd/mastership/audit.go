@@ -20,6 +20,7 @@ type auditOptions struct {
 	names       []string
 	tags        []string
 	format      string
+	progress    string
 	history     historyOptions
 }
 
@@ -40,6 +41,9 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 			if o.format != "table" && o.format != "json" {
 				return usageError(fmt.Errorf("--format must be table or json, not %q", o.format))
 			}
+			if err := checkProgressMode(o.progress); err != nil {
+				return usageError(err)
+			}
 			if o.concurrency < 1 {
 				return usageError(fmt.Errorf("--concurrency must be at least 1"))
 			}
@@ -59,7 +63,9 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 				return usageError(err)
 			}
 			defer st.Close()
-			views, _, err := a.audit(cmd.Context(), st, devs, o.concurrency, o.timeout, &o.history)
+			bar := newAuditProgress(a.stderr, o.progress, len(devs))
+			views, _, err := a.auditWatched(cmd.Context(), st, devs, o.concurrency, o.timeout, &o.history, bar.onPoll)
+			bar.clear() // before the table, or the error
 			if err != nil {
 				return err
 			}
@@ -81,6 +87,7 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 	f.StringArrayVar(&o.names, "device", nil, "poll only this device (repeatable)")
 	f.StringArrayVar(&o.tags, "tag", nil, "poll only devices with this tag (repeatable)")
 	f.StringVar(&o.format, "format", "table", "output: table or json")
+	f.StringVar(&o.progress, "progress", progressAuto, "progress bar on stderr: auto (when it is a terminal), always or never")
 	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")
 	return cmd
@@ -89,6 +96,12 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 // audit runs one audit of devs into st and returns each device's view in
 // inventory order, findings and recent transitions included.
 func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, concurrency int, timeout time.Duration, h *historyOptions) ([]deviceView, devices.Run, error) {
+	return a.auditWatched(ctx, st, devs, concurrency, timeout, h, nil)
+}
+
+// auditWatched is audit calling onPoll (if not nil) as each device's poll
+// is stored.
+func (a *app) auditWatched(ctx context.Context, st store.Store, devs []devices.Device, concurrency int, timeout time.Duration, h *historyOptions, onPoll func(devices.Poll)) ([]deviceView, devices.Run, error) {
 	hist, err := h.historian(a, st)
 	if err != nil {
 		return nil, devices.Run{}, usageError(err)
@@ -98,6 +111,7 @@ func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, 
 		Store:       st,
 		Historian:   hist,
 		Concurrency: concurrency,
+		OnPoll:      onPoll,
 		Logger:      a.log,
 	}
 	res, err := auditor.Audit(ctx, devs)

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/schedule"
+	"github.com/mastership/mastership/schedule/metrics"
+)
+
+type runOptions struct {
+	inventory   string
+	db          string
+	spec        string
+	listen      string
+	listenAll   bool
+	dryRun      bool
+	concurrency int
+	timeout     time.Duration
+	spread      float64
+	retries     int
+	grace       time.Duration
+	retention   time.Duration
+	history     historyOptions
+}
+
+func newRunCommand(a *app) *cobra.Command {
+	o := runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run --inventory FILE --schedule SPEC",
+		Short: "The daemon: audit the fleet on a schedule, keep history, serve metrics",
+		Long: `run audits the whole inventory on a cron schedule and serves Prometheus
+metrics, /healthz and /readyz on --listen (loopback unless --listen-all).
+
+Schedules: 5 fields (minute hour day month weekday), 6 with seconds first,
+descriptors (@hourly, @daily, @every 5m) and a CRON_TZ=Zone prefix. An
+audit still running when the next is due is skipped and counted. Each
+device's poll starts at a fixed offset (from its name) within the first
+--spread of the interval, so the fleet does not hit its AAA servers at
+once. Transient failures (refused, timeout) are retried with backoff; auth
+and host-key failures never are.
+
+SIGHUP re-reads the inventory (a bad file is reported and the old one
+kept). SIGTERM or SIGINT stops scheduling, lets polls in flight finish for
+--grace, cancels the rest, marks the run interrupted and exits 0.`,
+		Example: `  mastership run --inventory devices.yaml --schedule '@every 5m'
+  mastership run --inventory devices.yaml --schedule 'CRON_TZ=Europe/Amsterdam */10 * * * *' --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runDaemon(cmd.Context(), &o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
+	f.StringVar(&o.db, "db", defaultDBPath(), "SQLite database file that keeps the history")
+	f.StringVar(&o.spec, "schedule", "", "cron schedule of the audits, e.g. '@every 5m' or '*/10 * * * *'")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:9728", "address of /metrics, /healthz and /readyz")
+	f.BoolVar(&o.listenAll, "listen-all", false, "allow --listen on all interfaces (0.0.0.0, ::)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "check the schedule and inventory, print the next 3 audit times, and exit")
+	f.IntVar(&o.concurrency, "concurrency", 32, "devices polled at once")
+	f.DurationVar(&o.timeout, "timeout", 0, "hard deadline of one device's poll (default: the inventory's timeout, 30s)")
+	f.Float64Var(&o.spread, "spread", 0.2, "fraction of the interval over which the devices' poll starts are spread (0 to 0.9)")
+	f.IntVar(&o.retries, "retries", 2, "retries of a refused or timed-out poll, within its deadline")
+	f.DurationVar(&o.grace, "grace", 30*time.Second, "how long polls in flight may finish after SIGTERM")
+	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "history older than this is pruned after each audit")
+	o.history.addFlags(f)
+	_ = cmd.MarkFlagRequired("inventory")
+	_ = cmd.MarkFlagRequired("schedule")
+	return cmd
+}
+
+func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
+	sched, err := schedule.ParseSpec(o.spec)
+	if err != nil {
+		return usageError(fmt.Errorf("--schedule: %w", err))
+	}
+	if o.spread < 0 || o.spread > 0.9 || o.concurrency < 1 || o.retries < 0 || o.grace < 0 || o.retention <= 0 {
+		return usageError(errors.New("--spread must be 0..0.9, --concurrency ≥ 1, --retries, --grace ≥ 0 and --retention > 0"))
+	}
+	inv, err := a.loadInventory(o.inventory)
+	if err != nil {
+		return usageError(err)
+	}
+	now := time.Now()
+	next := schedule.NextRuns(sched, now, 3)
+	if o.dryRun {
+		fmt.Fprintf(a.stdout, "schedule %q is valid; %d devices in %s\n", o.spec, len(inv.Devices), o.inventory)
+		// Shown in the schedule's own zone (CRON_TZ=…) and in UTC.
+		loc := time.UTC
+		if ss, ok := sched.(*cron.SpecSchedule); ok && ss.Location != nil {
+			loc = ss.Location
+		}
+		for _, t := range next {
+			fmt.Fprintf(a.stdout, "next audit: %s (%s UTC)\n", t.In(loc).Format(time.RFC3339), t.UTC().Format("2006-01-02 15:04:05"))
+		}
+		return nil
+	}
+	interval := next[1].Sub(next[0])
+
+	st, err := openStore(ctx, o.db)
+	if err != nil {
+		return usageError(err)
+	}
+	defer st.Close()
+	hist, err := o.history.historian(a, st)
+	if err != nil {
+		return usageError(err)
+	}
+	m := metrics.New()
+	var ready atomic.Bool
+	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopListening()
+	addr, serveErr, err := metrics.Listen(lctx, metrics.ListenConfig{Addr: o.listen, AllowAllInterfaces: o.listenAll}, m.Handler(ready.Load), a.log)
+	if err != nil {
+		return usageError(fmt.Errorf("--listen: %w", err))
+	}
+	a.log.Info("serving metrics", "addr", addr.String())
+
+	var invMu sync.Mutex
+	current := inv
+	auditor := &schedule.Auditor{
+		Poller:       o.history.poller(a, st, o.timeout),
+		Store:        st,
+		Historian:    hist,
+		Concurrency:  o.concurrency,
+		Retries:      o.retries,
+		RetryBackoff: time.Second,
+		Spread:       time.Duration(o.spread * float64(interval)),
+		Logger:       a.log,
+	}
+	const pruneEvery = time.Hour
+	var lastPrune time.Time // jobs never overlap: the runner skips instead
+	job := func(ctx context.Context) {
+		invMu.Lock()
+		devs := current.Devices
+		invMu.Unlock()
+		res, err := auditor.Audit(ctx, devs)
+		if err != nil {
+			a.log.Error("audit", "error", err)
+		}
+		m.ObserveAudit(res.Run, res.Polls, res.Findings)
+		names := make([]string, 0, len(devs))
+		for _, d := range devs {
+			names = append(names, d.Name)
+		}
+		m.Forget(names)
+		ready.Store(true)
+		a.log.Info("audit finished", "run", res.Run.ID, "ok", res.Run.OK, "failed", res.Run.Failed, "interrupted", res.Run.Interrupted)
+		// Retention runs after an audit, at most once an hour: pruning
+		// every few minutes would only compete with the polls for the
+		// writer.
+		if ctx.Err() == nil && time.Since(lastPrune) >= pruneEvery {
+			lastPrune = time.Now()
+			stats, err := st.Prune(ctx, lastPrune.Add(-o.retention))
+			if err != nil && ctx.Err() == nil {
+				a.log.Error("prune history", "error", err)
+			} else if n := stats.Total(); n > 0 {
+				a.log.Info("pruned history", "rows", n, "older_than", o.retention)
+			}
+		}
+	}
+	runner := schedule.NewRunner(sched, job, schedule.RunnerOptions{Logger: a.log, OnSkip: func(int64) { m.AuditSkipped() }})
+	runner.Start()
+	fmt.Fprintf(a.stdout, "mastership run: %d devices, schedule %q, next audit %s, metrics on http://%s/metrics\n",
+		len(inv.Devices), o.spec, next[0].Format(time.RFC3339), addr)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			fresh, err := devices.LoadInventory(o.inventory)
+			if err != nil {
+				a.log.Error("SIGHUP: inventory not reloaded, keeping the old one", "error", err)
+				continue
+			}
+			invMu.Lock()
+			current = fresh
+			invMu.Unlock()
+			a.log.Info("SIGHUP: inventory reloaded", "devices", len(fresh.Devices))
+		case err := <-serveErr:
+			return fmt.Errorf("metrics server: %w", err)
+		case <-ctx.Done():
+			a.log.Info("stopping: letting polls in flight finish", "grace", o.grace)
+			sctx, cancel := context.WithTimeout(context.Background(), o.grace)
+			err := runner.Stop(sctx)
+			cancel()
+			if err != nil {
+				a.log.Warn("grace period over: polls in flight cancelled, the run is marked interrupted", "error", err)
+				// The cancelled audit still stores its polls and its run;
+				// the store closes only after it has.
+				<-runner.Done()
+			}
+			return nil
+		}
+	}
+}
