@@ -305,16 +305,17 @@ func (inv *Inventory) Warnings() []string {
 	return out
 }
 
-// InventoryError is one problem in an inventory file. Its message is one
-// self-contained line: file, line, field, what is wrong.
-type InventoryError struct {
+// ConfigError is one problem in a configuration file the operator wrote
+// (the inventory, an event rule file). Its message is one self-contained
+// line: file, line, field, what is wrong.
+type ConfigError struct {
 	File  string
 	Line  int    // 1-based; 0 when unknown
 	Field string // e.g. "devices[3] (ams1-core-1): timeout"; empty for a YAML syntax error
 	Msg   string
 }
 
-func (e *InventoryError) Error() string {
+func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
@@ -329,6 +330,9 @@ func (e *InventoryError) Error() string {
 	b.WriteString(e.Msg)
 	return b.String()
 }
+
+// InventoryError is a ConfigError in an inventory file.
+type InventoryError = ConfigError
 
 // LoadInventory reads and parses the inventory file at path.
 func LoadInventory(path string) (*Inventory, error) {

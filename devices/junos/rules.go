@@ -222,29 +222,9 @@ func parseRules(name string, data []byte, mayExtend bool) (*Rules, error) {
 }
 
 // RuleError is one problem in a rule file, as one self-contained line:
-// file, line, which rule and field, what is wrong.
-type RuleError struct {
-	File  string
-	Line  int    // 1-based; 0 when unknown
-	Field string // e.g. "rules[3] (em0-down): message"; empty for YAML syntax
-	Msg   string
-}
-
-func (e *RuleError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":")
-		b.WriteString(strconv.Itoa(e.Line))
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// file, line, which rule and field (e.g. "rules[3] (em0-down): message"),
+// what is wrong.
+type RuleError = devices.ConfigError
 
 // Classify gives line a meaning with the first rule that matches it. ok is
 // false when no rule matches or an ignore rule does. The event carries
