@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +35,9 @@ type Poller struct {
 	LogTail     int
 	LogMaxBytes int
 	Logger      *slog.Logger
+	// Sessions keeps the sessions of "session: persistent" devices open
+	// between polls; nil dials every device per poll.
+	Sessions *SessionPool
 }
 
 // CursorSource is the part of the store the poller reads cursors from.
@@ -124,6 +129,13 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		return poll
 	}
 
+	if err := unsupported(d); err != nil {
+		// Silently polling without the jump host or algorithms the
+		// operator asked for could reach the wrong box or fail obscurely.
+		poll.Finished = p.Now().UTC()
+		poll.Outcome, poll.ErrorKind, poll.Error = devices.OutcomeProtocol, string(devices.OutcomeProtocol), err.Error()
+		return poll
+	}
 	cfg, err := p.sessionConfig(d)
 	if err != nil {
 		// A device whose credentials cannot be read is an auth failure of
@@ -132,11 +144,31 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		poll.Outcome, poll.ErrorKind, poll.Error = devices.OutcomeAuth, string(devices.OutcomeAuth), err.Error()
 		return poll
 	}
-	sess, err := netconf.Dial(ctx, cfg)
+	dial := func(ctx context.Context) (*netconf.Session, error) { return netconf.Dial(ctx, cfg) }
+	persistent := d.Session == devices.SessionPersistent && p.Sessions != nil
+	key := sessionKey(d)
+	var sess *netconf.Session
+	reused := false
+	if persistent {
+		sess, reused, err = p.Sessions.Get(ctx, key, dial)
+	} else {
+		sess, err = dial(ctx)
+	}
 	if err != nil {
 		return finish(netconf.Classify(err), err)
 	}
+	// keep is set when the poll ends with the session still good; a panic
+	// or any failure other than a device's rpc-error leaves it false.
+	keep := false
 	defer func() {
+		if persistent {
+			if keep && sess != nil {
+				p.Sessions.Put(key, sess)
+			} else {
+				p.Sessions.Discard(key, sess)
+			}
+			return
+		}
 		// close-session gets its own short budget: the poll's deadline may
 		// be spent, and a device that never answers it must not hold us.
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -152,7 +184,13 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 	succeeded := 0
 	ok := make(map[string]bool)
 	sessionGone := false
+	sessionOK := true
 	fail := func(err error) {
+		var rpcErr *netconf.RPCError
+		var decErr *decodeError
+		if !errors.As(err, &rpcErr) && !errors.As(err, &decErr) {
+			sessionOK = false
+		}
 		failed = append(failed, err.Error())
 		if firstErr == nil {
 			firstErr = err
@@ -161,11 +199,22 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 			sessionGone = true // the remaining RPCs cannot run
 		}
 	}
-	for _, st := range pollSteps() {
+	for i, st := range pollSteps() {
 		if sessionGone {
 			break
 		}
 		reply, err := sess.RPC(ctx, st.body)
+		if i == 0 && reused && err != nil && sess.Closed() && ctx.Err() == nil {
+			// The router dropped the session while it was idle (EOF,
+			// reset, ErrSessionClosed: the session broke, the poll's
+			// time did not run out): dial once more and start over.
+			log.Debug("persistent session was dropped while idle; redialling", "error", err)
+			reused = false
+			if sess, err = p.Sessions.replace(ctx, key, sess, dial); err != nil {
+				return finish(netconf.Classify(err), err)
+			}
+			reply, err = sess.RPC(ctx, st.body)
+		}
 		if err == nil {
 			if err = st.decode(reply.Raw, snap); err != nil {
 				err = &decodeError{rpc: st.name, err: err}
@@ -190,6 +239,7 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		succeeded++
 	}
 	snap.PolledAt = p.Now().UTC()
+	keep = sessionOK && !sess.Closed()
 
 	switch {
 	case succeeded == 0:
@@ -205,6 +255,12 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		poll.Snapshot = snap
 		return finish(devices.OutcomeOK, nil)
 	}
+}
+
+// sessionKey names a device's persistent session: a device whose address
+// or user changes (an inventory reload) gets a new session.
+func sessionKey(d devices.Device) string {
+	return d.Name + "\x00" + d.Username + "@" + net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
 }
 
 func logFiles(d devices.Device) []string {
@@ -264,6 +320,25 @@ type decodeError struct {
 
 func (e *decodeError) Error() string { return "decode reply: " + e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
+
+// unsupported names inventory settings this release parses but cannot
+// honour yet.
+func unsupported(d devices.Device) error {
+	var what []string
+	if d.Jump != "" {
+		what = append(what, "jump")
+	}
+	if d.SSHConfig != "" {
+		what = append(what, "ssh_config")
+	}
+	if d.LegacyAlgorithms {
+		what = append(what, "legacy_algorithms")
+	}
+	if len(what) == 0 {
+		return nil
+	}
+	return fmt.Errorf("device %s: inventory setting %s is not supported yet; remove it to poll this device", d.Name, strings.Join(what, ", "))
+}
 
 // sessionConfig turns an inventory device into netconf settings, reading
 // its secrets from the environment or files named in the inventory.

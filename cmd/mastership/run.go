@@ -32,6 +32,7 @@ type runOptions struct {
 	retries     int
 	grace       time.Duration
 	retention   time.Duration
+	keepalive   time.Duration
 	history     historyOptions
 }
 
@@ -73,7 +74,8 @@ kept). SIGTERM or SIGINT stops scheduling, lets polls in flight finish for
 	f.Float64Var(&o.spread, "spread", 0.2, "fraction of the interval over which the devices' poll starts are spread (0 to 0.9)")
 	f.IntVar(&o.retries, "retries", 2, "retries of a refused or timed-out poll, within its deadline")
 	f.DurationVar(&o.grace, "grace", 30*time.Second, "how long polls in flight may finish after SIGTERM")
-	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "history older than this is pruned after each audit")
+	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "history older than this is pruned (at most hourly, after an audit)")
+	f.DurationVar(&o.keepalive, "keepalive", 30*time.Second, "SSH keepalive interval of idle persistent sessions (session: persistent); 0 turns keepalives off")
 	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")
 	_ = cmd.MarkFlagRequired("schedule")
@@ -129,8 +131,20 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 
 	var invMu sync.Mutex
 	current := inv
+	// Devices with `session: persistent` keep their NETCONF session open
+	// between audits, probed with SSH keepalives while idle.
+	sessions := schedule.NewSessionPool(o.keepalive, a.log)
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := sessions.Close(cctx); err != nil {
+			a.log.Warn("close persistent sessions", "error", err)
+		}
+	}()
+	poller := o.history.poller(a, st, o.timeout)
+	poller.Sessions = sessions
 	auditor := &schedule.Auditor{
-		Poller:       o.history.poller(a, st, o.timeout),
+		Poller:       poller,
 		Store:        st,
 		Historian:    hist,
 		Concurrency:  o.concurrency,
