@@ -489,7 +489,7 @@ func (p *parser) parse(data []byte) *Inventory {
 		root = resolve(root.Content[0])
 	}
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root.Line, "", "want a mapping with defaults, groups and devices, got %s", kindName(root))
+		p.errorf(root.Line, "", "want a mapping with defaults, groups and devices, got %s", YAMLKind(root))
 		return nil
 	}
 
@@ -619,7 +619,7 @@ func decodeAll(data []byte) error {
 func (p *parser) device(i int, n *yaml.Node, defaults *layer, groups map[string]*layer, groupNames []string, firstLine map[string]int) (Device, bool) {
 	ctx := fmt.Sprintf("devices[%d]", i)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n.Line, ctx, "want a mapping with name and host, got %s", kindName(n))
+		p.errorf(n.Line, ctx, "want a mapping with name and host, got %s", YAMLKind(n))
 		return Device{}, false
 	}
 	// The name goes into the context of every other error of the device,
@@ -885,7 +885,7 @@ func (p *parser) eachKey(m *yaml.Node, ctx string, fn func(key string, k, v *yam
 		k, v := resolve(m.Content[i]), resolve(m.Content[i+1])
 		f := joinField(ctx, show(k.Value))
 		if k.Kind != yaml.ScalarNode {
-			p.errorf(k.Line, ctx, "a key must be a plain word, got %s", kindName(k))
+			p.errorf(k.Line, ctx, "a key must be a plain word, got %s", YAMLKind(k))
 			continue
 		}
 		if k.Value == "<<" {
@@ -920,7 +920,7 @@ func (p *parser) unknownKey(k *yaml.Node, ctx, key string, allowed []string, msg
 func (p *parser) mapping(v *yaml.Node, field string) *yaml.Node {
 	v = resolve(v)
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v.Line, field, "want a mapping, got %s", kindName(v))
+		p.errorf(v.Line, field, "want a mapping, got %s", YAMLKind(v))
 		return nil
 	}
 	return v
@@ -929,7 +929,7 @@ func (p *parser) mapping(v *yaml.Node, field string) *yaml.Node {
 func (p *parser) sequence(v *yaml.Node, field string) *yaml.Node {
 	v = resolve(v)
 	if v.Kind != yaml.SequenceNode {
-		p.errorf(v.Line, field, "want a list, got %s", kindName(v))
+		p.errorf(v.Line, field, "want a list, got %s", YAMLKind(v))
 		return nil
 	}
 	return v
@@ -944,7 +944,7 @@ func (p *parser) str(v *yaml.Node, ctx, key string, canBeEmpty bool) *string {
 		return nil
 	}
 	if v.Kind != yaml.ScalarNode || !strings.HasPrefix(v.ShortTag(), "!!") {
-		p.errorf(v.Line, f, "want a string, got %s", kindName(v))
+		p.errorf(v.Line, f, "want a string, got %s", YAMLKind(v))
 		return nil
 	}
 	s := v.Value
@@ -994,7 +994,7 @@ func (p *parser) integer(v *yaml.Node, field string) (int, bool) {
 	v = resolve(v)
 	var n int
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(&n) != nil {
-		p.errorf(v.Line, field, "want an integer, got %s", kindName(v))
+		p.errorf(v.Line, field, "want an integer, got %s", YAMLKind(v))
 		return 0, false
 	}
 	return n, true
@@ -1004,7 +1004,7 @@ func (p *parser) boolean(v *yaml.Node, field string) *bool {
 	v = resolve(v)
 	var b bool
 	if v.Kind != yaml.ScalarNode || v.Decode(&b) != nil {
-		p.errorf(v.Line, field, "want true or false, got %s", kindName(v))
+		p.errorf(v.Line, field, "want true or false, got %s", YAMLKind(v))
 		return nil
 	}
 	return &b
@@ -1070,14 +1070,17 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// kindName describes a node for "want X, got Y" messages without echoing
-// its value, which may be long or a secret.
-func kindName(n *yaml.Node) string {
+// YAMLKind describes a YAML node for "want X, got Y" messages without
+// echoing its value, which may be long or a secret. The inventory and the
+// event rule loader both use it.
+func YAMLKind(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
 		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
 	case yaml.ScalarNode:
 		switch n.ShortTag() {
 		case "!!null":

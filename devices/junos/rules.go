@@ -561,7 +561,7 @@ func (p *ruleParser) parse(data []byte) *Rules {
 	case yaml.MappingNode:
 		return p.extending(root)
 	default:
-		p.errorf(root.Line, "", "want a list of rules, or a mapping with extends and rules, got %s", yamlKindName(root))
+		p.errorf(root.Line, "", "want a list of rules, or a mapping with extends and rules, got %s", devices.YAMLKind(root))
 		return nil
 	}
 }
@@ -599,7 +599,7 @@ func (p *ruleParser) extending(root *yaml.Node) *Rules {
 		return nil
 	}
 	if extendsNode.Kind != yaml.ScalarNode || extendsNode.ShortTag() != "!!str" || extendsNode.Value != builtinExtends {
-		what := yamlKindName(extendsNode)
+		what := devices.YAMLKind(extendsNode)
 		if extendsNode.Kind == yaml.ScalarNode {
 			what = ruleQuote(extendsNode.Value)
 		}
@@ -647,7 +647,7 @@ func (p *ruleParser) ruleList(seq *yaml.Node, reserved map[string]bool) []*rule 
 func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserved map[string]bool) *rule {
 	ctx := fmt.Sprintf("rules[%d]", i)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n.Line, ctx, "want a mapping with name, kind and message, got %s", yamlKindName(n))
+		p.errorf(n.Line, ctx, "want a mapping with name, kind and message, got %s", devices.YAMLKind(n))
 		return nil
 	}
 	before := len(p.errs)
@@ -678,7 +678,7 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 			return // "subject:" with nothing after it is not set
 		}
 		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-			p.errorf(v.Line, ruleJoinField(ctx, key), "want a string, got %s", yamlKindName(v))
+			p.errorf(v.Line, ruleJoinField(ctx, key), "want a string, got %s", devices.YAMLKind(v))
 			return
 		}
 		vals[key] = v.Value
@@ -977,7 +977,7 @@ func (p *ruleParser) eachKey(m *yaml.Node, ctx string, fn func(key string, k, v 
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := yamlResolve(m.Content[i]), yamlResolve(m.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
-			p.errorf(k.Line, ctx, "a key must be a plain word, got %s", yamlKindName(k))
+			p.errorf(k.Line, ctx, "a key must be a plain word, got %s", devices.YAMLKind(k))
 			continue
 		}
 		f := ruleJoinField(ctx, ruleShow(k.Value))
@@ -1005,7 +1005,7 @@ func (p *ruleParser) unknownKey(k *yaml.Node, ctx, key string, allowed []string,
 
 func (p *ruleParser) sequence(v *yaml.Node, field string) *yaml.Node {
 	if v.Kind != yaml.SequenceNode {
-		p.errorf(v.Line, field, "want a list, got %s", yamlKindName(v))
+		p.errorf(v.Line, field, "want a list, got %s", devices.YAMLKind(v))
 		return nil
 	}
 	return v
@@ -1020,32 +1020,6 @@ func yamlResolve(n *yaml.Node) *yaml.Node {
 }
 
 func yamlIsNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// yamlKindName describes a node for "want X, got Y" messages without echoing
-// its value.
-func yamlKindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "nothing"
-		case "!!int", "!!float":
-			return "a number"
-		case "!!bool":
-			return "a boolean"
-		case "!!str":
-			return "a string"
-		}
-		return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "something else"
-}
 
 func ruleJoinField(ctx, key string) string {
 	if ctx == "" {
