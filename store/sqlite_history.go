@@ -211,12 +211,20 @@ func addSat(n int64, d time.Duration) int64 {
 }
 
 func (s *sqliteStore) Transitions(ctx context.Context, f Filter) ([]devices.Transition, error) {
+	var out []devices.Transition
+	err := s.EachTransition(ctx, f, func(t *devices.Transition) error {
+		out = append(out, *t)
+		return nil
+	})
+	return out, err
+}
+
+func (s *sqliteStore) EachTransition(ctx context.Context, f Filter, fn func(*devices.Transition) error) error {
 	var w where
 	w.devices("device", f.Devices)
 	if err := w.timeRange("time", "time", f); err != nil {
-		return nil, fmt.Errorf("transitions: %w", err)
+		return fmt.Errorf("transitions: %w", err)
 	}
-	var out []devices.Transition
 	err := eachRow(ctx, s.reader, transitionQuery+w.String()+` ORDER BY time, id LIMIT ?`, append(w.args, limitArg(f)),
 		func(rows *sql.Rows) error {
 			var (
@@ -235,13 +243,9 @@ func (s *sqliteStore) Transitions(ctx context.Context, f Filter) ([]devices.Tran
 			if t.Evidence, err = stringsFromJSON(evidence); err != nil {
 				return fmt.Errorf("evidence: %w", err)
 			}
-			out = append(out, t)
-			return nil
+			return stopErr(fn(&t))
 		})
-	if err != nil {
-		return nil, fmt.Errorf("transitions: %w", err)
-	}
-	return out, nil
+	return readErr("transitions", err)
 }
 
 // Alarm records.
@@ -336,14 +340,22 @@ func alarmRecordArgs(device string, r devices.AlarmRecord) ([]any, error) {
 }
 
 func (s *sqliteStore) AlarmRecords(ctx context.Context, f Filter) ([]devices.AlarmRecord, error) {
+	var out []devices.AlarmRecord
+	err := s.EachAlarmRecord(ctx, f, func(r *devices.AlarmRecord) error {
+		out = append(out, *r)
+		return nil
+	})
+	return out, err
+}
+
+func (s *sqliteStore) EachAlarmRecord(ctx context.Context, f Filter, fn func(*devices.AlarmRecord) error) error {
 	var w where
 	w.devices("device", f.Devices)
 	// Life from the alarm's own time (first seen when it has none) to the
 	// clear; an active alarm's life is open-ended.
 	if err := w.timeRange("COALESCE(alarm_time, first_seen)", "COALESCE(cleared_at, 9223372036854775807)", f); err != nil {
-		return nil, fmt.Errorf("alarm records: %w", err)
+		return fmt.Errorf("alarm records: %w", err)
 	}
-	var out []devices.AlarmRecord
 	err := eachRow(ctx, s.reader, alarmRecordQuery+w.String()+`
 ORDER BY COALESCE(alarm_time, first_seen), device, member, description LIMIT ?`, append(w.args, limitArg(f)),
 		func(rows *sql.Rows) error {
@@ -359,13 +371,9 @@ ORDER BY COALESCE(alarm_time, first_seen), device, member, description LIMIT ?`,
 			}
 			r.Alarm.Source, r.Alarm.Time = devices.AlarmSource(source), timeOrZero(at)
 			r.FirstSeen, r.LastSeen, r.ClearedAt = fromNanos(firstSeen), fromNanos(lastSeen), timeOrZero(cleared)
-			out = append(out, r)
-			return nil
+			return stopErr(fn(&r))
 		})
-	if err != nil {
-		return nil, fmt.Errorf("alarm records: %w", err)
-	}
-	return out, nil
+	return readErr("alarm records", err)
 }
 
 // Findings.
@@ -510,15 +518,23 @@ func findingArgs(device string, f devices.Finding) ([]any, error) {
 }
 
 func (s *sqliteStore) Findings(ctx context.Context, f Filter) ([]devices.Finding, error) {
+	var out []devices.Finding
+	err := s.EachFinding(ctx, f, func(fd *devices.Finding) error {
+		out = append(out, *fd)
+		return nil
+	})
+	return out, err
+}
+
+func (s *sqliteStore) EachFinding(ctx context.Context, f Filter, fn func(*devices.Finding) error) error {
 	var w where
 	w.devices("device", f.Devices)
 	if err := w.timeRange("first_transition", "last_transition", f); err != nil {
-		return nil, fmt.Errorf("findings: %w", err)
+		return fmt.Errorf("findings: %w", err)
 	}
 	if f.Cause != "" {
 		w.add("cause = ?", string(f.Cause))
 	}
-	var out []devices.Finding
 	err := eachRow(ctx, s.reader, findingQuery+w.String()+` ORDER BY first_transition, device, re LIMIT ?`,
 		append(w.args, limitArg(f)), func(rows *sql.Rows) error {
 			var (
@@ -547,13 +563,9 @@ func (s *sqliteStore) Findings(ctx context.Context, f Filter) ([]devices.Finding
 			for _, c := range others {
 				fd.OtherCauses = append(fd.OtherCauses, devices.Cause(c))
 			}
-			out = append(out, fd)
-			return nil
+			return stopErr(fn(&fd))
 		})
-	if err != nil {
-		return nil, fmt.Errorf("findings: %w", err)
-	}
-	return out, nil
+	return readErr("findings", err)
 }
 
 // alarmJSON is an alarm inside a finding's alarms column. It is not
@@ -766,7 +778,12 @@ func (w *where) devices(col string, names []string) {
 	for i, n := range names {
 		args[i] = n
 	}
-	w.add(col+" IN ("+strings.Repeat("?, ", len(names)-1)+"?)", args...)
+	w.add(col+" IN ("+placeholders(len(names))+")", args...)
+}
+
+// placeholders returns n > 0 comma-separated SQL parameters.
+func placeholders(n int) string {
+	return strings.Repeat("?, ", n-1) + "?"
 }
 
 // timeRange keeps rows whose span [start, end] overlaps f's [Since,

@@ -255,12 +255,20 @@ const eventsQuery = `SELECT e.device, e.kind, e.time, e.re, e.change, e.subject,
 FROM events e JOIN log_lines l ON l.id = e.log_line_id`
 
 func (s *sqliteStore) Events(ctx context.Context, f Filter) ([]devices.Event, error) {
+	var out []devices.Event
+	err := s.EachEvent(ctx, f, func(e *devices.Event) error {
+		out = append(out, *e)
+		return nil
+	})
+	return out, err
+}
+
+func (s *sqliteStore) EachEvent(ctx context.Context, f Filter, fn func(*devices.Event) error) error {
 	var w where
 	w.devices("e.device", f.Devices)
 	if err := w.timeRange("e.time", "e.time", f); err != nil {
-		return nil, fmt.Errorf("events: %w", err)
+		return fmt.Errorf("events: %w", err)
 	}
-	var out []devices.Event
 	err := eachRow(ctx, s.reader, eventsQuery+w.String()+` ORDER BY e.time, e.id LIMIT ?`, append(w.args, limitArg(f)),
 		func(rows *sql.Rows) error {
 			var (
@@ -277,13 +285,9 @@ func (s *sqliteStore) Events(ctx context.Context, f Filter) ([]devices.Event, er
 			}
 			e.Kind, e.Time = devices.EventKind(kind), timeOrZero(at)
 			line.Time, line.PID, line.Parsed = timeOrZero(lineAt), int(pid), parsed != 0
-			out = append(out, e)
-			return nil
+			return stopErr(fn(&e))
 		})
-	if err != nil {
-		return nil, fmt.Errorf("events: %w", err)
-	}
-	return out, nil
+	return readErr("events", err)
 }
 
 // shiftAppendedOccurrences adds, to the occurrence of each line of an

@@ -362,3 +362,32 @@ func eachRow(ctx context.Context, q queryer, query string, args []any, fn func(*
 	}
 	return rows.Err()
 }
+
+// callbackError marks an error returned by a caller's callback in an Each
+// reader, so the reader hands it back as it is (a report's broken pipe is
+// not a database error).
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+func (e callbackError) Unwrap() error { return e.err }
+
+// stopErr marks fn's error, nil staying nil.
+func stopErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return callbackError{err}
+}
+
+// readErr returns a callback's error unchanged and wraps any other with
+// what was being read.
+func readErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var cb callbackError
+	if errors.As(err, &cb) {
+		return cb.err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

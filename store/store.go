@@ -34,6 +34,7 @@ type Store interface {
 	RunStore
 	PollStore
 	HistoryStore
+	ExportStore
 	// Prune deletes the history older than before, in small transactions
 	// that let polls through between them (see retention.go).
 	Prune(ctx context.Context, before time.Time) (PruneStats, error)
@@ -77,6 +78,26 @@ type PollStore interface {
 	// device, 0 if none: the fallback for expected_res when the inventory
 	// does not say.
 	MaxREsSeen(ctx context.Context, device string) (int, error)
+}
+
+// ExportStore streams stored history for reports. Each method calls fn
+// for every row matching f, in the order its slice-returning twin uses,
+// without holding the rows in memory, and returns fn's first error as it
+// is. fn's argument is only valid during the call. Exporting a million
+// rows therefore takes as much memory as exporting ten.
+type ExportStore interface {
+	// EachPoll streams the polls started in f's time range (of f.Devices)
+	// by start time, snapshots loaded. It reads in pages, each consistent
+	// on its own; polls saved during the export may or may not appear.
+	EachPoll(ctx context.Context, f Filter, fn func(*devices.Poll) error) error
+	// EachEvent streams what Events returns.
+	EachEvent(ctx context.Context, f Filter, fn func(*devices.Event) error) error
+	// EachTransition streams what Transitions returns.
+	EachTransition(ctx context.Context, f Filter, fn func(*devices.Transition) error) error
+	// EachAlarmRecord streams what AlarmRecords returns.
+	EachAlarmRecord(ctx context.Context, f Filter, fn func(*devices.AlarmRecord) error) error
+	// EachFinding streams what Findings returns.
+	EachFinding(ctx context.Context, f Filter, fn func(*devices.Finding) error) error
 }
 
 var (

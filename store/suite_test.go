@@ -39,6 +39,7 @@ func testStoreSuite(t *testing.T, open opener) {
 	}
 	tests = append(tests, historySuite()...)
 	tests = append(tests, retentionSuite()...)
+	tests = append(tests, exportSuite()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
