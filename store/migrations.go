@@ -116,6 +116,14 @@ CREATE TABLE software (
 ) STRICT, WITHOUT ROWID;
 `},
 		{name: "log lines, events, cursors, transitions, alarm records, findings, configs", sql: migration2},
+		// Fleet-wide reports stream rows in time order; without these a
+		// million-event export sorts everything before its first row and
+		// every page of polls sorts the whole table.
+		{name: "time-ordered indexes for reports", sql: `
+CREATE INDEX polls_started ON polls (started, id);
+CREATE INDEX events_time ON events (time, id);
+CREATE INDEX transitions_time ON transitions (time, id);
+`},
 	}
 }
 
