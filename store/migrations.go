@@ -124,6 +124,13 @@ CREATE INDEX polls_started ON polls (started, id);
 CREATE INDEX events_time ON events (time, id);
 CREATE INDEX transitions_time ON transitions (time, id);
 `},
+		// Who began a run, so a run left unfinished by a killed agent can
+		// be marked interrupted (RecoverRuns) without touching one another
+		// process is still running.
+		{name: "run agents", sql: `
+ALTER TABLE runs ADD COLUMN agent TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_unfinished ON runs (id) WHERE finished IS NULL;
+`},
 	}
 }
 

@@ -31,7 +31,9 @@ const busyTimeout = 5 * time.Second
 // connections that WAL lets run beside the writer on a consistent
 // snapshot.
 type sqliteStore struct {
-	path   string
+	path string
+	// agent is this process, recorded with every run it begins.
+	agent  agent
 	writer *sql.DB
 	reader *sql.DB
 
@@ -73,7 +75,7 @@ func openSQLite(ctx context.Context, path string) (_ *sqliteStore, err error) {
 		return nil, errors.New("is a directory, not a database file")
 	}
 
-	s := &sqliteStore{path: abs, now: time.Now}
+	s := &sqliteStore{path: abs, now: time.Now, agent: thisAgent()}
 	defer func() {
 		if err != nil {
 			// No PRAGMA optimize here: the file may be one this build must

@@ -18,7 +18,7 @@ func (s *sqliteStore) BeginRun(ctx context.Context, started time.Time) (int64, e
 	if err != nil {
 		return 0, fmt.Errorf("begin run: %w", err)
 	}
-	res, err := s.writer.ExecContext(ctx, `INSERT INTO runs (started) VALUES (?)`, at)
+	res, err := s.writer.ExecContext(ctx, `INSERT INTO runs (started, agent) VALUES (?, ?)`, at, s.agent.String())
 	if err != nil {
 		return 0, fmt.Errorf("begin run: %w", err)
 	}
@@ -79,6 +79,74 @@ FROM runs ORDER BY started DESC, id DESC LIMIT ?`, limit)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqliteStore) RecoverRuns(ctx context.Context) ([]devices.Run, error) {
+	out, err := s.recoverRuns(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("recover unfinished runs: %w", err)
+	}
+	return out, nil
+}
+
+func (s *sqliteStore) recoverRuns(ctx context.Context) (_ []devices.Run, err error) {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback() // the error is the news
+		}
+	}()
+	type unfinished struct {
+		id, started int64
+		agent       string
+	}
+	var runs []unfinished
+	if err := eachRow(ctx, tx, `SELECT id, started, agent FROM runs WHERE finished IS NULL ORDER BY id`, nil,
+		func(rows *sql.Rows) error {
+			var u unfinished
+			if err := rows.Scan(&u.id, &u.started, &u.agent); err != nil {
+				return err
+			}
+			runs = append(runs, u)
+			return nil
+		}); err != nil {
+		return nil, err
+	}
+	var out []devices.Run
+	for _, u := range runs {
+		a, ok := parseAgent(u.agent)
+		if !ok || !s.agent.gone(a) {
+			continue
+		}
+		// The counts are what was stored before the agent died; the last
+		// poll's end is as close to the run's end as the file can tell.
+		r := devices.Run{ID: u.id, Started: fromNanos(u.started), Interrupted: true}
+		var (
+			count, ok64 int64
+			last        sql.NullInt64
+		)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(outcome IN ('ok', 'partial')), 0),
+    MAX(COALESCE(finished, started)) FROM polls WHERE run_id = ?`, u.id).Scan(&count, &ok64, &last); err != nil {
+			return nil, fmt.Errorf("run %d: %w", u.id, err)
+		}
+		r.Devices, r.OK, r.Failed = int(count), int(ok64), int(count-ok64)
+		r.Finished = r.Started
+		if last.Valid {
+			r.Finished = fromNanos(last.Int64)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET finished = ?, devices = ?, ok = ?, failed = ?, interrupted = 1
+WHERE id = ?`, r.Finished.UnixNano(), count, ok64, count-ok64, u.id); err != nil {
+			return nil, fmt.Errorf("run %d: %w", u.id, err)
+		}
+		out = append(out, r)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return out, nil
 }

@@ -51,6 +51,12 @@ type RunStore interface {
 	FinishRun(ctx context.Context, run devices.Run) error
 	// Runs returns up to limit runs, newest first; limit <= 0 means all.
 	Runs(ctx context.Context, limit int) ([]devices.Run, error)
+	// RecoverRuns marks interrupted the unfinished runs whose agent is
+	// surely gone — begun by a process of this host that no longer runs,
+	// or before this host last booted — counting the polls they stored,
+	// and returns them. Runs of live processes (a daemon and an audit
+	// sharing the file) and of other hosts are left alone.
+	RecoverRuns(ctx context.Context) ([]devices.Run, error)
 }
 
 // PollStore records polls and answers the questions the scheduler and

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// agent names the process that began a run: host, boot and process ID, as
+// "host/boot/pid". A run left unfinished by an agent that is gone (killed,
+// crashed, the machine rebooted) can then be told from one still going —
+// another agent's, or another command's on the same database.
+type agent struct {
+	host, boot string
+	pid        int
+}
+
+// thisAgent describes the current process.
+func thisAgent() agent {
+	host, _ := os.Hostname() // empty on error: such runs are never judged dead
+	return agent{host: host, boot: bootID(), pid: os.Getpid()}
+}
+
+func (a agent) String() string {
+	return fmt.Sprintf("%s/%s/%d", a.host, a.boot, a.pid)
+}
+
+func parseAgent(s string) (agent, bool) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 {
+		return agent{}, false
+	}
+	pid, err := strconv.Atoi(parts[2])
+	if err != nil || pid <= 0 {
+		return agent{}, false
+	}
+	return agent{host: parts[0], boot: parts[1], pid: pid}, true
+}
+
+// gone reports whether the agent a, as seen from the agent self, surely no
+// longer runs: it ran on this host and either the host has rebooted since
+// or its process is gone. Agents of other hosts are never judged (that is
+// for leases shared through the database), nor is anything unsure.
+func (self agent) gone(a agent) bool {
+	if a.host == "" || a.host != self.host {
+		return false
+	}
+	if a.boot != "" && self.boot != "" && a.boot != self.boot {
+		return true
+	}
+	if a.pid == self.pid {
+		return false
+	}
+	return !processAlive(a.pid)
+}
+
+// bootID is Linux's random ID of this boot, empty elsewhere.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
