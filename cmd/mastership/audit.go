@@ -21,6 +21,7 @@ type auditOptions struct {
 	tags        []string
 	format      string
 	progress    string
+	report      string
 	history     historyOptions
 }
 
@@ -44,6 +45,11 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 			if err := checkProgressMode(o.progress); err != nil {
 				return usageError(err)
 			}
+			if o.report != "" {
+				if _, err := reportFormatOf(o.report); err != nil {
+					return usageError(err)
+				}
+			}
 			if o.concurrency < 1 {
 				return usageError(fmt.Errorf("--concurrency must be at least 1"))
 			}
@@ -63,11 +69,17 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 				return usageError(err)
 			}
 			defer st.Close()
+			a.recoverRuns(cmd.Context(), st)
 			bar := newAuditProgress(a.stderr, o.progress, len(devs))
 			views, _, err := a.auditWatched(cmd.Context(), st, devs, o.concurrency, o.timeout, &o.history, bar.onPoll)
 			bar.clear() // before the table, or the error
 			if err != nil {
 				return err
+			}
+			if o.report != "" {
+				if err := writeRunReport(cmd.Context(), st, o.report, devs, utcNow()); err != nil {
+					return err
+				}
 			}
 			if o.format == "json" {
 				return writeJSON(a.stdout, views)
@@ -87,6 +99,7 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 	f.StringArrayVar(&o.names, "device", nil, "poll only this device (repeatable)")
 	f.StringArrayVar(&o.tags, "tag", nil, "poll only devices with this tag (repeatable)")
 	f.StringVar(&o.format, "format", "table", "output: table or json")
+	f.StringVar(&o.report, "report", "", "also write a report of this audit to FILE: .html (fleet with timelines), .csv, .json or .jsonl (devices)")
 	f.StringVar(&o.progress, "progress", progressAuto, "progress bar on stderr: auto (when it is a terminal), always or never")
 	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")

@@ -17,6 +17,7 @@ type checkOptions struct {
 	inventory string
 	db        string
 	json      bool
+	report    string
 	history   historyOptions
 }
 
@@ -57,6 +58,11 @@ WARNING; each is printed under the status line with its evidence.`,
 			if !ok {
 				return unknown(fmt.Errorf("device %q is not in %s", args[0], o.inventory))
 			}
+			if o.report != "" {
+				if _, err := reportFormatOf(o.report); err != nil {
+					return unknown(err)
+				}
+			}
 			// Without --db the history lives in a scratch database for this
 			// one check: the log tail still shows flaps, nothing is kept.
 			db := o.db
@@ -91,6 +97,13 @@ WARNING; each is printed under the status line with its evidence.`,
 			if err != nil {
 				return unknown(err)
 			}
+			if o.report != "" {
+				// Before the scratch database goes: the report is of this
+				// poll and whatever history --db holds.
+				if err := writeRunReport(cmd.Context(), st, o.report, []devices.Device{d}, utcNow()); err != nil {
+					return unknown(err)
+				}
+			}
 			if o.json {
 				if err := writeJSON(a.stdout, v); err != nil {
 					return err
@@ -105,6 +118,7 @@ WARNING; each is printed under the status line with its evidence.`,
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
 	f.StringVar(&o.db, "db", "", "SQLite database to store the poll in and read history from (default: none)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the plugin line")
+	f.StringVar(&o.report, "report", "", "also write a report of this check to FILE: .html (timeline), .csv, .json or .jsonl")
 	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")
 	return cmd

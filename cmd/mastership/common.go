@@ -47,3 +47,18 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 }
 
 func utcNow() time.Time { return time.Now().UTC() }
+
+// recoverRuns marks interrupted the runs a killed agent left unfinished,
+// so reports and metrics do not show them as still running. A failure is
+// logged, not fatal: the audit about to start matters more.
+func (a *app) recoverRuns(ctx context.Context, st store.Store) {
+	runs, err := st.RecoverRuns(ctx)
+	if err != nil {
+		a.log.Warn("could not mark unfinished runs interrupted", "error", err)
+		return
+	}
+	for _, r := range runs {
+		a.log.Warn("run left unfinished by an agent that is gone: marked interrupted",
+			"run", r.ID, "started", r.Started, "polls_stored", r.Devices)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -75,13 +74,15 @@ listener, a changed host key, a hang after hello and a rejected password.`,
 				return err
 			}
 			writeFindings(a.stdout, views)
-			csvPath := filepath.Join(dir, "devices.csv")
-			if err := writeReportFile(csvPath, a.stdout, func(w io.Writer) error { return writeDevicesCSV(ctx, st, w) }); err != nil {
-				return err
+			csvPath, htmlPath := filepath.Join(dir, "devices.csv"), filepath.Join(dir, "fleet.html")
+			for _, path := range []string{csvPath, htmlPath} {
+				if err := writeRunReport(ctx, st, path, inv.Devices, utcNow()); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(a.stdout, "\nAudit run %d: %d devices, %d polled, %d failed, in %s.\n", run.ID, run.Devices, run.OK, run.Failed, time.Since(started).Round(time.Millisecond))
-			fmt.Fprintf(a.stdout, "Database:   %s\nCSV report: %s\n", dbPath, csvPath)
-			fmt.Fprintf(a.stdout, "Try:        go run ./cmd/mastership report --db %s --kind devices --format csv\n", dbPath)
+			fmt.Fprintf(a.stdout, "Database:    %s\nCSV report:  %s\nHTML report: %s\n", dbPath, csvPath, htmlPath)
+			fmt.Fprintf(a.stdout, "Try:         go run ./cmd/mastership report --db %s --kind findings --format csv\n", dbPath)
 			return nil
 		},
 	}

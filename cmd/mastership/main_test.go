@@ -266,6 +266,9 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		{"check", "bad-password", "--inventory", inv, "--db", db, "--log-level", "debug"},
 		{"check", "healthy", "--inventory", inv, "--json", "--log-level", "debug"},
 		{"report", "--db", db, "--kind", "devices", "--format", "csv", "--log-level", "debug"},
+		{"report", "--db", db, "--kind", "polls", "--format", "json"},
+		{"report", "--db", db, "--kind", "events", "--format", "jsonl"},
+		{"report", "--db", db, "--format", "html"},
 		{"audit", "--help"},
 	} {
 		r := runCLI(t, args...)
@@ -300,13 +303,13 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
 	}
-	for _, want := range []string{"ams1-mx960-1", "CRITICAL", "WARNING", "UNKNOWN", "hostkey", "refused", "Database:", "CSV report:",
+	for _, want := range []string{"ams1-mx960-1", "CRITICAL", "WARNING", "UNKNOWN", "hostkey", "refused", "Database:", "CSV report:", "HTML report:",
 		"Findings:", "re1: hardware, critical", "re1: network, warning", "re1: software, warning", "re1: configuration, warning", "remedy: Inspect and replace the FRU"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	for _, f := range []string{"devices.yaml", "mastership.db", "devices.csv"} {
+	for _, f := range []string{"devices.yaml", "mastership.db", "devices.csv", "fleet.html"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("demo did not write %s: %v", f, err)
 		}

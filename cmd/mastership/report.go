@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,63 +15,242 @@ import (
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/store"
+	"github.com/mastership/mastership/store/report"
 )
 
-// findingsCSVHeader is the user contract of `report --kind findings`.
-var findingsCSVHeader = []string{"device", "site", "re", "cause", "severity", "transitions", "first_transition", "last_transition", "alarms", "evidence", "remedy"}
-
-// devicesCSVHeader is the user contract of `report --kind devices`.
-var devicesCSVHeader = []string{"device", "host", "site", "polled_at", "outcome", "error", "master", "alive_set", "res_expected", "major_alarms", "minor_alarms"}
-
 type reportOptions struct {
-	db     string
-	kind   string
-	format string
-	out    string
+	db, storeURL string
+	kind         string
+	format       string
+	out          string
+	since, until string
+	names        []string
+	sites        []string
+	tags         []string
+	cause        string
+	inventory    string
 }
 
 func newReportCommand(a *app) *cobra.Command {
 	o := reportOptions{}
 	cmd := &cobra.Command{
-		Use:   "report --kind devices --format csv",
-		Short: "Export what the database knows (devices: the latest state per device)",
-		Long: `report exports stored history. Kinds available now: devices (the latest poll
-of every device) and findings (every stored finding: a Routing Engine flap
-with its cause, severity, evidence and remedy). Formats: csv (RFC 4180, times in UTC RFC 3339, empty cells
-for unknown values, cells that a spreadsheet would run as a formula are
-prefixed with ').`,
-		Example: `  mastership report --kind devices --format csv -o devices.csv`,
-		Args:    cobra.NoArgs,
+		Use:   "report --kind KIND --format csv|json|jsonl|html [-o FILE]",
+		Short: "Export what the database knows as CSV, JSON or an HTML report with timelines",
+		Long: `report exports stored history. Kinds:
+
+  devices      the latest poll of every device
+  findings     Routing Engine flaps with cause, severity, evidence and remedy
+  transitions  every change of an RE's state (master, backup, gone)
+  alarms       alarm records with first_seen, last_seen and cleared
+  events       classified log lines
+  polls        every poll, with its outcome and what it saw
+  runs         every fleet audit
+
+Formats: csv (RFC 4180, one fixed header per kind, times in UTC RFC 3339,
+empty cells for unknown values, cells a spreadsheet would run as a formula
+prefixed with '), json (one array of objects with the header's keys),
+jsonl (one object per line) and html (one self-contained file: the fleet
+summary, then a timeline per device with findings; --kind is ignored).
+Rows are streamed: memory stays flat however many there are.
+
+--since takes a duration back from now (24h, 7d) or a time (RFC 3339, or a
+date); --until a time. The HTML report covers the last 24 hours by default.
+--site and --tag select devices by their inventory site and tags (--tag
+needs --inventory; --site uses the inventory when given, else the site
+stored with each device's polls).`,
+		Example: `  mastership report --kind devices --format csv -o devices.csv
+  mastership report --kind events --since 7d --device ams1-mx960-1 --format jsonl
+  mastership report --format html --inventory devices.yaml -o fleet.html`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			write, ok := map[string]func(context.Context, store.Store, io.Writer) error{
-				"devices":  writeDevicesCSV,
-				"findings": writeFindingsCSV,
-			}[o.kind]
-			if !ok {
-				return usageError(fmt.Errorf("--kind %q is not available: use devices or findings", o.kind))
-			}
-			if o.format != "csv" {
-				return usageError(fmt.Errorf("--format %q is not available: use csv", o.format))
-			}
-			if _, err := os.Stat(o.db); err != nil {
-				return usageError(fmt.Errorf("database %s: %w", o.db, err))
-			}
-			st, err := openStore(cmd.Context(), o.db)
-			if err != nil {
-				return usageError(err)
-			}
-			defer st.Close()
-			return writeReportFile(o.out, a.stdout, func(w io.Writer) error {
-				return write(cmd.Context(), st, w)
-			})
+			return a.report(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.db, "db", defaultDBPath(), "SQLite database file")
-	f.StringVar(&o.kind, "kind", "devices", "what to export: devices or findings")
-	f.StringVar(&o.format, "format", "csv", "output format: csv")
-	f.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout")
+	f.StringVar(&o.storeURL, "store", "", "store to read instead of --db (sqlite:PATH)")
+	f.StringVar(&o.kind, "kind", "devices", "what to export: "+strings.Join(kindWords(), ", "))
+	f.StringVar(&o.format, "format", "csv", "output format: csv, json, jsonl or html")
+	f.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout (written whole or not at all)")
+	f.StringVar(&o.since, "since", "", "only history from this time on: a duration back from now (24h, 7d) or a time")
+	f.StringVar(&o.until, "until", "", "only history before this time (RFC 3339 or a date)")
+	f.StringArrayVar(&o.names, "device", nil, "only this device (repeatable)")
+	f.StringArrayVar(&o.sites, "site", nil, "only devices of this site (repeatable)")
+	f.StringArrayVar(&o.tags, "tag", nil, "only devices with this tag (repeatable; needs --inventory)")
+	f.StringVar(&o.cause, "cause", "", "only findings of this cause: hardware, network, software, configuration or unknown")
+	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: resolves --site and --tag, and lists never-polled devices in HTML")
 	return cmd
+}
+
+func kindWords() []string {
+	var out []string
+	for _, k := range report.Kinds() {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+func (a *app) report(ctx context.Context, o reportOptions) error {
+	now := utcNow()
+	q, err := o.query(now)
+	if err != nil {
+		return usageError(err)
+	}
+	kind, format := report.Kind(o.kind), report.Format(o.format)
+	if err := report.Check(kind, format, q); err != nil {
+		return usageError(err)
+	}
+	dsn := o.db
+	if o.storeURL != "" {
+		dsn = o.storeURL
+	} else if _, err := os.Stat(o.db); err != nil {
+		// Reading must not create an empty database where none was.
+		return usageError(fmt.Errorf("database %s: %w", o.db, err))
+	}
+	var inv *devices.Inventory
+	if o.inventory != "" {
+		if inv, err = a.loadInventory(o.inventory); err != nil {
+			return usageError(err)
+		}
+	} else if len(o.tags) > 0 {
+		return usageError(errors.New("--tag needs --inventory: tags live in the inventory, not the database"))
+	}
+	st, err := openStore(ctx, dsn)
+	if err != nil {
+		return usageError(err)
+	}
+	defer st.Close()
+	if q.Devices, err = selectDevices(ctx, st, inv, o.names, o.sites, o.tags); err != nil {
+		return usageError(err)
+	}
+	return writeReportFile(o.out, a.stdout, func(w io.Writer) error {
+		if format == report.FormatHTML {
+			var invDevs []devices.Device
+			if inv != nil {
+				invDevs = inv.Devices
+			}
+			return report.WriteHTML(ctx, st, w, report.GatherOptions{Query: q, Now: now, Inventory: invDevs})
+		}
+		return report.WriteTable(ctx, st, w, kind, format, q)
+	})
+}
+
+// query turns the flags into a report query (devices are selected later).
+func (o reportOptions) query(now time.Time) (report.Query, error) {
+	var q report.Query
+	var err error
+	if o.since != "" {
+		if q.Since, err = parseSince(o.since, now); err != nil {
+			return q, fmt.Errorf("--since: %w", err)
+		}
+	}
+	if o.until != "" {
+		if q.Until, err = parseTime(o.until); err != nil {
+			return q, fmt.Errorf("--until: %w", err)
+		}
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		return q, fmt.Errorf("--since %s is not before --until %s", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+	}
+	if o.cause != "" {
+		c := devices.Cause(o.cause)
+		if !slices.Contains([]devices.Cause{devices.CauseHardware, devices.CauseNetwork, devices.CauseSoftware,
+			devices.CauseConfiguration, devices.CauseUnknown}, c) {
+			return q, fmt.Errorf("--cause %q: use hardware, network, software, configuration or unknown", o.cause)
+		}
+		q.Cause = c
+	}
+	return q, nil
+}
+
+// parseSince reads a duration back from now ("90m", "24h", "7d") or a
+// time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(days, "%d", &n); err == nil && fmt.Sprint(n) == days && n > 0 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, fmt.Errorf("%q: a duration back from now must be positive", s)
+		}
+		return now.Add(-d), nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a duration (24h, 7d) nor a time (RFC 3339 or 2006-01-02)", s)
+	}
+	return t, nil
+}
+
+// parseTime reads RFC 3339, or a date (midnight UTC).
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2006-01-02T15:04:05Z) or a date (2006-01-02)", s)
+}
+
+// selectDevices resolves --device, --site and --tag to device names; nil
+// means every device. Devices named on the command line need not be in
+// the inventory (the database may know devices since removed from it),
+// but a selection that matches nothing is an error, not an empty report
+// that looks like a quiet fleet.
+func selectDevices(ctx context.Context, st store.Store, inv *devices.Inventory, names, sites, tags []string) ([]string, error) {
+	if len(names) == 0 && len(sites) == 0 && len(tags) == 0 {
+		return nil, nil
+	}
+	type known struct {
+		site string
+		tags []string
+	}
+	all := map[string]known{}
+	if inv != nil {
+		for _, d := range inv.Devices {
+			all[d.Name] = known{d.Site, d.Tags}
+		}
+	}
+	polls, err := st.LatestPolls(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range polls {
+		if _, ok := all[p.Device]; !ok && inv == nil {
+			all[p.Device] = known{site: p.Site}
+		}
+	}
+	var out []string
+	for name, k := range all {
+		if len(names) > 0 && !slices.Contains(names, name) {
+			continue
+		}
+		if len(sites) > 0 && !slices.Contains(sites, k.site) {
+			continue
+		}
+		if len(tags) > 0 && !slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(k.tags, t) }) {
+			continue
+		}
+		out = append(out, name)
+	}
+	// A named device the database never polled still selects itself: it
+	// may have history (findings) without a poll left after retention.
+	if len(sites) == 0 && len(tags) == 0 {
+		for _, n := range names {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no device matches the selection (--device %v --site %v --tag %v)", names, sites, tags)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // writeReportFile writes to path atomically (temp file, then rename) so a
@@ -98,82 +277,38 @@ func writeReportFile(path string, stdout io.Writer, write func(io.Writer) error)
 	return nil
 }
 
-// writeDevicesCSV writes the latest poll of every device.
-func writeDevicesCSV(ctx context.Context, st store.Store, w io.Writer) error {
-	polls, err := st.LatestPolls(ctx)
-	if err != nil {
-		return fmt.Errorf("latest polls: %w", err)
+// reportFormatOf tells the format of --report FILE from its extension.
+func reportFormatOf(path string) (report.Format, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm":
+		return report.FormatHTML, nil
+	case ".csv":
+		return report.FormatCSV, nil
+	case ".json":
+		return report.FormatJSON, nil
+	case ".jsonl", ".ndjson":
+		return report.FormatJSONL, nil
 	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(devicesCSVHeader); err != nil {
+	return "", fmt.Errorf("--report %s: name the file .html, .csv, .json or .jsonl so the format is known", path)
+}
+
+// writeRunReport writes --report FILE for audit and check: the devices
+// just polled, as an HTML report (with their last day of history) or as
+// the devices table.
+func writeRunReport(ctx context.Context, st store.Store, path string, devs []devices.Device, now time.Time) error {
+	format, err := reportFormatOf(path)
+	if err != nil {
 		return err
 	}
-	for _, p := range polls {
-		if err := cw.Write(safeCells(devicesCSVRow(p))); err != nil {
-			return err
+	names := make([]string, len(devs))
+	for i, d := range devs {
+		names[i] = d.Name
+	}
+	q := report.Query{Devices: names}
+	return writeReportFile(path, nil, func(w io.Writer) error {
+		if format == report.FormatHTML {
+			return report.WriteHTML(ctx, st, w, report.GatherOptions{Query: q, Now: now, Inventory: devs})
 		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func devicesCSVRow(p devices.Poll) []string {
-	row := []string{p.Device, p.Host, p.Site, p.Started.UTC().Format(time.RFC3339), string(p.Outcome), p.Error, "", "", "", "", ""}
-	if p.ExpectedREs > 0 {
-		row[8] = strconv.Itoa(p.ExpectedREs)
-	}
-	if s := p.Snapshot; s != nil {
-		row[6] = strings.Join(s.Masters(), " ")
-		row[7] = strings.Join(s.AliveSet(), " ")
-		major, minor := s.AlarmCounts()
-		row[9], row[10] = strconv.Itoa(major), strconv.Itoa(minor)
-	}
-	return row
-}
-
-// safeCells defuses cells a spreadsheet would evaluate as a formula. Error
-// messages and (later) log lines come from devices and can be hostile.
-func safeCells(row []string) []string {
-	for i, c := range row {
-		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-			row[i] = "'" + c
-		}
-	}
-	return row
-}
-
-// writeFindingsCSV writes every stored finding, oldest first. Evidence
-// lines are joined by newlines inside one cell (RFC 4180 quotes them) and
-// alarms by "; ".
-func writeFindingsCSV(ctx context.Context, st store.Store, w io.Writer) error {
-	polls, err := st.LatestPolls(ctx)
-	if err != nil {
-		return fmt.Errorf("latest polls: %w", err)
-	}
-	site := make(map[string]string, len(polls))
-	for _, p := range polls {
-		site[p.Device] = p.Site
-	}
-	findings, err := st.Findings(ctx, store.Filter{})
-	if err != nil {
-		return fmt.Errorf("findings: %w", err)
-	}
-	cw := csv.NewWriter(w)
-	if err := cw.Write(findingsCSVHeader); err != nil {
-		return err
-	}
-	for _, f := range findings {
-		var alarms []string
-		for _, al := range devices.DedupeAlarms(f.Alarms) {
-			alarms = append(alarms, strings.TrimSpace(al.Class+" "+al.Description))
-		}
-		row := []string{f.Device, site[f.Device], f.RE, string(f.Cause), string(f.Severity), strconv.Itoa(f.Transitions),
-			f.First.UTC().Format(time.RFC3339), f.Last.UTC().Format(time.RFC3339),
-			strings.Join(alarms, "; "), strings.Join(f.Evidence, "\n"), f.Remedy}
-		if err := cw.Write(safeCells(row)); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
+		return report.WriteTable(ctx, st, w, report.KindDevices, format, q)
+	})
 }

@@ -115,6 +115,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		return usageError(err)
 	}
 	defer st.Close()
+	a.recoverRuns(ctx, st)
 	hist, err := o.history.historian(a, st)
 	if err != nil {
 		return usageError(err)

@@ -18,14 +18,3 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
-
-func TestSafeCells(t *testing.T) {
-	in := []string{`=HYPERLINK("http://x","y")`, "+1", "-1", "@SUM(A1)", "\tx", "\rx", "re0 re1", ""}
-	want := []string{`'=HYPERLINK("http://x","y")`, "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "re0 re1", ""}
-	got := safeCells(append([]string{}, in...))
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("safeCells(%q) = %q, want %q", in[i], got[i], want[i])
-		}
-	}
-}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/store"
+)
+
+// BenchmarkReportEvents1M exports 1,000,000 stored events as CSV with the
+// real command in a child process and reports its peak RSS (the issue's
+// ceiling is 200 MB) and rows per second. The database is built once per
+// benchmark run (about a minute), outside the timer. Size it down with
+// MASTERSHIP_BENCH_EVENTS for a quick look.
+//
+//	go test ./cmd/mastership -run '^$' -bench ReportEvents1M -benchtime 1x
+func BenchmarkReportEvents1M(b *testing.B) {
+	n := 1_000_000
+	if s := os.Getenv("MASTERSHIP_BENCH_EVENTS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			b.Fatalf("MASTERSHIP_BENCH_EVENTS=%q: want a positive count", s)
+		}
+		n = v
+	}
+	db := filepath.Join(b.TempDir(), "events.db")
+	fillEvents(b, db, n)
+	for _, format := range []string{"csv", "jsonl"} {
+		b.Run(format, func(b *testing.B) {
+			var rss int64
+			for b.Loop() {
+				out := filepath.Join(b.TempDir(), "events."+format)
+				cmd := exec.Command(os.Args[0], "report", "--db", db, "--kind", "events", "--format", format, "-o", out)
+				cmd.Env = append(os.Environ(), "MASTERSHIP_TEST_MAIN=1")
+				if msg, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("report: %v\n%s", err, msg)
+				}
+				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				rss = max(rss, ru.Maxrss) // KiB on Linux
+				st, err := os.Stat(out)
+				if err != nil || st.Size() < int64(n)*50 {
+					b.Fatalf("report wrote %v bytes for %d rows (%v)", st.Size(), n, err)
+				}
+			}
+			b.ReportMetric(float64(rss)/1024, "peak-RSS-MB")
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			if rss > 200*1024 {
+				b.Errorf("peak RSS %d MB is over the 200 MB ceiling", rss/1024)
+			}
+		})
+	}
+}
+
+// fillEvents stores n classified log lines (one event each) spread over
+// 100 devices and 30 days, in batches as the poller saves them.
+func fillEvents(b *testing.B, db string, n int) {
+	b.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	const devs, batch = 100, 5000
+	step := 30 * 24 * time.Hour / time.Duration(n)
+	lines := make([]devices.LogLine, 0, batch)
+	events := make([]devices.Event, 0, batch)
+	for i := 0; i < n; i += batch {
+		dev := fmt.Sprintf("bench-mx%03d", (i/batch)%devs)
+		lines, events = lines[:0], events[:0]
+		for j := i; j < min(i+batch, n); j++ {
+			at := start.Add(time.Duration(j) * step).Truncate(time.Second)
+			raw := fmt.Sprintf("%s  %s mcontrol[1817]: mcontrol_ore_alive_set: re1 removed from alive set (line %d)",
+				at.Format(time.Stamp), dev, j)
+			l := devices.LogLine{File: "messages", Raw: raw, Time: at, Host: dev, Process: "mcontrol", PID: 1817,
+				Message: "mcontrol_ore_alive_set: re1 removed from alive set", Parsed: true}
+			lines = append(lines, l)
+			events = append(events, devices.Event{Kind: devices.EventAliveSet, Time: at, RE: "re1", Change: "removed",
+				Rule: "mcontrol-alive-set-removed", Line: l})
+		}
+		if _, err := st.SaveLogs(ctx, dev, lines, events, nil); err != nil {
+			b.Fatalf("save logs: %v", err)
+		}
+	}
+}
