@@ -154,19 +154,25 @@ func parseRequest(msg []byte, user string) (*Request, error) {
 func Reply(req *Request, inner string) []byte {
 	var b bytes.Buffer
 	b.Grow(len(inner) + 256)
-	b.WriteString(`<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" xmlns:junos="` + junosNS + `"`)
-	if req != nil && req.MessageID != "" {
-		b.WriteString(` message-id="`)
-		_ = xml.EscapeText(&b, []byte(req.MessageID))
-		b.WriteString(`"`)
-	}
-	b.WriteString(">\n")
+	writeReplyStart(&b, req)
 	b.WriteString(inner)
 	if !strings.HasSuffix(inner, "\n") {
 		b.WriteString("\n")
 	}
 	b.WriteString("</rpc-reply>\n")
 	return b.Bytes()
+}
+
+// writeReplyStart writes the <rpc-reply> start tag Reply uses, and a
+// newline.
+func writeReplyStart(b *bytes.Buffer, req *Request) {
+	b.WriteString(`<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" xmlns:junos="` + junosNS + `"`)
+	if req != nil && req.MessageID != "" {
+		b.WriteString(` message-id="`)
+		_ = xml.EscapeText(b, []byte(req.MessageID))
+		b.WriteString(`"`)
+	}
+	b.WriteString(">\n")
 }
 
 // ErrorReply is a Reply carrying one <rpc-error> of severity error, as

@@ -2,7 +2,8 @@
 // as net/http/httptest does for HTTP: a real SSH handshake, a Junos-style
 // hello, base:1.0 and base:1.1 framing, and a Handler that writes each
 // reply. Faults (refused connections, silent servers, rejected logins,
-// hangs, stalls, latency) can be switched on per server.
+// hangs, stalls, dripping, resets, malformed or huge replies, lost replies,
+// latency) can be switched on per server.
 //
 // It is built to run thousands of servers in one process: one goroutine
 // per server accepts, and each connection costs two (SSH requests, and the
@@ -20,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	mrand "math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -56,13 +58,57 @@ type HandlerFunc func(ctx context.Context, req *Request) []byte
 func (f HandlerFunc) ServeNETCONF(ctx context.Context, req *Request) []byte { return f(ctx, req) }
 
 // Fault makes the server misbehave the way real routers and networks do.
+//
+// Reply faults combine: the reply is built (HugeReply's instead of the
+// handler's, with the message-id WrongMessageID picks; MalformedXML and
+// InvalidUTF8 change any reply but a HugeReply), then
+// Loss may drop it, Latency delays it, and it is written in one of these
+// ways, the first that is set: StallMidReply, ResetMidReply, HugeReply
+// (streamed), Drip, SplitDelimiter, else in one write. They apply to every
+// reply, the one to <close-session/> included; the hello is never touched.
 type Fault struct {
-	Refuse            bool          // no listener: connections are refused
-	SilentAfterAccept bool          // accept TCP, never speak SSH
-	RejectAuth        bool          // every auth attempt fails
-	HangAfterHello    bool          // send hello, read the client's, then never answer
-	StallMidReply     bool          // write the first half of each reply, then nothing until the client goes away
-	Latency           time.Duration // added before each reply
+	Refuse            bool // no listener: connections are refused
+	SilentAfterAccept bool // accept TCP, never speak SSH
+	RejectAuth        bool // every auth attempt fails
+	// StallAfterHandshake completes SSH (authentication included) and
+	// accepts the netconf subsystem, then never sends a hello.
+	StallAfterHandshake bool
+	HangAfterHello      bool // send hello, read the client's, then never answer
+	StallMidReply       bool // write the first half of each reply, then nothing until the client goes away
+	// ResetMidReply writes the first half of a reply, then aborts the TCP
+	// connection: SO_LINGER 0, so the kernel sends RST rather than FIN.
+	ResetMidReply bool
+	// Drip writes each reply one byte per Drip: a reply of a few KB takes
+	// hours, as over a link that barely moves.
+	Drip time.Duration
+	// SplitDelimiter writes each reply in many small writes: the text in
+	// pieces of at most 509 bytes, and every framing delimiter one byte
+	// per write, so "]]>]]>", the chunk headers (base:1.1 replies are sent
+	// in chunks of 61 bytes) and the "\n##\n" end-of-chunks are split
+	// across SSH packets.
+	SplitDelimiter bool
+	// MalformedXML makes every reply not well-formed: an element is opened
+	// right after <rpc-reply> and never closed.
+	MalformedXML bool
+	// InvalidUTF8 puts bytes that are not UTF-8 (a Latin-1 é, 0xE9, then
+	// 0xFF) into the first text of every reply.
+	InvalidUTF8 bool
+	// WrongMessageID answers with another message-id than the request's:
+	// the previous request's, as a late reply would, or for the first
+	// request its own with "0" appended.
+	WrongMessageID bool
+	// HugeReply, when > 0, answers every request with a well-formed reply
+	// of that many bytes (an <output> of filler lines), generated while it
+	// is written: the server never holds more than 32 KiB of it, and stops
+	// when the client goes away.
+	HugeReply int64
+	// Loss is the probability, 0 to 1, that a reply is dropped: the request
+	// is handled, and nothing is ever sent for it. The draws come from a
+	// generator seeded by LossSeed and the session's number, so the same
+	// seed drops the same replies of the same session every run.
+	Loss     float64
+	LossSeed uint64
+	Latency  time.Duration // added before each reply
 }
 
 // Config configures a Server.
@@ -161,8 +207,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return s, nil
 	}
 	s.ln = ln
-	s.wg.Add(1)
-	go s.acceptLoop(ln)
+	s.startAccepting(ln)
 	return s, nil
 }
 
@@ -199,8 +244,8 @@ func (s *Server) KnownHostsLine() string {
 }
 
 // SetFault changes the faults. Connection faults (Refuse,
-// SilentAfterAccept, RejectAuth) apply to new connections; reply faults
-// (HangAfterHello, StallMidReply, Latency) to the next request of every
+// SilentAfterAccept, RejectAuth, StallAfterHandshake) apply to new
+// connections; reply faults (all the others) to the next request of every
 // session. Turning Refuse off listens again on the same port.
 func (s *Server) SetFault(f Fault) {
 	s.mu.Lock()
@@ -224,8 +269,7 @@ func (s *Server) SetFault(f Fault) {
 		return
 	}
 	s.ln = ln
-	s.wg.Add(1)
-	go s.acceptLoop(ln)
+	s.startAccepting(ln)
 }
 
 func (s *Server) currentFault() Fault {
@@ -264,8 +308,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) acceptLoop(ln net.Listener) {
+// startAccepting starts the accept loop on ln and returns once it runs,
+// so that a goroutine dump taken after NewServer shows it as the server's
+// (a goroutine not yet scheduled shows only as a wrapper of NewServer).
+func (s *Server) startAccepting(ln net.Listener) {
+	s.wg.Add(1)
+	running := make(chan struct{})
+	go s.acceptLoop(ln, running)
+	<-running
+}
+
+func (s *Server) acceptLoop(ln net.Listener, running chan<- struct{}) {
 	defer s.wg.Done()
+	close(running)
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -375,7 +430,7 @@ func (s *Server) serveConn(c net.Conn) {
 				_ = r.Reply(true, nil)
 				started = true
 				s.wg.Add(1)
-				go s.serveNETCONF(ctx, ch, sconn.User())
+				go s.serveNETCONF(ctx, c, ch, sconn.User())
 				continue
 			}
 			if r.WantReply {
@@ -428,15 +483,21 @@ func (s *Server) passwordOK(user, password string) bool {
 }
 
 // serveNETCONF runs one NETCONF session on ch until the client closes it,
-// sends <close-session/>, breaks the protocol, or the server closes.
-func (s *Server) serveNETCONF(ctx context.Context, ch ssh.Channel, user string) {
+// sends <close-session/>, breaks the protocol, or the server closes. conn
+// is the TCP connection under it, for ResetMidReply.
+func (s *Server) serveNETCONF(ctx context.Context, conn net.Conn, ch ssh.Channel, user string) {
 	defer s.wg.Done()
 	defer ch.Close()
-	log := s.log.With("user", user)
+	id := s.sessionID.Add(1)
+	log := s.log.With("user", user, "session", id)
+	if s.currentFault().StallAfterHandshake {
+		drain(ch)
+		return
+	}
 	fr := netconf.NewFrameReader(ch, netconf.FramingEOM, 0)
 	fw := netconf.NewFrameWriter(ch, netconf.FramingEOM)
 
-	if err := fw.WriteMessage(s.hello(s.sessionID.Add(1))); err != nil {
+	if err := fw.WriteMessage(s.hello(id)); err != nil {
 		log.Debug("netconftest: send hello", "error", err)
 		return
 	}
@@ -455,6 +516,10 @@ func (s *Server) serveNETCONF(ctx context.Context, ch ssh.Channel, user string) 
 		fw.SetFraming(netconf.FramingChunked)
 	}
 
+	var (
+		loss   *mrand.Rand // created on the first draw
+		prevID string      // message-id of the previous request
+	)
 	for {
 		msg, err := fr.ReadMessage()
 		if err != nil {
@@ -469,7 +534,13 @@ func (s *Server) serveNETCONF(ctx context.Context, ch ssh.Channel, user string) 
 			return
 		}
 		req, perr := parseRequest(msg, user)
+		sent := req.MessageID
+		if fault.WrongMessageID {
+			req.MessageID = wrongMessageID(sent, prevID)
+		}
+		prevID = sent
 		var reply []byte
+		huge := int64(0)
 		last := false
 		switch {
 		case perr != nil:
@@ -477,6 +548,8 @@ func (s *Server) serveNETCONF(ctx context.Context, ch ssh.Channel, user string) 
 		case req.Operation == "close-session":
 			reply = Reply(req, "<ok/>")
 			last = true
+		case fault.HugeReply > 0:
+			huge = fault.HugeReply
 		case s.cfg.Handler == nil:
 			reply = ErrorReply(req, "operation-not-supported", "syntax error, expecting <rpc> content: no handler for <"+req.Operation+">")
 		default:
@@ -488,8 +561,30 @@ func (s *Server) serveNETCONF(ctx context.Context, ch ssh.Channel, user string) 
 				reply = ErrorReply(req, "operation-failed", "handler returned no reply for <"+req.Operation+">")
 			}
 		}
+		if last && fault.HugeReply > 0 {
+			huge, reply = fault.HugeReply, nil
+		}
 
 		fault = s.currentFault()
+		if reply != nil {
+			if fault.MalformedXML {
+				reply = malformXML(reply)
+			}
+			if fault.InvalidUTF8 {
+				reply = breakUTF8(reply)
+			}
+		}
+		if fault.Loss > 0 {
+			if loss == nil {
+				loss = mrand.New(mrand.NewPCG(fault.LossSeed, uint64(id)))
+			}
+			if loss.Float64() < fault.Loss {
+				// Lost on the way: the client waits for it in vain. The
+				// session goes on, as the router thinks it answered.
+				log.Debug("netconftest: reply dropped", "rpc", req.Operation)
+				continue
+			}
+		}
 		if fault.Latency > 0 {
 			t := time.NewTimer(fault.Latency)
 			select {
@@ -499,22 +594,61 @@ func (s *Server) serveNETCONF(ctx context.Context, ch ssh.Channel, user string) 
 				return
 			}
 		}
-		if fault.StallMidReply {
-			framed, err := netconf.AppendFrame(nil, reply, fw.Framing(), 0)
-			if err == nil {
-				_, _ = ch.Write(framed[:len(framed)/2])
-			}
-			drain(ch)
-			return
-		}
-		if err := fw.WriteMessage(reply); err != nil {
-			log.Debug("netconftest: write reply", "rpc", req.Operation, "error", err)
-			return
-		}
-		if last {
+		if !s.writeReply(ctx, conn, ch, fw, req, reply, huge, fault, log) || last {
 			return
 		}
 	}
+}
+
+// writeReply writes one reply the way the fault says, and reports whether
+// the session goes on.
+func (s *Server) writeReply(ctx context.Context, conn net.Conn, ch ssh.Channel, fw *netconf.FrameWriter,
+	req *Request, reply []byte, huge int64, fault Fault, log *slog.Logger) bool {
+	framed := func() []byte {
+		b, err := netconf.AppendFrame(nil, reply, fw.Framing(), 0)
+		if err != nil {
+			log.Debug("netconftest: frame reply", "rpc", req.Operation, "error", err)
+		}
+		return b
+	}
+	var err error
+	switch {
+	case fault.StallMidReply:
+		if huge > 0 {
+			reply = hugeHead(req)
+		}
+		if b := framed(); b != nil {
+			_, _ = ch.Write(b[:len(b)/2])
+		}
+		drain(ch)
+		return false
+	case fault.ResetMidReply:
+		if huge > 0 {
+			reply = hugeHead(req)
+		}
+		if b := framed(); b != nil {
+			_, _ = ch.Write(b[:len(b)/2])
+		}
+		resetConn(conn)
+		return false
+	case huge > 0:
+		err = writeHuge(ctx, ch, req, fw.Framing(), huge)
+	case fault.Drip > 0:
+		b := framed()
+		if b == nil {
+			return false
+		}
+		err = drip(ctx, ch, b, fault.Drip)
+	case fault.SplitDelimiter:
+		err = writeSplit(ch, reply, fw.Framing())
+	default:
+		err = fw.WriteMessage(reply)
+	}
+	if err != nil {
+		log.Debug("netconftest: write reply", "rpc", req.Operation, "error", err)
+		return false
+	}
+	return true
 }
 
 // drain reads and drops everything until the client goes away (or the

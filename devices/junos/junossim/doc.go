@@ -156,14 +156,25 @@
 //	  - name: ams1-mx204-1
 //	    topology: single
 //	    model: mx204
-//	    faults:
+//	    faults:                    # see Faults below
 //	      refuse: false            # nothing listens: ECONNREFUSED
 //	      reject_auth: false       # SSH authentication fails
 //	      wrong_host_key: false    # known_hosts holds another key
+//	      silent_after_accept: false  # TCP accepted, SSH never starts
+//	      stall_after_handshake: false  # SSH up, no hello
 //	      hang_after_hello: true   # hello, then silence
 //	      stall_mid_reply: false   # replies stop half way
-//	      silent_after_accept: false
+//	      reset_mid_reply: false   # half a reply, then RST
+//	      drip: 0s                 # 1s: replies at one byte per second
+//	      split_delimiter: false   # replies in tiny writes
+//	      malformed_xml: false
+//	      invalid_utf8: false
+//	      wrong_message_id: false
+//	      huge_reply: 0            # 200MB, 64MiB, bytes, or true (200MB)
+//	      loss: 0                  # probability a reply is never sent
 //	      latency: 0s              # delay before each reply
+//	      rpc_error_on: ""         # get-alarm-information: that RPC fails
+//	      backup_aborted: false    # mx-vc, srx-cluster: true or xnm-error
 //
 // Alarm source is chassis (get-alarm-information, the default) or system
 // (get-system-alarm-information). On mx-vc and srx-cluster routers an
@@ -207,6 +218,68 @@
 // An event at a negative offset is a story that happened before the start;
 // it is applied, at its own time, on the first look at the router, and its
 // lines are in the logs from the start.
+//
+// # Faults
+//
+// A device's faults make it misbehave as real routers and networks do;
+// each is tested end to end in schedule/faults_test.go, which names the
+// outcome the agent must classify (README, "Poll outcomes"). Connection
+// faults apply to new connections, reply faults to every reply (the one to
+// close-session included, never the hello); Fleet.SetFaults changes them,
+// and the RPC faults, at run time, all but refuse and wrong_host_key.
+//
+//	refuse                 nothing listens; connect gets ECONNREFUSED      refused
+//	reject_auth            every authentication fails                      auth
+//	wrong_host_key         known_hosts holds another key                   hostkey
+//	silent_after_accept    TCP is accepted, SSH never starts               timeout
+//	stall_after_handshake  SSH and auth succeed, the netconf subsystem
+//	                       starts, no hello is ever sent                   timeout
+//	hang_after_hello       hello, then no RPC is answered                  timeout
+//	stall_mid_reply        half of each reply, then nothing                timeout
+//	reset_mid_reply        half of the reply, then the TCP connection is
+//	                       reset (SO_LINGER 0: RST, not FIN)               protocol
+//	drip: 1s               replies written one byte per interval           timeout
+//	split_delimiter        replies in many small writes, every framing
+//	                       delimiter byte (]]>]]>, base:1.1 chunk headers
+//	                       in 61-byte chunks, \n##\n) in a write of its own ok
+//	malformed_xml          an element opened after <rpc-reply>, never
+//	                       closed                                          protocol
+//	invalid_utf8           0xE9 0xFF at the start of the first text        protocol
+//	wrong_message_id       the previous request's message-id (the first
+//	                       request's own with "0" appended)                protocol
+//	huge_reply: 200MB      every RPC answered with a well-formed reply of
+//	                       that size, generated as it is written (32 KiB
+//	                       held), over the client's limit                 too-large
+//	loss: 0.5              each reply dropped with that probability        timeout (or partial)
+//	latency: 50ms          each reply delayed                              ok below the deadline
+//	rpc_error_on: <rpc>    that RPC answers <rpc-error>, others normally   partial (rpc-error)
+//	backup_aborted         the members after the first answer with an
+//	                       error instead of data                           ok or partial (rpc-error)
+//
+// Which replies loss drops depends only on the scenario seed, the device
+// name and the session's number on the device, so a test sees the same
+// losses every run. A dropped reply is handled (the timeline advances) and
+// never sent, and the session goes on.
+//
+// backup_aborted needs an mx-vc or srx-cluster router: every
+// multi-routing-engine reply (RE table, alarms, software, uptime) then
+// carries the first member's data and, in each other member's item, what
+// a member that will not answer says. backup_aborted: true (or output)
+// writes the real capture's <output>Aborted! This command can only be used
+// on the master routing engine.</output>
+// (get-chassis-inventory.error-not-master-output.pyez.xml);
+// backup_aborted: xnm-error writes an <xnm:error> in the shape of the real
+// capture (get-route-engine-information.error-olive-xnm-error.pyez.xml:
+// the xnm 1.1 namespace, a <message>) with the simulator's own message,
+// "routing engine not responding (junossim fault backup_aborted)": no
+// public capture shows what Junos says for a member it cannot reach. A
+// dual-RE chassis answers for both REs from the master's chassisd, without
+// members, so it has no such reply.
+//
+// rpc_error_on answers the named RPC with <rpc-error> (protocol,
+// operation-failed, bad-element the RPC, message "junossim: fault
+// rpc_error_on: <rpc> failed"). Naming get-log makes the agent fall back
+// to file-show.
 //
 // # Driving a scenario in a test
 //

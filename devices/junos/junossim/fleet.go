@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -100,10 +101,11 @@ type Fleet struct {
 }
 
 type fleetDevice struct {
-	info   DeviceInfo
-	router *Router
-	srv    *netconftest.Server // nil when refusing
-	closer io.Closer           // the reserved port of a refusing device
+	info     DeviceInfo
+	router   *Router
+	srv      *netconftest.Server // nil when refusing
+	closer   io.Closer           // the reserved port of a refusing device
+	lossSeed uint64
 }
 
 // Start starts one NETCONF-over-SSH server per device of the scenario on
@@ -205,7 +207,7 @@ func (f *Fleet) startDevice(d Device, seed int64, ports *portPicker) (*fleetDevi
 	if d.Faults != nil {
 		faults = *d.Faults
 	}
-	fd := &fleetDevice{router: router, info: DeviceInfo{
+	fd := &fleetDevice{router: router, lossSeed: lossSeed(d.Name, seed), info: DeviceInfo{
 		Name: d.Name, Site: d.Site, Tags: slices.Clone(d.Tags), Model: router.Model(), Version: router.Version(),
 		Topology: d.Topology, Framing: d.Framing, ExpectedREs: d.Topology.ExpectedREs(), Faults: faults,
 	}}
@@ -240,7 +242,7 @@ func (f *Fleet) startDevice(d Device, seed int64, ports *portPicker) (*fleetDevi
 			// netconftest itself advertises the Junos 17.3 capabilities,
 			// and base:1.1 with Base11.
 			Handler: router,
-			Fault:   serverFault(faults),
+			Fault:   serverFault(faults, fd.lossSeed),
 			Logger:  logger,
 		})
 		return err
@@ -328,14 +330,34 @@ func newHostKey() (ssh.Signer, error) {
 	return s, nil
 }
 
-func serverFault(f Faults) netconftest.Fault {
+// serverFault is the session-level part of f; lossSeed seeds the device's
+// reply loss.
+func serverFault(f Faults, lossSeed uint64) netconftest.Fault {
 	return netconftest.Fault{
-		SilentAfterAccept: f.SilentAfterAccept,
-		RejectAuth:        f.RejectAuth,
-		HangAfterHello:    f.HangAfterHello,
-		StallMidReply:     f.StallMidReply,
-		Latency:           f.Latency,
+		SilentAfterAccept:   f.SilentAfterAccept,
+		RejectAuth:          f.RejectAuth,
+		StallAfterHandshake: f.StallAfterHandshake,
+		HangAfterHello:      f.HangAfterHello,
+		StallMidReply:       f.StallMidReply,
+		ResetMidReply:       f.ResetMidReply,
+		Drip:                f.Drip,
+		SplitDelimiter:      f.SplitDelimiter,
+		MalformedXML:        f.MalformedXML,
+		InvalidUTF8:         f.InvalidUTF8,
+		WrongMessageID:      f.WrongMessageID,
+		HugeReply:           int64(f.HugeReply),
+		Loss:                f.Loss,
+		LossSeed:            lossSeed,
+		Latency:             f.Latency,
 	}
+}
+
+// lossSeed is a device's seed for reply loss: the same scenario seed and
+// name drop the same replies every run, whatever the fleet's order.
+func lossSeed(name string, seed int64) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64() ^ uint64(seed)*0x9e3779b97f4a7c15
 }
 
 // Password is the password of User on every router.
@@ -375,13 +397,22 @@ func (f *Fleet) Router(name string) *Router {
 	return nil
 }
 
-// SetFaults changes a running device's session faults. Refuse and
-// WrongHostKey are fixed at start (they decide the port and known_hosts)
-// and cannot change.
+// SetFaults changes a running device's faults: the session faults for
+// new connections or the next request (see netconftest.Server.SetFault),
+// the RPC faults (rpc_error_on, backup_aborted) for the next RPC. Refuse
+// and WrongHostKey are fixed at start (they decide the port and
+// known_hosts) and cannot change.
 func (f *Fleet) SetFaults(name string, faults Faults) error {
 	fd, ok := f.byName[name]
 	if !ok {
 		return fmt.Errorf("junossim: no device %q", name)
+	}
+	var errs []error
+	faults.validate("faults", fd.info.Topology, func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	})
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("junossim: device %s: %w", name, err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -389,8 +420,9 @@ func (f *Fleet) SetFaults(name string, faults Faults) error {
 		return fmt.Errorf("junossim: device %s: refuse and wrong_host_key are fixed when the fleet starts", name)
 	}
 	if fd.srv != nil {
-		fd.srv.SetFault(serverFault(faults))
+		fd.srv.SetFault(serverFault(faults, fd.lossSeed))
 	}
+	fd.router.setFaults(faults)
 	fd.info.Faults = faults
 	return nil
 }

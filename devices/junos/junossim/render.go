@@ -160,7 +160,11 @@ func (r *Router) eachMember(w *replyWriter, body func(member string, res []*reSt
 	for i, m := range names {
 		w.open("multi-routing-engine-item", "")
 		w.text("re-name", m)
-		body(m, groups[i])
+		if i > 0 && r.backupAborted != "" {
+			renderAborted(w, r.backupAborted)
+		} else {
+			body(m, groups[i])
+		}
 		w.close("multi-routing-engine-item")
 	}
 	w.close("multi-routing-engine-results")

@@ -105,6 +105,10 @@ type Router struct {
 
 	redundancy devices.RedundancyConfig
 	commits    []commitRecord // newest first; never empty
+
+	// RPC-level faults (Faults.RPCErrorOn, Faults.BackupAborted).
+	rpcErrorOn    string
+	backupAborted AbortShape
 }
 
 // NewRouter builds a router from a device; fields left empty get the
@@ -150,6 +154,9 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		cores:       map[string]int{},
 	}
 	r.cursor = r.start
+	if d.Faults != nil {
+		r.rpcErrorOn, r.backupAborted = d.Faults.RPCErrorOn, d.Faults.BackupAborted
+	}
 	rnd := newDetRand(d.Name, seed)
 	// A fleet's routers were booted weeks to a year ago; REs of one chassis
 	// boot within a minute of each other.
@@ -292,6 +299,11 @@ func (r *Router) ReplyTo(op, messageID string, body []byte) []byte {
 	defer r.mu.Unlock()
 	now = r.advanceLocked(now)
 	w := newReplyWriter(r.version, messageID)
+	if r.rpcErrorOn != "" && op == r.rpcErrorOn {
+		// The timeline has advanced as for any RPC; only the answer fails.
+		renderRPCError(w, "protocol", "operation-failed", "junossim: fault rpc_error_on: <"+op+"> failed", op)
+		return w.finish()
+	}
 	switch op {
 	case "get-route-engine-information":
 		r.renderRouteEngines(w, now)
@@ -313,6 +325,35 @@ func (r *Router) ReplyTo(op, messageID string, body []byte) []byte {
 		renderUnknownRPC(w, op)
 	}
 	return w.finish()
+}
+
+// setFaults switches the RPC-level faults (RPCErrorOn, BackupAborted) to
+// f's; the session-level ones are the server's.
+func (r *Router) setFaults(f Faults) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rpcErrorOn, r.backupAborted = f.RPCErrorOn, f.BackupAborted
+}
+
+// abortedOutput is the text of the real capture of an RE refusing a
+// command (rpc/get-chassis-inventory.error-not-master-output.pyez.xml).
+const abortedOutput = "Aborted! This command can only be used on the master routing engine."
+
+// xnmNamespace is the namespace of <xnm:error> in the real capture
+// (rpc/get-route-engine-information.error-olive-xnm-error.pyez.xml).
+const xnmNamespace = "http://xml.juniper.net/xnm/1.1/xnm"
+
+// renderAborted writes what a member that cannot be reached answers
+// inside its multi-routing-engine-item, in place of the data element.
+func renderAborted(w *replyWriter, shape AbortShape) {
+	if shape == AbortXNMError {
+		w.b.WriteString(`<xnm:error xmlns="` + xnmNamespace + `" xmlns:xnm="` + xnmNamespace + `">` + "\n")
+		// The simulator's own words: no public capture shows this case.
+		w.text("message", "routing engine not responding (junossim fault backup_aborted)")
+		w.b.WriteString("</xnm:error>\n")
+		return
+	}
+	w.text("output", abortedOutput)
 }
 
 // advanceLocked applies, in order, every pending event whose time has come.

@@ -321,7 +321,8 @@ type Event struct {
 	Redundancy *RedundancySpec `yaml:"redundancy,omitempty"`
 }
 
-// Faults make a device misbehave the way real networks do.
+// Faults make a device misbehave the way real networks do. The package
+// documentation lists them with the outcome the agent should classify.
 type Faults struct {
 	// Refuse: nothing listens on the device's port; connects get
 	// ECONNREFUSED.
@@ -331,15 +332,190 @@ type Faults struct {
 	// WrongHostKey: the written known_hosts holds a different key from the
 	// one the server presents, as after an RE replacement.
 	WrongHostKey bool `yaml:"wrong_host_key,omitempty"`
+	// SilentAfterAccept: TCP accepts but SSH never starts.
+	SilentAfterAccept bool `yaml:"silent_after_accept,omitempty"`
+	// StallAfterHandshake: SSH and authentication complete and the netconf
+	// subsystem starts, but the router never sends its hello.
+	StallAfterHandshake bool `yaml:"stall_after_handshake,omitempty"`
 	// HangAfterHello: the server sends its hello and then never answers.
 	HangAfterHello bool `yaml:"hang_after_hello,omitempty"`
 	// StallMidReply: replies stop half way.
 	StallMidReply bool `yaml:"stall_mid_reply,omitempty"`
-	// SilentAfterAccept: TCP accepts but SSH never starts.
-	SilentAfterAccept bool `yaml:"silent_after_accept,omitempty"`
+	// ResetMidReply: half of the first reply is written, then the TCP
+	// connection is reset (RST).
+	ResetMidReply bool `yaml:"reset_mid_reply,omitempty"`
+	// Drip writes every reply one byte per Drip (drip: 1s).
+	Drip time.Duration `yaml:"drip,omitempty"`
+	// SplitDelimiter writes every reply in writes of 1 to 3 bytes, so the
+	// framing delimiters are split across SSH packets.
+	SplitDelimiter bool `yaml:"split_delimiter,omitempty"`
+	// MalformedXML: replies are not well-formed XML.
+	MalformedXML bool `yaml:"malformed_xml,omitempty"`
+	// InvalidUTF8: replies carry bytes that are not UTF-8 in their text.
+	InvalidUTF8 bool `yaml:"invalid_utf8,omitempty"`
+	// WrongMessageID: replies carry another message-id than the request.
+	WrongMessageID bool `yaml:"wrong_message_id,omitempty"`
+	// HugeReply answers every RPC with a reply of that size, generated as
+	// it is sent (huge_reply: 200MB, or a number of bytes; true means
+	// DefaultHugeReply).
+	HugeReply ByteSize `yaml:"huge_reply,omitempty"`
+	// Loss is the probability (0 to 1) that a reply is never sent. Which
+	// replies are lost depends only on the scenario seed, the device name
+	// and the session's number on the device, so a test sees the same
+	// losses every run.
+	Loss float64 `yaml:"loss,omitempty"`
 	// Latency delays every reply.
 	Latency time.Duration `yaml:"latency,omitempty"`
+	// RPCErrorOn names one RPC (get-alarm-information) that answers with
+	// an <rpc-error>; the others answer as usual.
+	RPCErrorOn string `yaml:"rpc_error_on,omitempty"`
+	// BackupAborted makes every multi-routing-engine reply (mx-vc,
+	// srx-cluster) answer for the members after the first with an error
+	// instead of data, as when the master cannot reach the backup member:
+	// "output" (or true) the <output>Aborted! …</output> of the real
+	// sample, "xnm-error" an <xnm:error>.
+	BackupAborted AbortShape `yaml:"backup_aborted,omitempty"`
 }
+
+// DefaultHugeReply is the size of the reply huge_reply: true asks for.
+const DefaultHugeReply ByteSize = 200_000_000
+
+// ByteSize is a size in bytes. In YAML it is a number of bytes or a
+// string with a unit: B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB
+// (powers of 1024), as "200MB" or "1.5 GiB"; true means DefaultHugeReply
+// and false zero.
+type ByteSize int64
+
+var byteUnits = map[string]float64{
+	"": 1, "b": 1,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30,
+}
+
+// ParseByteSize parses "200MB", "64MiB", "1.5 GB" or "4096".
+func ParseByteSize(s string) (ByteSize, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	unit, ok := byteUnits[strings.ToLower(strings.TrimSpace(t[i:]))]
+	n, err := strconv.ParseFloat(t[:i], 64)
+	if !ok || err != nil || i == 0 {
+		return 0, fmt.Errorf("size %q: want a number of bytes or one with a unit (KB, MB, GB, KiB, MiB, GiB)", s)
+	}
+	v := n * unit
+	if v >= 1<<62 {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return ByteSize(v), nil
+}
+
+// UnmarshalYAML reads a number, a string with a unit, or a boolean.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a size such as 200MB", n.Line)
+	}
+	switch n.ShortTag() {
+	case "!!bool":
+		var v bool
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		*b = 0
+		if v {
+			*b = DefaultHugeReply
+		}
+		return nil
+	case "!!int":
+		var v int64
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		*b = ByteSize(v)
+		return nil
+	}
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*b = v
+	return nil
+}
+
+// AbortShape is how BackupAborted has a member answer.
+type AbortShape string
+
+const (
+	// AbortOutput is the reply of a Junos RE asked what only the master
+	// answers, verbatim from the real capture
+	// (rpc/get-chassis-inventory.error-not-master-output.pyez.xml):
+	// <output>Aborted! This command can only be used on the master
+	// routing engine.</output>.
+	AbortOutput AbortShape = "output"
+	// AbortXNMError is the <xnm:error> element of the real capture
+	// (rpc/get-route-engine-information.error-olive-xnm-error.pyez.xml):
+	// namespaces, <source-daemon> and <message>. The message is the
+	// simulator's own: no public capture shows what Junos says for a member
+	// it cannot reach.
+	AbortXNMError AbortShape = "xnm-error"
+)
+
+// UnmarshalYAML accepts true (AbortOutput), false, "output" and
+// "xnm-error".
+func (a *AbortShape) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: backup_aborted: want true, output or xnm-error", n.Line)
+	}
+	if n.ShortTag() == "!!bool" {
+		var v bool
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		*a = ""
+		if v {
+			*a = AbortOutput
+		}
+		return nil
+	}
+	*a = AbortShape(n.Value)
+	return nil
+}
+
+// validate reports what is wrong with the faults of a device of topology
+// t; path prefixes the field names.
+func (f *Faults) validate(path string, t Topology, bad func(path, format string, args ...any)) {
+	if f == nil {
+		return
+	}
+	if f.Latency < 0 {
+		bad(path+".latency", "negative latency")
+	}
+	if f.Drip < 0 {
+		bad(path+".drip", "negative drip interval")
+	}
+	if f.HugeReply < 0 {
+		bad(path+".huge_reply", "negative huge_reply size")
+	}
+	if !(f.Loss >= 0 && f.Loss <= 1) { // also NaN
+		bad(path+".loss", "loss %v: want a probability from 0 to 1", f.Loss)
+	}
+	if f.RPCErrorOn != "" && !rpcName.MatchString(f.RPCErrorOn) {
+		bad(path+".rpc_error_on", "rpc_error_on %q: want an RPC name such as get-alarm-information", f.RPCErrorOn)
+	}
+	switch f.BackupAborted {
+	case "":
+	case AbortOutput, AbortXNMError:
+		if members(t) == nil {
+			bad(path+".backup_aborted", "backup_aborted needs a multi-member router (mx-vc, srx-cluster): a %s router answers for all its REs from the master, in one reply without members", t)
+		}
+	default:
+		bad(path+".backup_aborted", "backup_aborted %q: want true, output or xnm-error", f.BackupAborted)
+	}
+}
+
+// rpcName is the shape of a Junos RPC element name.
+var rpcName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,80}$`)
 
 // Names of the REs of each topology, in reply order.
 func reNames(t Topology) []string {
@@ -621,9 +797,7 @@ func (sc Scenario) validate(where func(path string) string) error {
 				bad(ep+".kind", "unknown event kind %q (want %s)", ev.Kind, joinKinds())
 			}
 		}
-		if f := d.Faults; f != nil && f.Latency < 0 {
-			bad(p+".faults.latency", "negative latency")
-		}
+		d.Faults.validate(p+".faults", d.Topology, bad)
 	}
 	return errors.Join(errs...)
 }
