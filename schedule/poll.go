@@ -62,6 +62,12 @@ func pollSteps() []step {
 	return []step{
 		{"get-system-uptime-information", junos.RPCSystemUptime, func(raw []byte, s *devices.Snapshot) error {
 			u, err := junos.DecodeSystemUptime(raw)
+			var me *junos.MemberError
+			if errors.As(err, &me) {
+				// The clock of the members that answered is the clock:
+				// the RE table says which members did not.
+				err = nil
+			}
 			if err == nil {
 				s.DeviceTime = u.CurrentTime
 				s.DeviceZone = u.Location
@@ -85,7 +91,7 @@ func pollSteps() []step {
 		}},
 		{"get-configuration", junos.RPCRedundancyConfig, func(raw []byte, s *devices.Snapshot) error {
 			c, err := junos.DecodeRedundancyConfig(raw)
-			if err == nil {
+			if err == nil || keptData(err) {
 				s.Config = &c
 			}
 			return err
@@ -170,8 +176,10 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 			return
 		}
 		// close-session gets its own short budget: the poll's deadline may
-		// be spent, and a device that never answers it must not hold us.
-		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		// be spent, and a device that never answers it must not hold us —
+		// nor push the poll past the audit's hard deadline, which would
+		// throw away everything this poll read.
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), closeBudget(ctx))
 		defer ccancel()
 		if err := sess.Close(cctx); err != nil {
 			log.Debug("close session", "error", err)
@@ -195,7 +203,7 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		if firstErr == nil {
 			firstErr = err
 		}
-		if errors.Is(err, netconf.ErrSessionClosed) || ctx.Err() != nil {
+		if errors.Is(err, netconf.ErrSessionClosed) || ctx.Err() != nil || sess.Closed() {
 			sessionGone = true // the remaining RPCs cannot run
 		}
 	}
@@ -215,13 +223,27 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 			}
 			reply, err = sess.RPC(ctx, st.body)
 		}
-		if err == nil {
+		var rpcErr *netconf.RPCError
+		switch {
+		case err == nil:
 			if err = st.decode(reply.Raw, snap); err != nil {
 				err = &decodeError{rpc: st.name, err: err}
+			}
+		case errors.As(err, &rpcErr) && reply != nil && len(reply.Raw) > 0:
+			// An error nested in one member's item of a multi-RE reply
+			// comes with the other members' data: keep it. The RPC error
+			// stays the news; a reply without data adds nothing to it.
+			if derr := st.decode(reply.Raw, snap); derr == nil || keptData(derr) {
+				fail(fmt.Errorf("%s: %w", st.name, err))
+				succeeded++
+				continue
 			}
 		}
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", st.name, err))
+			if keptData(err) {
+				succeeded++ // partial data: some members answered
+			}
 			continue
 		}
 		ok[st.name] = true
@@ -249,12 +271,34 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		poll.Finished = p.Now().UTC()
 		poll.Outcome = devices.OutcomePartial
 		poll.ErrorKind = string(netconf.Classify(firstErr))
+		if keptData(firstErr) {
+			// A member that answered with an error or a notice instead
+			// of data: the device's own answer, not a broken reply.
+			poll.ErrorKind = string(devices.OutcomeRPCError)
+		}
 		poll.Error = strings.Join(failed, "; ")
 		return poll
 	default:
 		poll.Snapshot = snap
 		return finish(devices.OutcomeOK, nil)
 	}
+}
+
+// keptData reports whether a decode error came with data worth keeping:
+// some members of a multi-RE reply answered and others did not.
+func keptData(err error) bool {
+	var me *junos.MemberError
+	return errors.As(err, &me)
+}
+
+// closeBudget is how long close-session may take: at most 2 s, and no
+// longer than half the audit's slack past the poll's deadline.
+func closeBudget(ctx context.Context) time.Duration {
+	budget := 2 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		budget = min(budget, max(time.Until(dl)+hardDeadlineSlack/2, 50*time.Millisecond))
+	}
+	return budget
 }
 
 // sessionKey names a device's persistent session: a device whose address

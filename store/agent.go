@@ -38,18 +38,18 @@ func parseAgent(s string) (agent, bool) {
 	return agent{host: parts[0], boot: parts[1], pid: pid}, true
 }
 
-// gone reports whether the agent a, as seen from the agent self, surely no
+// gone reports whether the agent a, as seen from the agent me, surely no
 // longer runs: it ran on this host and either the host has rebooted since
 // or its process is gone. Agents of other hosts are never judged (that is
 // for leases shared through the database), nor is anything unsure.
-func (self agent) gone(a agent) bool {
-	if a.host == "" || a.host != self.host {
+func (me agent) gone(a agent) bool {
+	if a.host == "" || a.host != me.host {
 		return false
 	}
-	if a.boot != "" && self.boot != "" && a.boot != self.boot {
+	if a.boot != "" && me.boot != "" && a.boot != me.boot {
 		return true
 	}
-	if a.pid == self.pid {
+	if a.pid == me.pid {
 		return false
 	}
 	return !processAlive(a.pid)

@@ -48,6 +48,7 @@ type alarmDetailXML struct {
 func DecodeAlarms(reply []byte, src devices.AlarmSource) ([]devices.Alarm, error) {
 	const element = "alarm-information"
 	sections, err := decodeReply[alarmInformation](reply, element)
+	partial, err := memberErrorOf(err)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func DecodeAlarms(reply []byte, src devices.AlarmSource) ([]devices.Alarm, error
 			out = append(out, a)
 		}
 	}
-	return out, nil
+	return out, partial.orNil()
 }
 
 func (x alarmDetailXML) alarm(src devices.AlarmSource, member string) (devices.Alarm, error) {

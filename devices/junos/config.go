@@ -102,6 +102,7 @@ func (n *configNode) path(names ...string) *configNode {
 func DecodeRedundancyConfig(reply []byte) (devices.RedundancyConfig, error) {
 	const element = "configuration"
 	sections, err := decodeReply[configuration](reply, element)
+	partial, err := memberErrorOf(err)
 	if err != nil {
 		return devices.RedundancyConfig{}, err
 	}
@@ -125,5 +126,5 @@ func DecodeRedundancyConfig(reply []byte) (devices.RedundancyConfig, error) {
 	}
 	out.CommitSynchronize = cfg.path("system", "commit", "synchronize") != nil
 	out.NonstopRouting = cfg.path("routing-options", "nonstop-routing") != nil
-	return out, nil
+	return out, partial.orNil()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,26 @@ type NoDataError struct {
 	// elements, joined by "; " and prefixed with the multi-routing-engine
 	// member that said them. Empty when the reply said nothing at all.
 	Output string
+}
+
+// MemberError reports a multi-routing-engine reply in which some members
+// answered with data and others only with an error or a notice — a Virtual
+// Chassis member or cluster node the master could not reach answers
+// <output>Aborted!…</output> or an <xnm:error>. The decoder returns the
+// data it has together with this error, so the caller keeps what the
+// reachable members said and can tell that the others' state is unknown:
+// their REs are not in the data, and must not be read as gone.
+type MemberError struct {
+	Element string
+	// Members are the members that answered without data, sorted.
+	Members []string
+	// Output is what they said, prefixed with the member, joined by "; ".
+	Output string
+}
+
+func (e *MemberError) Error() string {
+	return "decode " + e.Element + ": no data from " + strings.Join(e.Members, ", ") + ": " +
+		truncate(e.Output, maxOutputInError)
 }
 
 // maxOutputInError bounds how much of NoDataError.Output goes into the
@@ -82,26 +103,53 @@ type section[T any] struct {
 // decodeReply finds every data element called name in reply and keeps the
 // ones that carry data. A reply with none is a *NoDataError holding what
 // the device said instead; malformed XML is an error naming the element.
+//
+// When some members of a multi-routing-engine reply gave data and others
+// only an error, the sections with data come back with a *MemberError.
 func decodeReply[T payload](reply []byte, name string) ([]section[T], error) {
 	found, notes, err := findSections[T](reply, name)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", name, err)
 	}
 	kept := found[:0]
+	withData := make(map[string]bool)
 	for _, s := range found {
 		if s.data.hasData() {
 			kept = append(kept, s)
+			withData[s.member] = true
 			continue
 		}
 		if msg := s.data.errorText(); msg != "" {
-			notes = append(notes, withMember(s.member, msg))
+			notes = append(notes, note{s.member, msg})
 		}
 	}
+	texts := make([]string, len(notes))
+	for i, n := range notes {
+		texts[i] = withMember(n.member, n.msg)
+	}
 	if len(kept) == 0 {
-		return nil, &NoDataError{Element: name, Output: strings.Join(notes, "; ")}
+		return nil, &NoDataError{Element: name, Output: strings.Join(texts, "; ")}
+	}
+	var missing, said []string
+	for i, n := range notes {
+		if n.member == "" || withData[n.member] {
+			continue // a notice beside data, not a member without data
+		}
+		if !slices.Contains(missing, n.member) {
+			missing = append(missing, n.member)
+		}
+		said = append(said, texts[i])
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return kept, &MemberError{Element: name, Members: missing, Output: strings.Join(said, "; ")}
 	}
 	return kept, nil
 }
+
+// note is a message a reply held instead of data, with the member it came
+// from ("" outside any multi-routing-engine item).
+type note struct{ member, msg string }
 
 // openItem is a <multi-routing-engine-item> being read: its re-name and
 // the index of the first section found inside it.
@@ -116,11 +164,11 @@ type openItem struct {
 // (it descends into any element that is not the payload). Alongside, it
 // collects <output> notices and <error>, <xnm:error>, <rpc-error>
 // messages, so that a reply without data can say why.
-func findSections[T any](reply []byte, name string) ([]section[T], []string, error) {
+func findSections[T any](reply []byte, name string) ([]section[T], []note, error) {
 	d := xml.NewDecoder(bytes.NewReader(reply))
 	var (
 		sections   []section[T]
-		notes      []string
+		notes      []note
 		items      []openItem
 		sawElement bool
 	)
@@ -162,7 +210,7 @@ func findSections[T any](reply []byte, name string) ([]section[T], []string, err
 					return nil, nil, err
 				}
 				if msg := e.text(); msg != "" {
-					notes = append(notes, withMember(member, msg))
+					notes = append(notes, note{member, msg})
 				}
 			}
 		case xml.EndElement:
@@ -308,4 +356,22 @@ func parseCount(s string, limit int64) (int64, error) {
 		return 0, errors.New("not a non-negative integer")
 	}
 	return n, nil
+}
+
+// memberErrorOf splits decodeReply's error: a *MemberError comes back as
+// the first result (the sections are good), any other error as the second.
+func memberErrorOf(err error) (*MemberError, error) {
+	var me *MemberError
+	if errors.As(err, &me) {
+		return me, nil
+	}
+	return nil, err
+}
+
+// orNil returns me as an error, nil when there is none (never a typed nil).
+func (me *MemberError) orNil() error {
+	if me == nil {
+		return nil
+	}
+	return me
 }

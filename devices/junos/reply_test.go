@@ -297,7 +297,8 @@ func TestReplyErrors(t *testing.T) {
 }
 
 // TestPartialMultiRE: a member that could not answer is left out; the
-// others' data is kept.
+// others' data is kept and comes with a *MemberError naming the silent
+// members, so their REs read as unknown rather than gone.
 func TestPartialMultiRE(t *testing.T) {
 	reply := `<rpc-reply><multi-routing-engine-results>
 		<multi-routing-engine-item><re-name>member0</re-name>
@@ -311,8 +312,13 @@ func TestPartialMultiRE(t *testing.T) {
 		</multi-routing-engine-item>
 	</multi-routing-engine-results></rpc-reply>`
 	res, err := DecodeRouteEngines([]byte(reply))
-	if err != nil {
-		t.Fatal(err)
+	var me *MemberError
+	if !errors.As(err, &me) {
+		t.Fatalf("err = %v, want a *MemberError", err)
+	}
+	if fmt.Sprint(me.Members) != "[member1 member2]" || !strings.Contains(me.Output, "member1: member not reachable") ||
+		!strings.Contains(me.Output, "member2: chassisd timeout") {
+		t.Errorf("MemberError = %+v", me)
 	}
 	if len(res) != 1 || res[0].Name != "member0-re0" || res[0].Member != "member0" {
 		t.Errorf("got %v, want only member0-re0", res)

@@ -57,6 +57,7 @@ type routeEngineXML struct {
 func DecodeRouteEngines(reply []byte) ([]devices.RouteEngine, error) {
 	const element = "route-engine-information"
 	sections, err := decodeReply[routeEngineInformation](reply, element)
+	partial, err := memberErrorOf(err)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +79,7 @@ func DecodeRouteEngines(reply []byte) ([]devices.RouteEngine, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, partial.orNil()
 }
 
 // routeEngine converts one <route-engine> reported under the

@@ -35,6 +35,7 @@ func (s softwareInformation) hasData() bool {
 // version is a *NoDataError; malformed XML is an error.
 func DecodeSoftware(reply []byte) ([]devices.Software, error) {
 	sections, err := decodeReply[softwareInformation](reply, "software-information")
+	partial, err := memberErrorOf(err)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +48,7 @@ func DecodeSoftware(reply []byte) ([]devices.Software, error) {
 			Version:  s.data.version(),
 		})
 	}
-	return out, nil
+	return out, partial.orNil()
 }
 
 // version returns the Junos release. Since about 13.x it is its own

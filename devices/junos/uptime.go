@@ -77,6 +77,7 @@ func (s systemUptimeInformation) currentTime() junosValue {
 func DecodeSystemUptime(reply []byte) (SystemUptime, error) {
 	const element = "system-uptime-information"
 	sections, err := decodeReply[systemUptimeInformation](reply, element)
+	partial, err := memberErrorOf(err)
 	if err != nil {
 		return SystemUptime{}, err
 	}
@@ -85,7 +86,7 @@ func DecodeSystemUptime(reply []byte) (SystemUptime, error) {
 	if err != nil {
 		return SystemUptime{}, fmt.Errorf("decode %s: %s%w", element, memberPrefix(s.member), err)
 	}
-	return u, nil
+	return u, partial.orNil()
 }
 
 func (x systemUptimeInformation) systemUptime(member string) (SystemUptime, error) {

@@ -189,8 +189,9 @@ func TestBackupAborted(t *testing.T) {
 				}
 			}
 			res, err := junos.DecodeRouteEngines(serve(r, "get-route-engine-information", "8"))
-			if err != nil {
-				t.Fatal(err)
+			var me *junos.MemberError
+			if !errors.As(err, &me) || len(me.Members) != 1 {
+				t.Fatalf("decode: %v; want the one silent member reported beside the data", err)
 			}
 			var names []string
 			for _, re := range res {
