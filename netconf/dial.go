@@ -139,8 +139,16 @@ func handshake(ctx context.Context, conn net.Conn, addr, user string, methods []
 	}
 
 	tr := newTransport(ch, limit)
-	// NewSession reads the server hello, sends ours and picks the framing;
-	// it swallows errors, which the transport kept for us.
+	// Our hello goes out first, without waiting for the server's (RFC 6241
+	// §8.1 lets both sides send at once; ncclient does too). Sent after the
+	// server's, it can share one read with the first RPC, and netconfd
+	// (yuma123) then leaves that RPC unanswered on base:1.1.
+	if err := tr.SendHello(&gonetconf.HelloMessage{Capabilities: gonetconf.DefaultCapabilities}); err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("netconf hello to %s: %w", addr, ctxError(ctx, err))
+	}
+	// NewSession reads the server hello, sends ours (already sent: a no-op)
+	// and picks the framing; it swallows errors, which the transport kept.
 	gs := gonetconf.NewSession(tr)
 	if tr.helloErr != nil {
 		_ = client.Close()

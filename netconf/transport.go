@@ -32,6 +32,7 @@ type transport struct {
 	closer io.Closer // the SSH channel
 
 	helloErr     error
+	helloSent    bool // our hello went out (Dial sends it first; go-netconf's later call is then a no-op)
 	serverHello  *gonetconf.HelloMessage
 	serverBase11 bool
 
@@ -114,6 +115,10 @@ func (t *transport) SendHello(hello *gonetconf.HelloMessage) error {
 	if t.helloErr != nil {
 		return t.helloErr
 	}
+	if t.helloSent {
+		return nil
+	}
+	t.helloSent = true
 	out, err := xml.Marshal(hello)
 	if err != nil {
 		t.helloErr = fmt.Errorf("encode client hello: %w", err)

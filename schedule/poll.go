@@ -193,7 +193,11 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 	ok := make(map[string]bool)
 	sessionGone := false
 	sessionOK := true
+	allUnknown := true // every failure so far: "no such RPC"
 	fail := func(err error) {
+		if !refusedAsUnknown(err) {
+			allUnknown = false
+		}
 		var rpcErr *netconf.RPCError
 		var decErr *decodeError
 		if !errors.As(err, &rpcErr) && !errors.As(err, &decErr) {
@@ -264,6 +268,11 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 	keep = sessionOK && !sess.Closed()
 
 	switch {
+	case succeeded == 0 && len(failed) > 0 && refusedAsUnknown(firstErr) && allUnknown:
+		// Not a broken Junos router: some other NETCONF server. Say so in
+		// one line instead of a list of identical rpc-errors.
+		err := &notJunosError{err: firstErr}
+		return finish(netconf.Classify(err), err)
 	case succeeded == 0:
 		return finish(netconf.Classify(firstErr), firstErr)
 	case len(failed) > 0:
@@ -283,6 +292,38 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		return finish(devices.OutcomeOK, nil)
 	}
 }
+
+// refusedAsUnknown reports whether err is a device's rpc-error saying the
+// RPC does not exist there: NETCONF's unknown-element, unknown-namespace
+// or operation-not-supported, or Junos's own "syntax error".
+func refusedAsUnknown(err error) bool {
+	var rpcErr *netconf.RPCError
+	if !errors.As(err, &rpcErr) {
+		return false
+	}
+	switch rpcErr.Tag {
+	case "unknown-element", "unknown-namespace", "operation-not-supported":
+		return true
+	case "operation-failed":
+		return strings.Contains(rpcErr.Message, "syntax error")
+	}
+	return false
+}
+
+// notJunosError is a poll in which the device refused every RPC as
+// unknown: it speaks NETCONF, but it is not Junos (or not the Junos the
+// agent needs). It unwraps to the first rpc-error, so the outcome stays
+// rpc-error.
+type notJunosError struct{ err error }
+
+func (e *notJunosError) Error() string {
+	var rpcErr *netconf.RPCError
+	errors.As(e.err, &rpcErr)
+	return fmt.Sprintf("the device speaks NETCONF but does not implement the Junos RPCs (every RPC refused; %s: %s)",
+		rpcErr.Tag, rpcErr.Message)
+}
+
+func (e *notJunosError) Unwrap() error { return e.err }
 
 // keptData reports whether a decode error came with data worth keeping:
 // some members of a multi-RE reply answered and others did not.

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -194,4 +195,31 @@ func TestUnindent(t *testing.T) {
 			t.Errorf("unindent(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// FuzzDecodeLogContent: any reply decodes to text or an error, never a
+// panic, and text never holds the XML envelope.
+func FuzzDecodeLogContent(f *testing.F) {
+	for _, name := range []string{"file-show.minimal.pyez.xml", "file-show.etc-hosts-junos.pyez.xml"} {
+		if b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "junos-samples", "rpc", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	for _, s := range []string{
+		"", "<", "<rpc-reply/>", `<file-content encoding="base64">!!!</file-content>`,
+		`<rpc-reply><file-content filename="/var/log/messages">` + "\nJan 12 21:50:05 x\n" + `</file-content></rpc-reply>`,
+		`<rpc-reply><output>Aborted!</output></rpc-reply>`,
+		`<file-content encoding="base64">SmFuIDEyIDIxOjUwOjA1IHgK</file-content>`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		text, err := DecodeLogContent(reply)
+		if err != nil && text != "" {
+			t.Errorf("error %v with text %q", err, text)
+		}
+		if strings.Contains(text, "<file-content") {
+			t.Errorf("text holds the envelope: %q", text)
+		}
+	})
 }
