@@ -196,7 +196,7 @@ const (
 	OutcomeOK       Outcome = "ok"
 	OutcomePartial  Outcome = "partial"   // some RPCs failed, the rest kept
 	OutcomeTimeout  Outcome = "timeout"   // deadline hit while dialing or waiting
-	OutcomeRefused  Outcome = "refused"   // TCP connect refused, reset or unreachable
+	OutcomeRefused  Outcome = "refused"   // TCP connect refused, reset while connecting, or unreachable
 	OutcomeAuth     Outcome = "auth"      // credentials rejected or unavailable
 	OutcomeHostKey  Outcome = "hostkey"   // host key unknown or changed
 	OutcomeProtocol Outcome = "protocol"  // malformed framing, XML or hello
