@@ -141,7 +141,7 @@ func TestRunDaemon(t *testing.T) {
 		sc.Devices = append(sc.Devices, junossim.Device{Name: fmt.Sprintf("hang-%02d", i), Topology: junossim.TopologyDual,
 			Faults: &junossim.Faults{HangAfterHello: true}})
 	}
-	_, inv := startFleet(t, sc)
+	fleet, inv := startFleet(t, sc)
 	db := filepath.Join(t.TempDir(), "m.db")
 	started := time.Now()
 	d := startDaemon(t, "--inventory", inv, "--db", db, "--schedule", "@every 10s", "--listen", "127.0.0.1:0",
@@ -210,6 +210,11 @@ func TestRunDaemon(t *testing.T) {
 	}
 	if code, _ := d.get(t, "/readyz"); code != 200 {
 		t.Errorf("/readyz after audits = %d", code)
+	}
+	// The password the daemon used for 200 routers is in no metric and no
+	// log line (at info level, with SIGHUP and failures logged).
+	if secret := fleet.Password(); strings.Contains(body, secret) || strings.Contains(d.stderr.String(), secret) {
+		t.Error("the routers' password appears in /metrics or the daemon's log")
 	}
 	// Grace (5 s) plus time to store the cancelled polls and exit.
 	if code := d.stop(t, 5*time.Second+4*time.Second); code != 0 {
