@@ -67,6 +67,17 @@ type Result struct {
 // error is for the store or a cancelled context. A store error on one
 // device does not stop the others.
 func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, error) {
+	return a.AuditSlot(ctx, time.Time{}, devs)
+}
+
+// AuditSlot is Audit as one of several agents sharing the store: with a
+// non-zero slot (the scheduled time of this audit, the same for every
+// agent), each device is claimed in the store just before its poll and
+// polled only if this agent's claim won (store.ClaimStore), so every
+// device is polled exactly once per slot by whichever agent gets to it
+// first. The devices other agents took have a zero Poll in the result and
+// are not counted in the run. A zero slot polls every device.
+func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []devices.Device) (Result, error) {
 	now := a.Poller.Now
 	run := devices.Run{Started: now().UTC(), Devices: len(devs)}
 	id, err := a.Store.BeginRun(ctx, run.Started)
@@ -80,6 +91,7 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, err
 		conc = 32
 	}
 	polls := make([]devices.Poll, len(devs))
+	others := make([]bool, len(devs)) // claimed by another agent in slot
 	sem := make(chan struct{}, conc)
 	var (
 		wg       sync.WaitGroup
@@ -117,6 +129,21 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, err
 					polls[i] = p
 				}
 			}()
+			if !slot.IsZero() {
+				// Claimed only now, with a worker free: an agent that
+				// dies holds back at most Concurrency devices of a slot.
+				mine, err := a.Store.ClaimPoll(ctx, slot, d.Name)
+				if err != nil || !mine {
+					mu.Lock()
+					defer mu.Unlock()
+					others[i] = true
+					if err != nil && ctx.Err() == nil && storeErr == nil {
+						// Not polled: polling unclaimed could poll twice.
+						storeErr = fmt.Errorf("claim %s: %w", d.Name, err)
+					}
+					return
+				}
+			}
 			p := a.pollWithHardDeadline(ctx, d)
 			p.RunID = run.ID
 			// Store even when the audit is being cancelled: the poll
@@ -136,8 +163,10 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, err
 	wg.Wait()
 
 	run.Finished = now().UTC()
-	for _, p := range polls {
+	for i, p := range polls {
 		switch {
+		case others[i]:
+			run.Devices-- // another agent's in this slot
 		case p.Device == "": // never started: the audit was cancelled
 			run.Interrupted = true
 		case p.Outcome == devices.OutcomeOK || p.Outcome == devices.OutcomePartial:

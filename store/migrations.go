@@ -131,6 +131,18 @@ CREATE INDEX transitions_time ON transitions (time, id);
 ALTER TABLE runs ADD COLUMN agent TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_unfinished ON runs (id) WHERE finished IS NULL;
 `},
+		// Several agents sharing one database poll each device once per
+		// scheduled slot: the first agent to insert (slot, device) polls
+		// it (ClaimPoll).
+		{name: "poll claims", sql: `
+CREATE TABLE poll_claims (
+    slot       INTEGER NOT NULL,
+    device     TEXT    NOT NULL,
+    agent      TEXT    NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    PRIMARY KEY (slot, device)
+) STRICT, WITHOUT ROWID;
+`},
 	}
 }
 

@@ -15,12 +15,13 @@ type PruneStats struct {
 	LogLines, Events                            int64
 	Transitions, AlarmRecords, Findings         int64
 	Configs                                     int64
+	Claims                                      int64 // poll claims of past slots
 }
 
 // Total is the number of rows deleted from all tables.
 func (s PruneStats) Total() int64 {
 	return s.Runs + s.Polls + s.RouteEngines + s.Alarms + s.Software + s.LogLines + s.Events +
-		s.Transitions + s.AlarmRecords + s.Findings + s.Configs
+		s.Transitions + s.AlarmRecords + s.Findings + s.Configs + s.Claims
 }
 
 // pruneBatch is how many rows one retention transaction deletes (a little
@@ -81,6 +82,10 @@ func (s *sqliteStore) Prune(ctx context.Context, before time.Time) (PruneStats, 
     LIMIT ?)`, cut, cut)
 		}},
 		{"log lines", func() error { return s.pruneLogLines(ctx, cut, &st) }},
+		{"poll claims", func() error {
+			return s.deleteInBatches(ctx, &st.Claims, `DELETE FROM poll_claims WHERE (slot, device) IN (
+    SELECT slot, device FROM poll_claims WHERE slot < ? LIMIT ?)`, cut)
+		}},
 		{"transitions", func() error {
 			return s.deleteInBatches(ctx, &st.Transitions, `DELETE FROM transitions WHERE id IN (
     SELECT id FROM transitions WHERE time < ? LIMIT ?)`, cut)

@@ -150,3 +150,21 @@ WHERE id = ?`, r.Finished.UnixNano(), count, ok64, count-ok64, u.id); err != nil
 	}
 	return out, nil
 }
+
+func (s *sqliteStore) ClaimPoll(ctx context.Context, slot time.Time, device string) (bool, error) {
+	at, err := nanos(slot)
+	if err != nil || slot.IsZero() {
+		return false, fmt.Errorf("claim poll of %s: bad slot %v", device, slot)
+	}
+	me := s.agent.String()
+	// One statement: the insert wins or the existing claim is read back,
+	// atomically under SQLite's single writer.
+	var owner string
+	err = s.writer.QueryRowContext(ctx, `INSERT INTO poll_claims (slot, device, agent, claimed_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (slot, device) DO UPDATE SET slot = excluded.slot
+RETURNING agent`, at, device, me, s.now().UTC().UnixNano()).Scan(&owner)
+	if err != nil {
+		return false, fmt.Errorf("claim poll of %s: %w", device, err)
+	}
+	return owner == me, nil
+}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,5 +71,46 @@ func TestRecoverRuns(t *testing.T) {
 	}
 	if again, err := st.RecoverRuns(ctx); err != nil || len(again) != 0 {
 		t.Errorf("second RecoverRuns = %v, %v; want nothing left", again, err)
+	}
+}
+
+// TestClaimPollTwoAgents: two agents on one database file race for the
+// same devices of a slot; each device goes to exactly one of them.
+func TestClaimPollTwoAgents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a, b := mustOpen(t, path), mustOpen(t, path)
+	defer mustClose(t, a)
+	defer mustClose(t, b)
+	b.(*sqliteStore).agent.pid = 99_999_999 // another process
+	ctx := context.Background()
+	slot := base.Truncate(time.Second)
+	const n = 200
+	won := [2]map[string]bool{{}, {}}
+	var wg sync.WaitGroup
+	for i, st := range []Store{a, b} {
+		wg.Go(func() {
+			for d := range n {
+				dev := fmt.Sprintf("mx%03d", d)
+				ok, err := st.ClaimPoll(ctx, slot, dev)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					won[i][dev] = true
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for d := range n {
+		dev := fmt.Sprintf("mx%03d", d)
+		if won[0][dev] == won[1][dev] {
+			t.Errorf("%s: claimed by agent a %v and b %v, want exactly one", dev, won[0][dev], won[1][dev])
+		}
+	}
+	// The next slot is free again.
+	if ok, err := b.ClaimPoll(ctx, slot.Add(10*time.Second), "mx000"); err != nil || !ok {
+		t.Errorf("next slot: %v, %v", ok, err)
 	}
 }

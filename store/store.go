@@ -35,6 +35,7 @@ type Store interface {
 	PollStore
 	HistoryStore
 	ExportStore
+	ClaimStore
 	// Prune deletes the history older than before, in small transactions
 	// that let polls through between them (see retention.go).
 	Prune(ctx context.Context, before time.Time) (PruneStats, error)
@@ -84,6 +85,20 @@ type PollStore interface {
 	// device, 0 if none: the fallback for expected_res when the inventory
 	// does not say.
 	MaxREsSeen(ctx context.Context, device string) (int, error)
+}
+
+// ClaimStore shares a fleet among several agents using one database:
+// each device is polled by exactly one of them per scheduled slot.
+type ClaimStore interface {
+	// ClaimPoll claims device's poll in slot (the scheduled time of an
+	// audit, the same for every agent on the same schedule) for this
+	// process, and reports whether the claim is this process's: true for
+	// the first claimant (or a repeated claim by the same process), false
+	// when another agent has it. Claims are never taken over within a
+	// slot, so no slot polls a device twice; an agent that dies loses
+	// only its unfinished devices of that slot, and the next slot
+	// shares them out again.
+	ClaimPoll(ctx context.Context, slot time.Time, device string) (bool, error)
 }
 
 // ExportStore streams stored history for reports. Each method calls fn

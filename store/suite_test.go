@@ -40,6 +40,7 @@ func testStoreSuite(t *testing.T, open opener) {
 	tests = append(tests, historySuite()...)
 	tests = append(tests, retentionSuite()...)
 	tests = append(tests, exportSuite()...)
+	tests = append(tests, claimsSuite()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -33,6 +33,7 @@ type runOptions struct {
 	grace       time.Duration
 	retention   time.Duration
 	keepalive   time.Duration
+	shared      bool
 	history     historyOptions
 }
 
@@ -54,7 +55,14 @@ and host-key failures never are.
 
 SIGHUP re-reads the inventory (a bad file is reported and the old one
 kept). SIGTERM or SIGINT stops scheduling, lets polls in flight finish for
---grace, cancels the rest, marks the run interrupted and exits 0.`,
+--grace, cancels the rest, marks the run interrupted and exits 0.
+
+--shared lets several agents with the same inventory, schedule and
+database share the fleet: "@every" schedules are aligned to the clock so
+every agent agrees on each audit's slot, and each device is polled by
+exactly one agent per slot (the first to claim it in the database). An
+agent that dies loses only its unfinished devices of the current slot;
+from the next slot on, the others poll them.`,
 		Example: `  mastership run --inventory devices.yaml --schedule '@every 5m'
   mastership run --inventory devices.yaml --schedule 'CRON_TZ=Europe/Amsterdam */10 * * * *' --dry-run`,
 		Args: cobra.NoArgs,
@@ -75,6 +83,7 @@ kept). SIGTERM or SIGINT stops scheduling, lets polls in flight finish for
 	f.IntVar(&o.retries, "retries", 2, "retries of a refused or timed-out poll, within its deadline")
 	f.DurationVar(&o.grace, "grace", 30*time.Second, "how long polls in flight may finish after SIGTERM")
 	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "history older than this is pruned (at most hourly, after an audit)")
+	f.BoolVar(&o.shared, "shared", false, "share the fleet with other agents using the same database: each device polled by one agent per slot")
 	f.DurationVar(&o.keepalive, "keepalive", 30*time.Second, "SSH keepalive interval of idle persistent sessions (session: persistent); 0 turns keepalives off")
 	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")
@@ -86,6 +95,9 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	sched, err := schedule.ParseSpec(o.spec)
 	if err != nil {
 		return usageError(fmt.Errorf("--schedule: %w", err))
+	}
+	if o.shared {
+		sched = schedule.Aligned(sched) // every agent must agree on the slots
 	}
 	if o.spread < 0 || o.spread > 0.9 || o.concurrency < 1 || o.retries < 0 || o.grace < 0 || o.retention <= 0 {
 		return usageError(errors.New("--spread must be 0..0.9, --concurrency ≥ 1, --retries, --grace ≥ 0 and --retention > 0"))
@@ -160,18 +172,26 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		invMu.Lock()
 		devs := current.Devices
 		invMu.Unlock()
-		res, err := auditor.Audit(ctx, devs)
+		var slot time.Time
+		if o.shared {
+			slot = schedule.SlotOf(sched, time.Now())
+		}
+		res, err := auditor.AuditSlot(ctx, slot, devs)
 		if err != nil {
 			a.log.Error("audit", "error", err)
 		}
 		m.ObserveAudit(res.Run, res.Polls, res.Findings)
 		names := make([]string, 0, len(devs))
-		for _, d := range devs {
-			names = append(names, d.Name)
+		for i, d := range devs {
+			// Shared: this agent's metrics are of the devices it polled;
+			// another agent reports the rest.
+			if !o.shared || res.Polls[i].Device != "" {
+				names = append(names, d.Name)
+			}
 		}
 		m.Forget(names)
 		ready.Store(true)
-		a.log.Info("audit finished", "run", res.Run.ID, "ok", res.Run.OK, "failed", res.Run.Failed, "interrupted", res.Run.Interrupted)
+		a.log.Info("audit finished", "slot", slot, "run", res.Run.ID, "ok", res.Run.OK, "failed", res.Run.Failed, "interrupted", res.Run.Interrupted)
 		// Retention runs after an audit, at most once an hour: pruning
 		// every few minutes would only compete with the polls for the
 		// writer.

@@ -47,6 +47,13 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"run"}, args...)...)
 	cmd.Env = append(os.Environ(), "MASTERSHIP_TEST_MAIN=1")
+	return startDaemonCmd(t, cmd)
+}
+
+// startDaemonCmd starts cmd, a `run` command line, and waits until it says
+// where its metrics are served.
+func startDaemonCmd(t *testing.T, cmd *exec.Cmd) *daemon {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
