@@ -2,8 +2,8 @@
 // snapshots they decoded, and the history of the alive set (log lines,
 // events, transitions, alarm records, findings, configurations). Callers
 // use the Store interface only, so the engine behind it — embedded SQLite
-// (the default: pure Go, no cgo, one file) or PostgreSQL (shared by
-// several agents, a later issue) — can change without touching them.
+// (the default: pure Go, no cgo, one file) or PostgreSQL (a server that
+// several agents share) — can change without touching them.
 //
 // Times are UTC. The SQLite engine keeps them to the nanosecond; the
 // contract every engine meets is microsecond precision (PostgreSQL's
@@ -134,8 +134,12 @@ var (
 
 // Open opens (creating or migrating as needed) the store named by dsn:
 //
-//   - "postgres://…" or "postgresql://…" (or a libpq "host=… dbname=…"
-//     string): PostgreSQL, not supported yet (ErrNotSupported);
+//   - "postgres://…" or "postgresql://…" URL, or a libpq keyword/value
+//     string ("host=… dbname=…"): a PostgreSQL database, through pgx, so
+//     its parameters and PG* environment variables apply (sslmode,
+//     pool_max_conns, …). The tables live in the first schema of the
+//     search_path; "?search_path=NAME" gives a store a schema of its own
+//     in a shared database. Errors never echo the DSN's password;
 //   - "sqlite:PATH", "file:PATH" or a plain PATH: an SQLite file, its
 //     parent directory created if missing. PATH is a file name taken
 //     literally, not a URI: the store sets its own pragmas, so a query
@@ -148,8 +152,14 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	}
 	switch engine {
 	case enginePostgres:
-		// The DSN is not echoed: it may hold a password.
-		return nil, fmt.Errorf("open store: the PostgreSQL engine is %w; use an SQLite file (sqlite:PATH)", ErrNotSupported)
+		s, err := openPostgres(ctx, dsn)
+		if err != nil {
+			// Not the DSN: it may hold a password. openPostgres names the
+			// database by user, host and name, and masks the password in
+			// what pgx says.
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return s, nil
 	default:
 		s, err := openSQLite(ctx, path)
 		if err != nil {

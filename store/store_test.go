@@ -2,40 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-func TestOpenPostgresNotSupportedYet(t *testing.T) {
-	for _, dsn := range []string{
-		"postgres://mastership:hunter2@db.example.net:5432/mastership?sslmode=verify-full",
-		"postgresql://mastership:hunter2@db.example.net/mastership",
-		"POSTGRES://mastership:hunter2@db/m",
-		"host=db.example.net user=mastership password=hunter2 dbname=mastership",
-	} {
-		st, err := Open(context.Background(), dsn)
-		if err == nil {
-			_ = st.Close()
-			t.Fatalf("Open(%q) succeeded", dsn)
-		}
-		if !errors.Is(err, ErrNotSupported) {
-			t.Errorf("Open(%q) = %v, want ErrNotSupported", dsn, err)
-		}
-		if !strings.Contains(err.Error(), "PostgreSQL") {
-			t.Errorf("Open(%q) = %q, want it to name PostgreSQL", dsn, err)
-		}
-		if strings.Contains(err.Error(), "hunter2") {
-			t.Errorf("Open(%q) error leaks the password: %q", dsn, err)
-		}
-	}
-	// Nothing was created in the working directory either.
-	if _, err := os.Stat("host=db.example.net user=mastership password=hunter2 dbname=mastership"); err == nil {
-		t.Error("a libpq DSN was taken for a file name")
-	}
-}
 
 func TestParseDSN(t *testing.T) {
 	for _, c := range []struct {

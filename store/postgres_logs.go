@@ -1,0 +1,355 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/mastership/mastership/devices"
+)
+
+// pgInsertLinesSQL inserts a batch of lines (arrays, one element per
+// line, in batch order) and returns the batch position (1-based) and new
+// ID of each line stored; a line whose identity is stored already is a
+// re-read, skipped by the unique index, and not returned.
+const pgInsertLinesSQL = `WITH input AS (
+    SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::bytea[], $5::bytea[], $6::bytea[], $7::int[],
+        $8::bytea[], $9::bytea[], $10::bool[], $11::int[])
+        WITH ORDINALITY AS u(file, line_time, raw, host, process, pid, tag, message, parsed, occurrence, i)
+), ins AS (
+    INSERT INTO log_lines (device, file, line_time, raw, host, process, pid, tag, message, parsed, occurrence)
+    SELECT $1, file, line_time, raw, host, process, pid, tag, message, parsed, occurrence FROM input ORDER BY i
+    ON CONFLICT (device, file, time_key, sha256(raw), occurrence) DO NOTHING
+    RETURNING id, file, time_key, raw, occurrence
+)
+SELECT input.i, ins.id FROM ins JOIN input ON input.file = ins.file
+    AND COALESCE(input.line_time, '-infinity') = ins.time_key AND input.raw = ins.raw
+    AND input.occurrence = ins.occurrence`
+
+// pgCountStoredSQL counts, for each group (file, time, raw) of the
+// arrays, the identical lines stored.
+const pgCountStoredSQL = `SELECT g.i, (SELECT COUNT(*) FROM log_lines l
+    WHERE l.device = $1 AND l.file = g.file AND l.time_key = COALESCE(g.line_time, '-infinity')
+        AND sha256(l.raw) = sha256(g.raw) AND l.raw = g.raw)
+FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) WITH ORDINALITY AS g(file, line_time, raw, i)`
+
+const pgInsertEventsSQL = `INSERT INTO events (log_line_id, device, kind, time, re, change, subject, class, rule)
+SELECT line_id, $1, kind, time, re, change, subject, class, rule
+FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+    WITH ORDINALITY AS u(line_id, kind, time, re, change, subject, class, rule, i)
+ORDER BY i`
+
+const pgUpsertCursorSQL = `INSERT INTO log_cursors (device, file, tail, last_time, lines) VALUES ($1, $2, $3::text::jsonb, $4, $5)
+ON CONFLICT (device, file) DO UPDATE SET tail = excluded.tail, last_time = excluded.last_time, lines = excluded.lines`
+
+// pgLines is a batch of lines as parameter arrays.
+type pgLines struct {
+	file                             []string
+	at                               []pgtype.Timestamptz
+	raw, host, process, tag, message [][]byte
+	pid, occurrence                  []int32
+	parsed                           []bool
+}
+
+func (s *pgStore) SaveLogs(ctx context.Context, device string, lines []devices.LogLine, events []devices.Event, cursors []devices.LogCursor) (int, error) {
+	n, err := s.saveLogs(ctx, device, lines, events, cursors)
+	if err != nil {
+		return 0, fmt.Errorf("save logs of %s: %w", device, err)
+	}
+	return n, nil
+}
+
+// pgLogTimes returns copies of lines and events with their times as
+// PostgreSQL stores them, so that the occurrence rule groups identical
+// lines by the same time the unique index compares.
+func pgLogTimes(lines []devices.LogLine, events []devices.Event) ([]devices.LogLine, []devices.Event) {
+	norm := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return pgTime(t)
+	}
+	ls := make([]devices.LogLine, len(lines))
+	for i, l := range lines {
+		l.Time = norm(l.Time)
+		ls[i] = l
+	}
+	es := make([]devices.Event, len(events))
+	for i, e := range events {
+		e.Time, e.Line.Time = norm(e.Time), norm(e.Line.Time)
+		es[i] = e
+	}
+	return ls, es
+}
+
+func (s *pgStore) saveLogs(ctx context.Context, device string, lines []devices.LogLine, events []devices.Event, cursors []devices.LogCursor) (int, error) {
+	lines, events = pgLogTimes(lines, events)
+	// The SQLite engine's validation and occurrence numbering within the
+	// batch (args.occ), and the line each event belongs to
+	// (args.eventLine): the rule is the engines' common code.
+	args, err := logsArguments(device, lines, events, cursors)
+	if err != nil {
+		return 0, err
+	}
+	if len(lines) == 0 && len(cursors) == 0 {
+		return 0, nil // events need lines: logsArguments made sure
+	}
+
+	n := len(lines)
+	in := pgLines{
+		file: make([]string, 0, n), at: make([]pgtype.Timestamptz, 0, n),
+		raw: make([][]byte, 0, n), host: make([][]byte, 0, n), process: make([][]byte, 0, n),
+		tag: make([][]byte, 0, n), message: make([][]byte, 0, n),
+		pid: make([]int32, 0, n), occurrence: make([]int32, 0, n), parsed: make([]bool, 0, n),
+	}
+	for i, l := range lines {
+		in.file = append(in.file, l.File)
+		in.at = append(in.at, pgTimeOrNull(l.Time))
+		in.raw = append(in.raw, []byte(l.Raw))
+		in.host = append(in.host, []byte(l.Host))
+		in.process = append(in.process, []byte(l.Process))
+		in.pid = append(in.pid, int32(l.PID))
+		in.tag = append(in.tag, []byte(l.Tag))
+		in.message = append(in.message, []byte(l.Message))
+		in.parsed = append(in.parsed, l.Parsed)
+		in.occurrence = append(in.occurrence, int32(args.occ[i]))
+	}
+
+	added := 0
+	err = s.writeTx(ctx, func(tx pgx.Tx) error {
+		if err := lockDevices(ctx, tx, device); err != nil {
+			return err
+		}
+		// Lines of a file read after its cursor's place are all new: their
+		// occurrences continue after the identical lines already stored
+		// instead of being matched against them.
+		if err := pgShiftAppended(ctx, tx, device, lines, cursors, &in); err != nil {
+			return fmt.Errorf("number repeated lines: %w", err)
+		}
+		// ids[i] is the new row of lines[i], 0 when the line was stored
+		// before: the unique index rejects an occurrence already stored,
+		// which is the whole of the re-read rule.
+		ids := make([]int64, len(lines))
+		if len(lines) > 0 {
+			rows, err := tx.Query(ctx, pgInsertLinesSQL, device, in.file, in.at, in.raw, in.host, in.process, in.pid,
+				in.tag, in.message, in.parsed, in.occurrence)
+			if err != nil {
+				return fmt.Errorf("insert lines: %w", err)
+			}
+			var i, id int64
+			_, err = pgx.ForEachRow(rows, []any{&i, &id}, func() error {
+				ids[i-1] = id
+				added++
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("insert lines: %w", err)
+			}
+		}
+
+		b := &pgx.Batch{}
+		var ev struct {
+			line                                   []int64
+			kind, re, change, subject, class, rule []string
+			at                                     []pgtype.Timestamptz
+		}
+		for i, e := range events {
+			id := ids[args.eventLine[i]]
+			if id == 0 {
+				continue // its line is a re-read: so is the event
+			}
+			ev.line = append(ev.line, id)
+			ev.kind = append(ev.kind, string(e.Kind))
+			ev.at = append(ev.at, pgTimeOrNull(e.Time))
+			ev.re = append(ev.re, e.RE)
+			ev.change = append(ev.change, e.Change)
+			ev.subject = append(ev.subject, e.Subject)
+			ev.class = append(ev.class, e.Class)
+			ev.rule = append(ev.rule, e.Rule)
+		}
+		if len(ev.line) > 0 {
+			b.Queue(pgInsertEventsSQL, device, ev.line, ev.kind, ev.at, ev.re, ev.change, ev.subject, ev.class, ev.rule)
+		}
+		// One statement per cursor, in order: a batch naming a file twice
+		// keeps the last, as the SQLite engine does.
+		for _, c := range cursors {
+			tail, err := stringsJSON(c.Tail)
+			if err != nil {
+				return fmt.Errorf("cursor of %s: %w", c.File, err)
+			}
+			b.Queue(pgUpsertCursorSQL, device, c.File, tail, pgTimeOrNull(c.LastTime), c.Lines)
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("insert events and cursors: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// pgShiftAppended adds, to the occurrence of each line of an appended
+// file, the number of identical lines already stored: one query for all
+// of the batch's groups.
+func pgShiftAppended(ctx context.Context, tx pgx.Tx, device string, lines []devices.LogLine, cursors []devices.LogCursor, in *pgLines) error {
+	appended := make(map[string]bool, len(cursors))
+	for _, c := range cursors {
+		if c.Appended {
+			appended[c.File] = true
+		}
+	}
+	if len(appended) == 0 {
+		return nil
+	}
+	group := make(map[lineKey]int) // group → its position in the query's arrays
+	var (
+		files []string
+		ats   []pgtype.Timestamptz
+		raws  [][]byte
+		keys  []lineKey
+	)
+	for i, l := range lines {
+		if !appended[l.File] {
+			continue
+		}
+		k := lineKey{file: l.File, time: timeKeyMicro(l.Time), raw: l.Raw}
+		if _, ok := group[k]; !ok {
+			group[k] = len(keys)
+			keys = append(keys, k)
+			files, ats, raws = append(files, l.File), append(ats, in.at[i]), append(raws, in.raw[i])
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	stored := make([]int64, len(keys))
+	rows, err := tx.Query(ctx, pgCountStoredSQL, device, files, ats, raws)
+	if err != nil {
+		return err
+	}
+	var i, n int64
+	if _, err := pgx.ForEachRow(rows, []any{&i, &n}, func() error {
+		stored[i-1] = n
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, l := range lines {
+		if !appended[l.File] {
+			continue
+		}
+		k := lineKey{file: l.File, time: timeKeyMicro(l.Time), raw: l.Raw}
+		in.occurrence[i] += int32(stored[group[k]])
+	}
+	return nil
+}
+
+// timeKeyMicro is a line's time as a group key: microseconds, noTimeKey
+// for none.
+func timeKeyMicro(t time.Time) int64 {
+	if t.IsZero() {
+		return noTimeKey
+	}
+	return t.UnixMicro()
+}
+
+func (s *pgStore) LogCursor(ctx context.Context, device, file string) (devices.LogCursor, bool, error) {
+	var (
+		tail  string
+		last  *time.Time
+		lines int64
+	)
+	err := s.pool.QueryRow(ctx, `SELECT tail::text, last_time, lines FROM log_cursors WHERE device = $1 AND file = $2`,
+		device, file).Scan(&tail, &last, &lines)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return devices.LogCursor{}, false, nil
+	}
+	if err != nil {
+		return devices.LogCursor{}, false, fmt.Errorf("log cursor of %s %s: %w", device, file, err)
+	}
+	t, err := stringsFromJSON(tail)
+	if err != nil {
+		return devices.LogCursor{}, false, fmt.Errorf("log cursor of %s %s: tail: %w", device, file, err)
+	}
+	return devices.LogCursor{Device: device, File: file, Tail: t, LastTime: zeroIfNil(last), Lines: lines}, true, nil
+}
+
+func (s *pgStore) UnparsedLines(ctx context.Context, device string) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM log_lines WHERE device = $1 AND NOT parsed`,
+		device).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count unparsed lines of %s: %w", device, err)
+	}
+	return n, nil
+}
+
+const pgEventsQuery = `SELECT e.device, e.kind, e.time, e.re, e.change, e.subject, e.class, e.rule,
+    l.file, l.raw, l.line_time, l.host, l.process, l.pid, l.tag, l.message, l.parsed
+FROM events e JOIN log_lines l ON l.id = e.log_line_id`
+
+func (s *pgStore) Events(ctx context.Context, f Filter) ([]devices.Event, error) {
+	var out []devices.Event
+	err := s.EachEvent(ctx, f, func(e *devices.Event) error {
+		out = append(out, *e)
+		return nil
+	})
+	return out, err
+}
+
+func (s *pgStore) EachEvent(ctx context.Context, f Filter, fn func(*devices.Event) error) error {
+	var w pgFilter
+	w.devices("e.device", f.Devices)
+	w.timeRange("e.time", "e.time", f)
+	// NULLS FIRST: events without a time first, as SQLite orders them.
+	query := pgEventsQuery + w.String() + ` ORDER BY e.time NULLS FIRST, e.id` + w.limit(f)
+	err := pgStream(ctx, s.pool, query, w.args, func(rows pgx.Rows) error {
+		var (
+			e                                devices.Event
+			kind                             string
+			at, lineAt                       *time.Time
+			raw, host, process, tag, message []byte
+			line                             = &e.Line
+		)
+		if err := rows.Scan(&e.Device, &kind, &at, &e.RE, &e.Change, &e.Subject, &e.Class, &e.Rule,
+			&line.File, &raw, &lineAt, &host, &process, &line.PID, &tag, &message, &line.Parsed); err != nil {
+			return err
+		}
+		e.Kind, e.Time, line.Time = devices.EventKind(kind), zeroIfNil(at), zeroIfNil(lineAt)
+		line.Raw, line.Host, line.Process, line.Tag, line.Message =
+			string(raw), string(host), string(process), string(tag), string(message)
+		return stopErr(fn(&e))
+	})
+	return readErr("events", err)
+}
+
+// pgStream runs query and calls fn for every row, as the Each readers
+// need. When fn fails the query is cancelled rather than read to its end:
+// a report whose reader went away must not drain a million rows first.
+func pgStream(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, query string, args []any, fn func(pgx.Rows) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			cancel()
+			rows.Close()
+			return err
+		}
+	}
+	rows.Close()
+	return rows.Err()
+}
