@@ -2,6 +2,7 @@ package devices
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -90,13 +91,26 @@ type Device struct {
 	ExpectedREs int
 	// Session is SessionPerPoll (default) or SessionPersistent.
 	Session string
-	// Jump is a jump host, "[user@]host[:port]" (not yet used by netconf).
-	Jump string
-	// SSHConfig is an absolute path to an OpenSSH client config file (not
-	// yet used by netconf).
+	// PortSet and KnownHostsSet say that Port and KnownHosts were given
+	// in the inventory (defaults, a group or the device) rather than
+	// defaulted: with SSHConfig, only a value not given in the inventory
+	// is taken from ssh_config.
+	PortSet, KnownHostsSet bool
+	// Jump is the chain of SSH jump hosts the router is reached through,
+	// first hop first, as OpenSSH's ProxyJump. nil means not set: direct,
+	// or ssh_config's ProxyJump with SSHConfig; empty and non-nil ("jump:
+	// none") means direct even when ssh_config names a ProxyJump.
+	Jump []JumpHost
+	// SSHConfig is an absolute path to an OpenSSH client config file whose
+	// HostName, Port, User, IdentityFile, ProxyJump and UserKnownHostsFile
+	// apply where the inventory leaves them out; "" reads none.
 	SSHConfig string
-	// LegacyAlgorithms allows old key exchanges and ciphers for old Junos
-	// releases (not yet used by netconf).
+	// JumpHosts are the inventory's jump_hosts entries by name, set (and
+	// shared, read-only, between devices) when SSHConfig is: they apply to
+	// the jump hosts ssh_config's ProxyJump names. nil when there are none.
+	JumpHosts map[string]JumpHost
+	// LegacyAlgorithms also offers the key exchanges, ciphers and host key
+	// algorithms that old Junos releases need.
 	LegacyAlgorithms bool
 	// Logs are the /var/log file names to read, e.g. "messages",
 	// "mastership"; nil means the agent's default set, empty means none.
@@ -125,6 +139,151 @@ type Auth struct {
 // Configured reports whether at least one authentication method is set.
 func (a Auth) Configured() bool {
 	return a.PasswordEnv != "" || a.PasswordFile != "" || a.PrivateKey != "" || a.Agent
+}
+
+// JumpHost is one SSH server on the way to a device (a bastion). What is
+// left empty here is filled when connecting: from ssh_config for Name when
+// the device uses ssh_config, else from the device itself.
+type JumpHost struct {
+	// Name is the hop as jump names it, without user and port: a
+	// jump_hosts key or a host name. It is the name ssh_config is asked
+	// about, and how messages name the hop.
+	Name string
+	// Host is the address to connect to, from jump_hosts' host; "" means
+	// Name (or ssh_config's HostName for it).
+	Host string
+	// Port is the hop's SSH port, from jump (":port") or jump_hosts; 0
+	// means ssh_config's Port, else 22.
+	Port int
+	// Username is from jump ("user@") or jump_hosts; "" means ssh_config's
+	// User, else the device's username.
+	Username string
+	// Auth is jump_hosts' auth. When it is not Configured, the device's
+	// auth is used, all of it: its password goes to the jump host too.
+	Auth Auth
+	// KnownHosts is jump_hosts' known_hosts, an absolute path; "" means
+	// ssh_config's UserKnownHostsFile, else the device's known_hosts. The
+	// hop's key is looked up under its own host and port.
+	KnownHosts string
+	// HostKeyPolicy is jump_hosts' host_key_policy; "" means the device's.
+	HostKeyPolicy string
+}
+
+// String renders the hop as jump is written: "[user@]name[:port]".
+func (h JumpHost) String() string {
+	s := h.Name
+	if strings.Contains(s, ":") {
+		s = "[" + s + "]"
+	}
+	if h.Port != 0 {
+		s += ":" + strconv.Itoa(h.Port)
+	}
+	if h.Username != "" {
+		s = h.Username + "@" + s
+	}
+	return s
+}
+
+// JumpNone is the jump value (and OpenSSH ProxyJump value) that means
+// "connect directly".
+const JumpNone = "none"
+
+// ParseJump parses a jump setting the way OpenSSH reads ProxyJump: "none",
+// or one or more "[user@]host[:port]" separated by commas, first hop
+// first. An IPv6 address is written in brackets ("[2001:db8::1]:22"), and
+// an "ssh://" prefix is allowed. "none" gives an empty, non-nil chain. Only
+// Name, Username and Port are set.
+func ParseJump(s string) ([]JumpHost, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("empty")
+	}
+	if s == JumpNone {
+		return []JumpHost{}, nil
+	}
+	parts := strings.Split(s, ",")
+	hops := make([]JumpHost, 0, len(parts))
+	for i, part := range parts {
+		h, err := parseHop(strings.TrimSpace(part))
+		if err != nil {
+			if len(parts) > 1 {
+				return nil, fmt.Errorf("hop %d (%s): %w", i+1, quote(part), err)
+			}
+			return nil, err
+		}
+		for _, prev := range hops {
+			if prev.Name == h.Name && prev.Port == h.Port {
+				return nil, &duplicateHopError{name: h.Name}
+			}
+		}
+		hops = append(hops, h)
+	}
+	return hops, nil
+}
+
+// duplicateHopError is a chain that goes through the same jump host twice.
+type duplicateHopError struct{ name string }
+
+func (e *duplicateHopError) Error() string { return quote(e.name) + " is listed twice" }
+
+// parseHop parses one "[ssh://][user@]host[:port]".
+func parseHop(s string) (JumpHost, error) {
+	var h JumpHost
+	s = strings.TrimPrefix(s, "ssh://")
+	switch {
+	case s == "":
+		return h, errors.New("empty jump host")
+	case s == JumpNone:
+		return h, errors.New(`"none" cannot be part of a chain`)
+	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return h, errors.New("must not contain spaces")
+	}
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		h.Username, s = s[:at], s[at+1:]
+		if h.Username == "" {
+			return h, errors.New(`empty user name before "@"`)
+		}
+	}
+	host, port := s, ""
+	switch {
+	case strings.HasPrefix(s, "["):
+		end := strings.Index(s, "]")
+		if end < 0 {
+			return h, errors.New(`"[" without "]"`)
+		}
+		host, port = s[1:end], s[end+1:]
+		if port != "" && !strings.HasPrefix(port, ":") {
+			return h, fmt.Errorf("unexpected %s after \"]\"", quote(port))
+		}
+		port = strings.TrimPrefix(port, ":")
+		if port == "" && strings.HasSuffix(s, ":") {
+			return h, errors.New(`empty port after ":"`)
+		}
+	case strings.Count(s, ":") > 1:
+		return h, errors.New("write an IPv6 address in brackets, e.g. [2001:db8::1]:22")
+	case strings.Contains(s, ":"):
+		host, port, _ = strings.Cut(s, ":")
+		if port == "" {
+			return h, errors.New(`empty port after ":"`)
+		}
+	}
+	switch {
+	case host == "":
+		return h, errors.New("empty host")
+	case strings.HasPrefix(host, "-"):
+		return h, errors.New("host must not start with -")
+	case strings.ContainsAny(host, "/@[]*?!#,"):
+		return h, fmt.Errorf("%s is not a host name or address", quote(host))
+	}
+	h.Name = host
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return h, fmt.Errorf("port %s is not a number in 1..65535", quote(port))
+		}
+		h.Port = n
+	}
+	return h, nil
 }
 
 // Password returns the password from PasswordEnv or PasswordFile, or ("",
@@ -281,25 +440,53 @@ func (inv *Inventory) Warnings() []string {
 	for _, d := range inv.Devices {
 		checkFile("password_file", d.Auth.PasswordFile)
 		checkFile("private_key", d.Auth.PrivateKey)
+		for _, h := range d.Jump {
+			checkFile("password_file", h.Auth.PasswordFile)
+			checkFile("private_key", h.Auth.PrivateKey)
+		}
 	}
 	// A missing known_hosts makes every strict poll fail with "hostkey";
 	// with accept-new it is simply created.
-	for _, d := range inv.Devices {
-		if d.HostKeyPolicy != HostKeyStrict || d.KnownHosts == "" || seen["known_hosts\x00"+d.KnownHosts] {
-			continue
+	checkKnownHosts := func(policy, file string) {
+		if policy != HostKeyStrict || file == "" || seen["known_hosts\x00"+file] {
+			return
 		}
-		seen["known_hosts\x00"+d.KnownHosts] = true
-		if _, err := os.Stat(d.KnownHosts); err != nil {
+		seen["known_hosts\x00"+file] = true
+		if _, err := os.Stat(file); err != nil {
 			out = append(out, fmt.Sprintf("%s: known_hosts %s: %v (with host_key_policy strict, polls will fail)",
-				inv.Path, d.KnownHosts, unwrapPath(err)))
+				inv.Path, file, unwrapPath(err)))
 		}
 	}
 	for _, d := range inv.Devices {
-		if !d.Auth.Configured() {
+		checkKnownHosts(d.HostKeyPolicy, d.KnownHosts)
+		for _, h := range d.Jump {
+			checkKnownHosts(cmp.Or(h.HostKeyPolicy, d.HostKeyPolicy), cmp.Or(h.KnownHosts, d.KnownHosts))
+		}
+	}
+	// An ssh_config the operator asked for and that is not there fails
+	// every poll of the devices that use it.
+	for _, d := range inv.Devices {
+		if d.SSHConfig == "" || seen["ssh_config\x00"+d.SSHConfig] {
+			continue
+		}
+		seen["ssh_config\x00"+d.SSHConfig] = true
+		if _, err := os.Stat(d.SSHConfig); err != nil {
+			out = append(out, fmt.Sprintf("%s: ssh_config %s: %v (polls of the devices that use it will fail)",
+				inv.Path, d.SSHConfig, unwrapPath(err)))
+		}
+	}
+	for _, d := range inv.Devices {
+		// With ssh_config, its IdentityFile may be the way in.
+		if !d.Auth.Configured() && d.SSHConfig == "" {
 			out = append(out, fmt.Sprintf("%s: device %s: no auth method (set auth: password_env, password_file, private_key or agent)", inv.Path, show(d.Name)))
 		}
 		if d.HostKeyPolicy == HostKeyOff {
 			out = append(out, fmt.Sprintf("%s: device %s: host_key_policy off: the router's identity is not checked", inv.Path, show(d.Name)))
+		}
+		for _, h := range d.Jump {
+			if cmp.Or(h.HostKeyPolicy, d.HostKeyPolicy) == HostKeyOff && d.HostKeyPolicy != HostKeyOff {
+				out = append(out, fmt.Sprintf("%s: device %s: jump host %s: host_key_policy off: the jump host's identity is not checked", inv.Path, show(d.Name), show(h.Name)))
+			}
 		}
 	}
 	return out
@@ -370,8 +557,11 @@ func ParseInventory(path string, data []byte) (*Inventory, error) {
 // layer is what one level — defaults, a group or a device — sets. nil
 // means "not set here, inherit"; a set pointer overrides what is inherited.
 type layer struct {
-	username, knownHosts, hostKeyPolicy, site, session, jump, sshConfig *string
+	username, knownHosts, hostKeyPolicy, site, session, sshConfig *string
 
+	// jump: nil is not set here; a nil chain is cleared (jump: ""); an
+	// empty chain is "none".
+	jump              *[]JumpHost
 	port, expectedREs *int
 	timeout           *time.Duration
 	legacyAlgorithms  *bool
@@ -431,7 +621,11 @@ func deref[T any](p *T, def T) T {
 // Keys allowed at each level, as functions rather than package variables
 // so no caller can change them. Device-only keys are listed apart so that
 // using one under defaults or a group gets a precise message.
-func topKeys() []string { return []string{"defaults", "groups", "devices"} }
+func topKeys() []string { return []string{"defaults", "groups", "jump_hosts", "devices"} }
+
+func jumpHostKeys() []string {
+	return []string{"host", "port", "username", "auth", "known_hosts", "host_key_policy"}
+}
 
 func commonKeys() []string {
 	return []string{"username", "port", "auth", "known_hosts", "host_key_policy", "timeout", "site", "tags",
@@ -458,6 +652,17 @@ type parser struct {
 	file string
 	dir  string // absolute directory of the file, base of relative paths
 	errs []error
+	// jumpHosts are the jump_hosts entries by name.
+	jumpHosts map[string]*jumpHostEntry
+	// jumpHostsResolved is resolvedJumpHosts' result.
+	jumpHostsResolved map[string]JumpHost
+}
+
+// jumpHostEntry is one jump_hosts entry; nil fields were not given.
+type jumpHostEntry struct {
+	host, username, knownHosts, hostKeyPolicy *string
+	port                                      *int
+	auth                                      *authLayer
 }
 
 func (p *parser) errorf(line int, field, format string, args ...any) {
@@ -524,6 +729,8 @@ func (p *parser) parse(data []byte) *Inventory {
 					p.layer(gm, ctx, "in a group", g, nil)
 				}
 			})
+		case "jump_hosts":
+			p.jumpHostsSection(v)
 		case "devices":
 			devicesNode = v
 		default:
@@ -715,6 +922,7 @@ func (p *parser) device(i int, n *yaml.Node, defaults *layer, groups map[string]
 			Agent:         deref(eff.auth.agent, false),
 		},
 		KnownHosts:       deref(eff.knownHosts, ""),
+		PortSet:          eff.port != nil,
 		HostKeyPolicy:    deref(eff.hostKeyPolicy, DefaultHostKeyPolicy),
 		Timeout:          deref(eff.timeout, DefaultTimeout),
 		Site:             deref(eff.site, ""),
@@ -722,10 +930,19 @@ func (p *parser) device(i int, n *yaml.Node, defaults *layer, groups map[string]
 		Groups:           groupList,
 		ExpectedREs:      deref(eff.expectedREs, 0),
 		Session:          deref(eff.session, DefaultSession),
-		Jump:             deref(eff.jump, ""),
 		SSHConfig:        deref(eff.sshConfig, ""),
 		LegacyAlgorithms: deref(eff.legacyAlgorithms, false),
 		Logs:             slices.Clone(deref(eff.logs, nil)),
+	}
+	d.KnownHostsSet = d.KnownHosts != ""
+	if d.SSHConfig != "" {
+		d.JumpHosts = p.resolvedJumpHosts()
+	}
+	if eff.jump != nil && *eff.jump != nil {
+		d.Jump = make([]JumpHost, 0, len(*eff.jump))
+		for _, h := range *eff.jump {
+			d.Jump = append(d.Jump, p.resolveHop(h))
+		}
 	}
 	if d.KnownHosts == "" {
 		// An unknown home directory (no $HOME, as under some service
@@ -752,7 +969,7 @@ func (p *parser) layer(m *yaml.Node, ctx, where string, l *layer, extra func(key
 		case "site":
 			l.site = p.str(v, ctx, key, true)
 		case "jump":
-			l.jump = p.str(v, ctx, key, true)
+			l.jump = p.jump(v, ctx)
 		case "port":
 			if n, ok := p.integer(v, f); ok {
 				if n < 1 || n > 65535 {
@@ -800,7 +1017,7 @@ func (p *parser) layer(m *yaml.Node, ctx, where string, l *layer, extra func(key
 		case "known_hosts":
 			l.knownHosts = p.path(v, ctx, key)
 		case "ssh_config":
-			l.sshConfig = p.path(v, ctx, key)
+			l.sshConfig = p.sshConfig(v, ctx)
 		case "legacy_algorithms":
 			l.legacyAlgorithms = p.boolean(v, f)
 		case "tags":
@@ -874,6 +1091,239 @@ func (p *parser) auth(v *yaml.Node, ctx string, a *authLayer) {
 	if envLine > 0 && fileLine > 0 {
 		p.errorf(max(envLine, fileLine), ctx+": auth", "give password_env or password_file, not both")
 	}
+}
+
+// jump parses a jump value: a string as OpenSSH's ProxyJump ("a,b",
+// "none"), or a list with one hop per item.
+func (p *parser) jump(v *yaml.Node, ctx string) *[]JumpHost {
+	v = resolve(v)
+	f := joinField(ctx, "jump")
+	switch {
+	case isNull(v):
+		return nil
+	case v.Kind == yaml.SequenceNode:
+		hops := []JumpHost{}
+		for i, it := range v.Content {
+			itf := fmt.Sprintf("%s[%d]", f, i)
+			s := p.str(it, ctx, fmt.Sprintf("jump[%d]", i), false)
+			if s == nil {
+				return nil
+			}
+			line := resolve(it).Line
+			if *s == JumpNone || strings.Contains(*s, ",") {
+				p.errorf(line, itf, "one jump host per list item (%s and commas belong in a plain string)", quote(JumpNone))
+				return nil
+			}
+			h, err := parseHop(strings.TrimSpace(*s))
+			if err != nil {
+				p.errorf(line, itf, "%v", err)
+				return nil
+			}
+			for _, prev := range hops {
+				if prev.Name == h.Name && prev.Port == h.Port {
+					p.errorf(line, itf, "%v", &duplicateHopError{name: h.Name})
+					return nil
+				}
+			}
+			hops = append(hops, h)
+		}
+		if len(hops) == 0 {
+			p.errorf(v.Line, f, "empty list (write %s to connect directly)", quote(JumpNone))
+			return nil
+		}
+		return &hops
+	case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str":
+		s := p.str(v, ctx, "jump", true)
+		if s == nil {
+			return nil
+		}
+		if *s == "" {
+			var cleared []JumpHost
+			return &cleared
+		}
+		hops, err := ParseJump(*s)
+		var dup *duplicateHopError
+		switch {
+		case errors.As(err, &dup):
+			p.errorf(v.Line, f, "%v", err)
+			return nil
+		case err != nil:
+			p.errorf(v.Line, f, "%v (want [user@]host[:port], several separated by commas, or %s)", err, quote(JumpNone))
+			return nil
+		}
+		return &hops
+	default:
+		p.errorf(v.Line, f, "want a string or a list of jump hosts, got %s", YAMLKind(v))
+		return nil
+	}
+}
+
+// defaultSSHConfig is the file "ssh_config: true" reads.
+const defaultSSHConfig = "~/.ssh/config"
+
+// sshConfig parses ssh_config: true (~/.ssh/config), false (none) or a
+// path.
+func (p *parser) sshConfig(v *yaml.Node, ctx string) *string {
+	v = resolve(v)
+	f := joinField(ctx, "ssh_config")
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool" {
+		b := p.boolean(v, f)
+		if b == nil {
+			return nil
+		}
+		if !*b {
+			none := ""
+			return &none
+		}
+		abs, err := expandPath(p.dir, defaultSSHConfig)
+		if err != nil {
+			p.errorf(v.Line, f, "%v", err)
+			return nil
+		}
+		return &abs
+	}
+	if v.Kind == yaml.ScalarNode && oneOf(strings.ToLower(v.Value), "yes", "no", "on", "off") {
+		p.errorf(v.Line, f, "want true, false or a path, got %s", quote(v.Value))
+		return nil
+	}
+	return p.path(v, ctx, "ssh_config")
+}
+
+// jumpHostsSection parses the top-level jump_hosts mapping.
+func (p *parser) jumpHostsSection(v *yaml.Node) {
+	m := p.mapping(v, "jump_hosts")
+	if m == nil {
+		return
+	}
+	p.jumpHosts = map[string]*jumpHostEntry{}
+	p.eachKey(m, "jump_hosts", func(name string, k, v *yaml.Node) {
+		ctx := "jump_hosts." + show(name)
+		if msg := checkJumpName(name); msg != "" {
+			p.errorf(k.Line, ctx, "%s", msg)
+			return
+		}
+		e := &jumpHostEntry{}
+		p.jumpHosts[name] = e
+		if isNull(resolve(v)) {
+			return // the name alone: the host itself, with the device's settings
+		}
+		em := p.mapping(v, ctx)
+		if em == nil {
+			return
+		}
+		p.eachKey(em, ctx, func(key string, k, v *yaml.Node) {
+			f := ctx + ": " + key
+			switch key {
+			case "host":
+				if s := p.str(v, ctx, key, false); s != nil {
+					if msg := checkHost(*s); msg != "" {
+						p.errorf(resolve(v).Line, f, "%s", msg)
+					} else {
+						e.host = s
+					}
+				}
+			case "port":
+				if n, ok := p.integer(v, f); ok {
+					if n < 1 || n > 65535 {
+						p.errorf(resolve(v).Line, f, "%d is out of range 1..65535", n)
+					} else {
+						e.port = &n
+					}
+				}
+			case "username":
+				e.username = p.str(v, ctx, key, false)
+			case "known_hosts":
+				if s := p.path(v, ctx, key); s != nil && *s != "" {
+					e.knownHosts = s
+				}
+			case "host_key_policy":
+				if s := p.str(v, ctx, key, false); s != nil {
+					if oneOf(*s, HostKeyStrict, HostKeyAcceptNew, HostKeyOff) {
+						e.hostKeyPolicy = s
+					} else {
+						p.errorf(resolve(v).Line, f, "%s is not one of strict, accept-new, off", quote(*s))
+					}
+				}
+			case "auth":
+				var a authLayer
+				before := len(p.errs)
+				p.auth(v, ctx, &a)
+				if len(p.errs) > before {
+					return
+				}
+				if a.passwordEnv == nil && a.passwordFile == nil && a.privateKey == nil && (a.agent == nil || !*a.agent) {
+					p.errorf(resolve(v).Line, ctx+": auth", "no method given (set private_key, agent, password_env or password_file; leave auth out to use the device's)")
+					return
+				}
+				e.auth = &a
+			case "password", "passphrase":
+				p.errorf(k.Line, f, "plaintext secrets are not allowed in the inventory; use auth: {%s_env: VARIABLE} or auth: {password_file: PATH}", key)
+			default:
+				if slices.Contains(authKeys(), key) {
+					p.errorf(k.Line, f, "belongs under auth:")
+					return
+				}
+				p.unknownKey(k, ctx, key, jumpHostKeys(), "unknown key")
+			}
+		})
+	})
+}
+
+// resolvedJumpHosts returns every jump_hosts entry as a JumpHost, built
+// once and shared by the devices that use ssh_config.
+func (p *parser) resolvedJumpHosts() map[string]JumpHost {
+	if p.jumpHostsResolved == nil && len(p.jumpHosts) > 0 {
+		p.jumpHostsResolved = make(map[string]JumpHost, len(p.jumpHosts))
+		for name := range p.jumpHosts {
+			p.jumpHostsResolved[name] = p.resolveHop(JumpHost{Name: name})
+		}
+	}
+	return p.jumpHostsResolved
+}
+
+// checkJumpName keeps jump_hosts names writable in a jump string.
+func checkJumpName(s string) string {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return "empty jump host name"
+	case s == JumpNone:
+		return fmt.Sprintf("%s is reserved: jump: %s means no jump host", quote(s), s)
+	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return "a jump host name must not contain spaces"
+	case strings.ContainsAny(s, "@:,[]/*?!#"):
+		return "a jump host name must not contain @ : , [ ] / * ? ! # (give the address with host: and the port with port:)"
+	case strings.HasPrefix(s, "-"):
+		return "a jump host name must not start with -"
+	}
+	return ""
+}
+
+// resolveHop fills a hop parsed from jump with its jump_hosts entry, if
+// any. What jump itself says (user@, :port) wins over the entry.
+func (p *parser) resolveHop(h JumpHost) JumpHost {
+	e := p.jumpHosts[h.Name]
+	if e == nil {
+		return h
+	}
+	h.Host = deref(e.host, "")
+	if h.Port == 0 {
+		h.Port = deref(e.port, 0)
+	}
+	if h.Username == "" {
+		h.Username = deref(e.username, "")
+	}
+	if e.auth != nil {
+		h.Auth = Auth{
+			PasswordEnv:   deref(e.auth.passwordEnv, ""),
+			PasswordFile:  deref(e.auth.passwordFile, ""),
+			PrivateKey:    deref(e.auth.privateKey, ""),
+			PassphraseEnv: deref(e.auth.passphraseEnv, ""),
+			Agent:         deref(e.auth.agent, false),
+		}
+	}
+	h.KnownHosts = deref(e.knownHosts, "")
+	h.HostKeyPolicy = deref(e.hostKeyPolicy, "")
+	return h
 }
 
 // eachKey calls fn for each key of mapping m, in order, after checking

@@ -74,6 +74,28 @@ func TestInvalidInventories(t *testing.T) {
 			"testdata/invalid-no-devices.yml:1: devices: missing: list at least one device"},
 		{"invalid-two-documents.yml",
 			"testdata/invalid-two-documents.yml:4: a second YAML document (---): an inventory is one document"},
+		{"invalid-jump-bad-port.yml",
+			`testdata/invalid-jump-bad-port.yml:4: devices[0] (r1): jump: port "99999" is not a number in 1..65535 (want [user@]host[:port], several separated by commas, or "none")`},
+		{"invalid-jump-ipv6.yml",
+			`testdata/invalid-jump-ipv6.yml:2: defaults: jump: write an IPv6 address in brackets, e.g. [2001:db8::1]:22 (want [user@]host[:port], several separated by commas, or "none")`},
+		{"invalid-jump-twice.yml",
+			`testdata/invalid-jump-twice.yml:3: groups.lab: jump: "bastion" is listed twice`},
+		{"invalid-jump-list-comma.yml",
+			`testdata/invalid-jump-list-comma.yml:6: devices[0] (r1): jump[1]: one jump host per list item ("none" and commas belong in a plain string)`},
+		{"invalid-jump-not-string.yml",
+			"testdata/invalid-jump-not-string.yml:4: devices[0] (r1): jump: want a string or a list of jump hosts, got a mapping"},
+		{"invalid-jump-hosts-unknown-key.yml",
+			"testdata/invalid-jump-hosts-unknown-key.yml:4: jump_hosts.ams-bastion: usernme: unknown key; did you mean username?"},
+		{"invalid-jump-hosts-no-auth-method.yml",
+			"testdata/invalid-jump-hosts-no-auth-method.yml:4: jump_hosts.ams-bastion: auth: no method given (set private_key, agent, password_env or password_file; leave auth out to use the device's)"},
+		{"invalid-jump-hosts-plaintext-password.yml",
+			"testdata/invalid-jump-hosts-plaintext-password.yml:5: jump_hosts.ams-bastion: auth.password: plaintext secrets are not allowed in the inventory; use password_env (an environment variable) or password_file (a file only the agent can read)"},
+		{"invalid-jump-hosts-bad-name.yml",
+			"testdata/invalid-jump-hosts-bad-name.yml:2: jump_hosts.bastion:2222: a jump host name must not contain @ : , [ ] / * ? ! # (give the address with host: and the port with port:)"},
+		{"invalid-jump-hosts-host-with-port.yml",
+			"testdata/invalid-jump-hosts-host-with-port.yml:3: jump_hosts.ams-bastion: host: must not include a port; use port: 2222"},
+		{"invalid-ssh-config-yes.yml",
+			`testdata/invalid-ssh-config-yes.yml:2: defaults: ssh_config: want true, false or a path, got "yes"`},
 	}
 	files, err := filepath.Glob("testdata/invalid-*.yml")
 	if err != nil {
@@ -176,7 +198,7 @@ func TestInheritance(t *testing.T) {
 	check(plain, Device{
 		Name: "plain", Host: "192.0.2.1", Port: 830, Username: "netconf",
 		Auth:       Auth{PasswordEnv: "FLEET_PASSWORD"},
-		KnownHosts: knownHosts, HostKeyPolicy: "strict", Timeout: 30 * time.Second,
+		KnownHosts: knownHosts, KnownHostsSet: true, HostKeyPolicy: "strict", Timeout: 30 * time.Second,
 		Tags: []string{"all"}, Session: "per-poll",
 	})
 	// Groups in order (lab after mx), device last; tags are a union;
@@ -188,20 +210,20 @@ func TestInheritance(t *testing.T) {
 			PasswordFile: filepath.Join(dir, "secrets/both.pw"),
 			PrivateKey:   key, PassphraseEnv: "MX_KEY_PASSPHRASE",
 		},
-		KnownHosts: knownHosts, HostKeyPolicy: "accept-new", Timeout: 40 * time.Second,
+		KnownHosts: knownHosts, KnownHostsSet: true, HostKeyPolicy: "accept-new", Timeout: 40 * time.Second,
 		Site: "lab1", Tags: []string{"all", "mx", "core", "lab", "rack-1"}, Groups: []string{"mx", "lab"},
-		ExpectedREs: 2, Session: "persistent", Jump: "netops@bastion.example.net",
+		ExpectedREs: 2, Session: "persistent", Jump: []JumpHost{{Name: "bastion.example.net", Username: "netops"}},
 		Logs: []string{"messages"},
 	})
 	// Device scalars win; site: "" clears the group's; agent adds to the
 	// inherited password and key.
 	own, _ := inv.Device("own")
 	check(own, Device{
-		Name: "own", Host: "2001:db8::3", Port: 2830, Username: "admin",
+		Name: "own", Host: "2001:db8::3", Port: 2830, PortSet: true, Username: "admin",
 		Auth: Auth{
 			PasswordEnv: "FLEET_PASSWORD", PrivateKey: key, PassphraseEnv: "MX_KEY_PASSPHRASE", Agent: true,
 		},
-		KnownHosts: knownHosts, HostKeyPolicy: "strict", Timeout: 5 * time.Second,
+		KnownHosts: knownHosts, KnownHostsSet: true, HostKeyPolicy: "strict", Timeout: 5 * time.Second,
 		Tags: []string{"all", "mx", "core"}, Groups: []string{"mx"}, ExpectedREs: 2,
 		Session: "per-poll", SSHConfig: filepath.Join(dir, "ssh/config"), LegacyAlgorithms: true,
 		Logs: []string{"messages", "mastership"},
@@ -252,7 +274,7 @@ func TestExampleInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := append(append(append(topKeys(), commonKeys()...), deviceOnlyKeys()...), authKeys()...)
+	keys := slices.Concat(topKeys(), commonKeys(), deviceOnlyKeys(), authKeys(), jumpHostKeys())
 	for _, k := range keys {
 		if !strings.Contains(string(data), k+":") {
 			t.Errorf("devices.example.yaml does not document %s", k)
@@ -544,4 +566,176 @@ func equalDevice(a, b Device) bool {
 		}
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+func TestJumpHosts(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	src := `defaults:
+  username: netconf
+  auth: {password_env: FLEET_PW}
+  known_hosts: kh
+  jump: ams-bastion
+# jump_hosts may come after the levels that use it.
+jump_hosts:
+  ams-bastion:
+    host: 192.0.2.100
+    port: 2222
+    username: netops
+    auth: {private_key: keys/bastion, passphrase_env: BASTION_PASSPHRASE}
+    known_hosts: bastion_kh
+    host_key_policy: accept-new
+  bare:
+groups:
+  two: {jump: "ams-bastion, admin@other.example.net:22"}
+  list: {jump: [bare, "ssh://u@[2001:db8::1]:2200"]}
+devices:
+  - {name: inherit, host: h1}
+  - {name: override, host: h2, jump: "root@ams-bastion:22"}
+  - {name: chain, host: h3, groups: [two]}
+  - {name: listed, host: h4, groups: [list]}
+  - {name: none, host: h5, jump: none}
+  - {name: cleared, host: h6, jump: ""}
+  - {name: sshcfg, host: h7, ssh_config: true, port: 830}
+  - {name: sshcfg-path, host: h8, ssh_config: cfg/ssh_config, known_hosts: ""}
+  - {name: sshcfg-off, host: h9, ssh_config: false}
+`
+	inv, err := ParseInventory("/srv/inv/devices.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bastion := JumpHost{
+		Name: "ams-bastion", Host: "192.0.2.100", Port: 2222, Username: "netops",
+		Auth:       Auth{PrivateKey: "/srv/inv/keys/bastion", PassphraseEnv: "BASTION_PASSPHRASE"},
+		KnownHosts: "/srv/inv/bastion_kh", HostKeyPolicy: HostKeyAcceptNew,
+	}
+	// "user@" and ":port" in jump win over the entry.
+	overridden := bastion
+	overridden.Username, overridden.Port = "root", 22
+	tests := []struct {
+		device string
+		want   []JumpHost
+	}{
+		{"inherit", []JumpHost{bastion}},
+		{"override", []JumpHost{overridden}},
+		{"chain", []JumpHost{bastion, {Name: "other.example.net", Port: 22, Username: "admin"}}},
+		// An entry with no settings changes nothing.
+		{"listed", []JumpHost{{Name: "bare"}, {Name: "2001:db8::1", Port: 2200, Username: "u"}}},
+		{"none", []JumpHost{}},
+		{"cleared", nil},
+	}
+	for _, tt := range tests {
+		d, _ := inv.Device(tt.device)
+		if !reflect.DeepEqual(d.Jump, tt.want) {
+			t.Errorf("%s: jump\n got: %+v\nwant: %+v", tt.device, d.Jump, tt.want)
+		}
+		if (d.Jump == nil) != (tt.want == nil) {
+			t.Errorf("%s: jump nil = %v, want %v (nil is not set, empty is none)", tt.device, d.Jump == nil, tt.want == nil)
+		}
+	}
+	if d, _ := inv.Device("listed"); d.Jump[1].String() != "u@[2001:db8::1]:2200" {
+		t.Errorf("String() = %q", d.Jump[1].String())
+	}
+
+	ssh := []struct {
+		device, config       string
+		portSet, knownHostsS bool
+	}{
+		{"inherit", "", false, true},
+		{"sshcfg", filepath.Join(home, ".ssh/config"), true, true},
+		{"sshcfg-path", "/srv/inv/cfg/ssh_config", false, false},
+		{"sshcfg-off", "", false, true},
+	}
+	for _, tt := range ssh {
+		d, _ := inv.Device(tt.device)
+		if d.SSHConfig != tt.config || d.PortSet != tt.portSet || d.KnownHostsSet != tt.knownHostsS {
+			t.Errorf("%s: SSHConfig %q PortSet %v KnownHostsSet %v, want %q %v %v",
+				tt.device, d.SSHConfig, d.PortSet, d.KnownHostsSet, tt.config, tt.portSet, tt.knownHostsS)
+		}
+	}
+	if d, _ := inv.Device("sshcfg-path"); d.KnownHosts != filepath.Join(home, ".ssh/known_hosts") || d.Port != 830 {
+		t.Errorf("defaults without ssh_config values: known_hosts %q port %d", d.KnownHosts, d.Port)
+	}
+	// The jump hosts ssh_config's ProxyJump names find their jump_hosts
+	// settings in JumpHosts, set only for devices that use ssh_config.
+	if d, _ := inv.Device("sshcfg"); !reflect.DeepEqual(d.JumpHosts, map[string]JumpHost{"ams-bastion": bastion, "bare": {Name: "bare"}}) {
+		t.Errorf("sshcfg: JumpHosts = %+v", d.JumpHosts)
+	}
+	if d, _ := inv.Device("inherit"); d.JumpHosts != nil {
+		t.Errorf("inherit: JumpHosts = %+v, want nil without ssh_config", d.JumpHosts)
+	}
+}
+
+func TestParseJump(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []JumpHost
+		wantErr string
+	}{
+		{"bastion", []JumpHost{{Name: "bastion"}}, ""},
+		{"netops@bastion.example.net:2222", []JumpHost{{Name: "bastion.example.net", Port: 2222, Username: "netops"}}, ""},
+		{"a,b@c:22", []JumpHost{{Name: "a"}, {Name: "c", Port: 22, Username: "b"}}, ""},
+		{" a , b ", []JumpHost{{Name: "a"}, {Name: "b"}}, ""},
+		{"ssh://u@h:22", []JumpHost{{Name: "h", Port: 22, Username: "u"}}, ""},
+		{"[2001:db8::1]", []JumpHost{{Name: "2001:db8::1"}}, ""},
+		{"u@[2001:db8::1]:22", []JumpHost{{Name: "2001:db8::1", Port: 22, Username: "u"}}, ""},
+		{"user@domain@h", []JumpHost{{Name: "h", Username: "user@domain"}}, ""},
+		{"none", []JumpHost{}, ""},
+		{"", nil, "empty"},
+		{"a,,b", nil, `hop 2 (""): empty jump host`},
+		{"a,none", nil, `hop 2 ("none"): "none" cannot be part of a chain`},
+		{"@h", nil, `empty user name before "@"`},
+		{"h:", nil, `empty port after ":"`},
+		{"h:0", nil, `port "0" is not a number in 1..65535`},
+		{"h:ssh", nil, `port "ssh" is not a number in 1..65535`},
+		{"2001:db8::1", nil, "write an IPv6 address in brackets"},
+		{"[2001:db8::1", nil, `"[" without "]"`},
+		{"[::1]x", nil, `unexpected "x" after "]"`},
+		{"-oProxyCommand=x", nil, "must not start with -"},
+		{"h/x", nil, `"h/x" is not a host name or address`},
+		{"a b", nil, "must not contain spaces"},
+		{"a,b,a", nil, `"a" is listed twice`},
+	}
+	for _, tt := range tests {
+		got, err := ParseJump(tt.in)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseJump(%q) = %+v, %v; want error %q", tt.in, got, err, tt.wantErr)
+			}
+		case err != nil:
+			t.Errorf("ParseJump(%q): %v", tt.in, err)
+		case !reflect.DeepEqual(got, tt.want):
+			t.Errorf("ParseJump(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestJumpHostWarnings(t *testing.T) {
+	src := `jump_hosts:
+  b: {auth: {private_key: missing_bastion_key}, known_hosts: missing_kh}
+  lab: {host_key_policy: "off"}
+devices:
+  - {name: r1, host: h, jump: b, known_hosts: kh, auth: {agent: true}, ssh_config: missing_config}
+  - {name: r2, host: h, jump: lab, known_hosts: kh, ssh_config: missing_config}
+`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kh"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "inv.yaml")
+	inv, err := ParseInventory(p, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		p + ": private_key " + filepath.Join(dir, "missing_bastion_key") + ": no such file or directory",
+		p + ": known_hosts " + filepath.Join(dir, "missing_kh") + ": no such file or directory (with host_key_policy strict, polls will fail)",
+		p + ": ssh_config " + filepath.Join(dir, "missing_config") + ": no such file or directory (polls of the devices that use it will fail)",
+		// No "no auth method" for r2: ssh_config may give an IdentityFile.
+		p + ": device r2: jump host lab: host_key_policy off: the jump host's identity is not checked",
+	}
+	if got := inv.Warnings(); !slices.Equal(got, want) {
+		t.Errorf("warnings\n got: %q\nwant: %q", got, want)
+	}
 }

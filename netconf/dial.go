@@ -1,6 +1,8 @@
 // Package netconf is the agent's NETCONF client: dialing over SSH (with
-// host-key policy and credentials), the hello, RFC 6242 framing with a
-// size limit, and one RPC at a time bounded by a context. It wraps
+// host-key policy and credentials, directly or through jump hosts, with
+// an optional OpenSSH client config and the old algorithms of old Junos
+// releases), the hello, RFC 6242 framing with a size limit, and one RPC
+// at a time bounded by a context. It wraps
 // github.com/Juniper/go-netconf v0.3.1, replacing its transport and
 // adding what it lacks (deadlines, message-id checks, typed errors). It
 // knows nothing of what the replies mean: that is devices/junos.
@@ -12,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"time"
 
 	gonetconf "github.com/Juniper/go-netconf/netconf"
@@ -24,72 +25,110 @@ const DefaultPort = 830
 
 // Config says how to reach one router.
 type Config struct {
-	Host           string
-	Port           int // 0: DefaultPort
-	User           string
-	Credentials    Credentials
-	KnownHostsFile string        // "": ~/.ssh/known_hosts
+	Host string
+	// Port is the router's NETCONF port; 0: ssh_config's Port (with
+	// SSHConfigFile), else DefaultPort.
+	Port int
+	// User is the login; "": ssh_config's User (with SSHConfigFile).
+	User string
+	// Credentials: with SSHConfigFile and no KeyFile, ssh_config's
+	// IdentityFile is the key file.
+	Credentials Credentials
+	// KnownHostsFile: "": ssh_config's UserKnownHostsFile (with
+	// SSHConfigFile), else ~/.ssh/known_hosts.
+	KnownHostsFile string
 	HostKeyPolicy  HostKeyPolicy // "": strict
 	MaxReplyBytes  int64         // 0: DefaultMaxReplyBytes
 	Logger         *slog.Logger  // nil: discard
+
+	// Jump is the chain of SSH jump hosts to the router, first hop first,
+	// as OpenSSH's ProxyJump. nil: none, or ssh_config's ProxyJump (with
+	// SSHConfigFile); empty and non-nil: none even then.
+	Jump []JumpHost
+	// SSHConfigFile is an OpenSSH client config file ("~/" expanded) from
+	// which HostName, Port, User, IdentityFile, ProxyJump and
+	// UserKnownHostsFile apply to the router and to the jump hosts, for
+	// the settings this Config leaves empty. "": none is read.
+	SSHConfigFile string
+	// LegacyAlgorithms also offers the router the old algorithms of
+	// LegacyAlgorithms() (not to jump hosts).
+	LegacyAlgorithms bool
+	// ProxyJumpHost, when set, gives the settings of a jump host that
+	// ssh_config's ProxyJump names (the inventory's jump_hosts entry for
+	// it), ok false when there are none; a user and port written in
+	// ProxyJump win over them. An error (a password that cannot be read)
+	// fails the dial as a credentials error.
+	ProxyJumpHost func(name string) (h JumpHost, ok bool, err error)
 }
 
-// Dial connects to cfg.Host over TCP, authenticates over SSH, opens the
-// "netconf" subsystem and exchanges hellos, all bounded by ctx: x/crypto's
-// ClientConfig.Timeout covers only the TCP connect, and a server that
-// accepts and then says nothing would otherwise hold us forever.
+// Dial connects to the router, through cfg.Jump's jump hosts if any,
+// authenticates over SSH, opens the "netconf" subsystem and exchanges
+// hellos, all bounded by ctx: x/crypto's ClientConfig.Timeout covers only
+// the TCP connect, and a server that accepts and then says nothing would
+// otherwise hold us forever. Through jump hosts, everything (each hop's
+// handshake, each forwarded channel, the router's handshake) runs over the
+// one TCP connection to the first hop, so ctx bounds the whole path
+// through that connection.
 //
-// Errors say which step failed and for which address; Classify maps them
-// to a poll outcome. No error or log line contains a secret.
+// Errors say which step failed and for which address, and name the jump
+// host when one failed; Classify maps them to a poll outcome. No error or
+// log line contains a secret.
 func Dial(ctx context.Context, cfg Config) (*Session, error) {
-	port := cfg.Port
-	if port == 0 {
-		port = DefaultPort
+	rt, err := resolveRoute(cfg)
+	if err != nil {
+		return nil, err
 	}
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(port))
-	if cfg.Host == "" {
-		return nil, fmt.Errorf("dial %s: no host given", addr)
-	}
-	if cfg.User == "" {
-		return nil, fmt.Errorf("dial %s: no user name given", addr)
-	}
+	addr := rt.target.addr()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("addr", addr)
+	if len(rt.hops) > 0 {
+		log = log.With("via", rt.via())
+	}
 	limit := cfg.MaxReplyBytes
 	if limit <= 0 {
 		limit = DefaultMaxReplyBytes
 	}
 
-	hostKeyCallback, hostKeyAlgos, err := hostKeyCheck(cfg.Host, port, cfg.KnownHostsFile, cfg.HostKeyPolicy, log)
-	if err != nil {
-		return nil, fmt.Errorf("host key check for %s: %w", addr, err)
+	// Every endpoint's host key file and credentials are read before any
+	// connection is made.
+	endpoints := make([]*endpoint, 0, len(rt.hops)+1)
+	for i := range rt.hops {
+		endpoints = append(endpoints, &rt.hops[i])
 	}
-	methods, closeAuth, err := cfg.Credentials.authMethods()
-	// The agent connection is only used during the handshake.
-	defer closeAuth()
-	if err != nil {
-		return nil, fmt.Errorf("credentials for %s: %w: %w", addr, ErrNoCredentials, err)
-	}
-	if len(methods) == 0 {
-		return nil, fmt.Errorf("credentials for %s: %w", addr, ErrNoCredentials)
+	endpoints = append(endpoints, &rt.target)
+	preps := make([]*prepared, 0, len(endpoints))
+	defer func() {
+		// The agent connections are only used during the handshakes.
+		for _, p := range preps {
+			p.closeAuth()
+		}
+	}()
+	for _, e := range endpoints {
+		p, err := e.prepare(log)
+		if err != nil {
+			return nil, err
+		}
+		preps = append(preps, p)
 	}
 
+	first := rt.first()
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	base, err := d.DialContext(ctx, "tcp", first.addr())
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
+		return nil, first.wrap("dial", "dial", err)
 	}
-	// From here on, ctx bounds the handshake and the hello through the
-	// connection itself: a deadline for the common case, and closing it
-	// for a cancellation (or a context whose deadline was set elsewhere).
+	// From here on, ctx bounds every handshake, channel and the hello
+	// through the TCP connection: a deadline for the common case, and
+	// closing it for a cancellation (or a context whose deadline was set
+	// elsewhere). Through jump hosts, closing it ends everything above it.
 	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
+		_ = base.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	sess, err := handshake(ctx, conn, addr, cfg.User, methods, hostKeyCallback, hostKeyAlgos, limit, log)
+	stop := context.AfterFunc(ctx, func() { _ = base.Close() })
+	sess, err := connect(ctx, base, rt, preps, limit, log)
 	if !stop() && err == nil {
 		// ctx ended just as the hello completed and the connection is
 		// (being) closed under the new session.
@@ -97,30 +136,37 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("netconf hello from %s: %w", addr, ctx.Err())
 	}
 	if err != nil {
-		_ = conn.Close()
+		_ = base.Close()
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Time{})
+	_ = base.SetDeadline(time.Time{})
 	log.Debug("netconf session open", "session_id", sess.SessionID(), "framing", sess.Framing().String())
 	return sess, nil
 }
 
-// handshake runs SSH and the NETCONF hello on conn. On error the caller
-// closes conn, which releases everything built on it.
-func handshake(ctx context.Context, conn net.Conn, addr, user string, methods []ssh.AuthMethod,
-	hostKeyCallback ssh.HostKeyCallback, hostKeyAlgos []string, limit int64, log *slog.Logger) (*Session, error) {
-	sshCfg := &ssh.ClientConfig{
-		User:              user,
-		Auth:              methods,
-		HostKeyCallback:   hostKeyCallback,
-		HostKeyAlgorithms: hostKeyAlgos,
-	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, addr, sshCfg)
+// connect runs the route over base: through the jump hosts, if any, then
+// SSH and the NETCONF hello with the router. On error it closes what it
+// built above base; the caller closes base.
+func connect(ctx context.Context, base net.Conn, rt *route, preps []*prepared, limit int64, log *slog.Logger) (*Session, error) {
+	conn, clients, err := throughJumps(ctx, base, rt, preps, log)
 	if err != nil {
-		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, ctxError(ctx, err))
+		return nil, err
 	}
-	client := ssh.NewClient(c, chans, reqs)
+	c, chans, reqs, err := rt.target.sshHandshake(ctx, conn, preps[len(preps)-1])
+	if err != nil {
+		closeClients(clients)
+		return nil, err
+	}
+	if len(clients) > 0 {
+		c = &chainConn{Conn: c, below: clients, base: base}
+	}
+	return handshake(ctx, ssh.NewClient(c, chans, reqs), base, rt.target.addr(), limit, log)
+}
 
+// handshake opens the netconf subsystem on client and exchanges hellos.
+// conn is the TCP connection under it, which Session puts RPC deadlines
+// on. On error it closes client, which releases everything built on conn.
+func handshake(ctx context.Context, client *ssh.Client, conn net.Conn, addr string, limit int64, log *slog.Logger) (*Session, error) {
 	ch, chReqs, err := client.OpenChannel("session", nil)
 	if err != nil {
 		_ = client.Close()

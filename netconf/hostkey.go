@@ -91,14 +91,23 @@ func (e *HostKeyError) Error() string {
 	default:
 		fmt.Fprintf(&b, "netconf: host key for %s has CHANGED: expected %s, offered %s",
 			e.Host, strings.Join(e.Expected, " or "), e.Offered)
+		if typ := keyType(e.Offered); typ != "" && !slices.ContainsFunc(e.Expected, func(x string) bool { return keyType(x) == typ }) {
+			fmt.Fprintf(&b, " (the key type changed too: known_hosts has no %s key for it)", typ)
+		}
 		if e.file != "" {
 			fmt.Fprintf(&b, " (known_hosts %s)", e.file)
 		}
-		b.WriteString("; this may be a man-in-the-middle attack; if the router's key was replaced on purpose, remove the old entry with ")
+		b.WriteString("; this may be a man-in-the-middle attack; if the host's key was replaced on purpose, remove the old entry with ")
 		b.WriteString(keygenRemoveCommand(e.Host, e.file))
 		b.WriteString(" and add the new one")
 	}
 	return b.String()
+}
+
+// keyType is the type of a key as describeKey renders it.
+func keyType(described string) string {
+	t, _, _ := strings.Cut(described, " ")
+	return t
 }
 
 // keyscanCommand suggests the ssh-keyscan line for a known_hosts label.
@@ -139,15 +148,18 @@ func shellQuote(s string) string {
 }
 
 // hostKeyCheck returns the ssh.HostKeyCallback for host:port under policy,
-// and the HostKeyAlgorithms to offer: the algorithms of the keys
-// known_hosts holds for the host, or nil when it holds none (so the
-// library default applies). Without that restriction x/crypto prefers
-// ECDSA, and a router that has both an ECDSA and an Ed25519 key, with
-// only the Ed25519 one known, would look like a changed key.
+// and the algorithms of the keys known_hosts holds for the host (nil when
+// it holds none), which clientAlgorithms offers first. Without that
+// preference x/crypto prefers ECDSA, and a router that has both an ECDSA
+// and an Ed25519 key, with only the Ed25519 one known, would look like a
+// changed key. They are a preference, not a restriction: a router whose
+// key type changed must still get through the key exchange, so that its
+// new key is reported as changed.
 //
 // The callback checks the key against host:port as given here, not the
-// address the SSH library dialed, so a jump host or an ssh_config HostName
-// does not change which known_hosts entry applies.
+// address the SSH library dialed: through a jump host, the router's key is
+// looked up under the router's host and port (the address the jump host
+// is asked to connect to), and each jump host's under its own.
 func hostKeyCheck(host string, port int, knownHostsFile string, policy HostKeyPolicy, log *slog.Logger) (ssh.HostKeyCallback, []string, error) {
 	policy, err := ParseHostKeyPolicy(string(policy))
 	if err != nil {
@@ -410,9 +422,10 @@ func knownAlgorithms(db ssh.HostKeyCallback, address string) ([]string, error) {
 	for _, w := range keyErr.Want {
 		switch t := w.Key.Type(); t {
 		case ssh.KeyAlgoRSA:
-			// An ssh-rsa key signs with SHA-2 on any current server; the
-			// SHA-1 name is last, for old Junos releases.
-			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
+			// An ssh-rsa key signs with SHA-2 on any current server.
+			// Signing with SHA-1 (the algorithm named ssh-rsa) is for old
+			// Junos releases, with legacy_algorithms (clientAlgorithms).
+			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
 		default:
 			add(t)
 		}

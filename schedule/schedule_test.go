@@ -254,11 +254,3 @@ func TestPollUnreadableCredentialsIsAuth(t *testing.T) {
 }
 
 func storeFilter(names []string) store.Filter { return store.Filter{Devices: names} }
-
-func TestPollRefusesUnsupportedSettings(t *testing.T) {
-	d := devices.Device{Name: "r", Host: "127.0.0.1", Port: 1, Username: "u", Jump: "bastion", Timeout: time.Second}
-	p := (&Poller{Now: time.Now}).Poll(t.Context(), d)
-	if p.Outcome != devices.OutcomeProtocol || !strings.Contains(p.Error, "jump is not supported yet") {
-		t.Errorf("outcome %s error %q", p.Outcome, p.Error)
-	}
-}

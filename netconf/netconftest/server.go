@@ -129,6 +129,11 @@ type Config struct {
 	Handler       Handler  // nil: every RPC gets an rpc-error reply
 	Fault         Fault
 	Logger        *slog.Logger // nil: discard
+	// Crypto lists the key exchanges, ciphers and MACs the server offers
+	// (an old Junos: netconf.LegacyAlgorithms); zero: x/crypto's defaults.
+	// The host key algorithms follow HostKey (restrict an RSA key to
+	// ssh-rsa with ssh.NewSignerWithAlgorithms).
+	Crypto ssh.Config
 }
 
 // Server is a NETCONF-over-SSH server on loopback. With neither Users nor
@@ -443,6 +448,7 @@ func (s *Server) serveConn(c net.Conn) {
 func (s *Server) sshConfig(fault Fault) *ssh.ServerConfig {
 	reject := errors.New("netconftest: authentication rejected")
 	cfg := &ssh.ServerConfig{
+		Config:       s.cfg.Crypto,
 		NoClientAuth: !fault.RejectAuth && len(s.cfg.Users) == 0 && len(s.cfg.AuthorizedKeys) == 0,
 		PasswordCallback: func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
 			if fault.RejectAuth || !s.passwordOK(meta.User(), string(password)) {
