@@ -1,0 +1,421 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/schedule"
+	"github.com/mastership/mastership/store"
+)
+
+// Targets of the issue, printed beside the figures.
+const (
+	benchFreshMaxRatio       = 1.3   // agent CPU per fresh poll ≤ 1.3× the reference's
+	benchPersistentMaxCPUMS  = 0.3   // ms of agent CPU per poll on an open session
+	benchMaxRSSPerSession    = 64    // KiB of RSS per idle open session
+	benchBigFleet            = 10000 // the fleet the interval targets are about
+	benchBigFleetMaxWall     = 60.0  // s: audited inside one 60 s interval
+	benchBigFleetMaxCorePct  = 25.0  // % of one core, averaged over that interval
+	benchCorrelateMaxSeconds = 10.0
+	benchCSVMaxSeconds       = 10.0
+	benchCSVMaxRSSMiB        = 200.0
+)
+
+// auditor is the agent as `mastership run` builds it — poller, store,
+// historian with the default settings — polling into st, keeping sessions
+// in pool when it is not nil.
+func (b *bencher) auditor(st store.Store, pool *schedule.SessionPool) (*schedule.Auditor, error) {
+	var h historyOptions
+	h.addFlags(pflag.NewFlagSet("bench", pflag.ContinueOnError)) // the defaults
+	hist, err := h.historian(b.app, st)
+	if err != nil {
+		return nil, err
+	}
+	poller := h.poller(b.app, st, 0)
+	poller.Sessions = pool
+	return &schedule.Auditor{
+		Poller:      poller,
+		Store:       st,
+		Historian:   hist,
+		Concurrency: b.o.concurrency,
+		Logger:      b.log,
+	}, nil
+}
+
+// fleet starts the simulated fleet of sc and loads its inventory; stop
+// stops it. need is how many files this process will have open.
+//
+// The simulator holds a listener per router and a connection per session,
+// so a fleet whose sessions stay open needs twice its size in descriptors:
+// when the open files limit (which an unprivileged process cannot raise
+// past its hard limit) is too low for that, the fleet is split over
+// several simulator processes, and the devices of shard k are renamed
+// NAME-sk (each shard generates the same names).
+func (b *bencher) fleet(ctx context.Context, sc benchScenario, need uint64) (stop func(), devs []devices.Device, err error) {
+	lim, err := benchRaiseFileLimit(need)
+	if err == nil && lim < need {
+		return nil, nil, fmt.Errorf("the open files limit is %d, and %s needs about %d: raise it (ulimit -n)", lim, sc.name(), need)
+	}
+	shards := 1
+	if err == nil && lim > 1024 {
+		perShard := int(lim-256) / 2
+		shards = (sc.size + perShard - 1) / perShard
+	}
+	var sims []*benchChild
+	stop = func() {
+		for _, sim := range sims {
+			sim.stop()
+		}
+	}
+	b.logf("%s: starting %d simulated routers in %d process(es)", sc.name(), sc.size, shards)
+	for k := range shards {
+		n := sc.size/shards + btoi(k < sc.size%shards)
+		dir := filepath.Join(b.dir, sc.name(), "sim"+strconv.Itoa(k))
+		sim, invPath, err := b.startSim(ctx, dir, n, b.o.seed+int64(k))
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		sims = append(sims, sim)
+		inv, err := b.app.loadInventory(invPath)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		for _, d := range inv.Devices {
+			if shards > 1 {
+				d.Name += "-s" + strconv.Itoa(k)
+			}
+			devs = append(devs, d)
+		}
+	}
+	switch {
+	case b.o.splitKnownHosts:
+		err = benchSplitKnownHosts(devs, filepath.Join(b.dir, sc.name(), "known_hosts.d"))
+	case shards > 1:
+		// One fleet, one known_hosts file, as an operator would have it.
+		err = benchJoinKnownHosts(devs, filepath.Join(b.dir, sc.name(), "known_hosts"))
+	}
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return stop, devs, nil
+}
+
+// benchJoinKnownHosts writes the known_hosts files of devs, one after the
+// other, to path, and points every device at it.
+func benchJoinKnownHosts(devs []devices.Device, path string) error {
+	var all []byte
+	done := map[string]bool{}
+	for _, d := range devs {
+		if done[d.KnownHosts] {
+			continue
+		}
+		done[d.KnownHosts] = true
+		data, err := os.ReadFile(d.KnownHosts)
+		if err != nil {
+			return err
+		}
+		all = append(all, data...)
+	}
+	if err := os.WriteFile(path, all, 0o644); err != nil {
+		return err
+	}
+	for i := range devs {
+		devs[i].KnownHosts = path
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// benchSplitKnownHosts writes each device's line of its known_hosts file
+// to a file of its own in dir and points the device at it.
+func benchSplitKnownHosts(devs []devices.Device, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	lines := map[string]map[string]string{} // file → label → line
+	for i, d := range devs {
+		byLabel, ok := lines[d.KnownHosts]
+		if !ok {
+			data, err := os.ReadFile(d.KnownHosts)
+			if err != nil {
+				return err
+			}
+			byLabel = map[string]string{}
+			for line := range strings.Lines(string(data)) {
+				if label, _, ok := strings.Cut(line, " "); ok {
+					byLabel[label] = line
+				}
+			}
+			lines[d.KnownHosts] = byLabel
+		}
+		line, ok := byLabel[knownhosts.Normalize(net.JoinHostPort(d.Host, strconv.Itoa(d.Port)))]
+		if !ok {
+			return fmt.Errorf("%s: not in %s", d.Name, d.KnownHosts)
+		}
+		path := filepath.Join(dir, d.Name)
+		if err := os.WriteFile(path, []byte(line), 0o644); err != nil {
+			return err
+		}
+		devs[i].KnownHosts = path
+	}
+	return nil
+}
+
+// benchOutcomes counts the polls that ended ok and the others, and keeps
+// the first failure's message.
+func benchOutcomes(polls []devices.Poll) (ok, failed int, first string) {
+	for _, p := range polls {
+		if p.Outcome == devices.OutcomeOK {
+			ok++
+			continue
+		}
+		failed++
+		if first == "" {
+			first = fmt.Sprintf("%s: %s: %s", p.Device, p.Outcome, p.Error)
+			if p.Device == "" {
+				first = "a device was never polled (audit interrupted)"
+			}
+		}
+	}
+	return ok, failed, first
+}
+
+// measureAudit runs one agent audit of devs and measures it: CPU, wall,
+// allocations and peak RSS, under a CPU profile when asked.
+func (b *bencher) measureAudit(ctx context.Context, auditor *schedule.Auditor, devs []devices.Device, name string, r *benchResult) error {
+	benchSettle()
+	stopProfile, err := benchProfile(b.o.cpuprofile, name)
+	if err != nil {
+		return err
+	}
+	peak := startPeak()
+	m := startMeter()
+	res, err := auditor.Audit(ctx, devs)
+	span := m.stop()
+	r.PeakRSSBytes = peak.stop()
+	if perr := stopProfile(); perr != nil {
+		return perr
+	}
+	if err != nil {
+		return err
+	}
+	n := float64(len(devs))
+	r.WallSeconds = span.Wall.Seconds()
+	r.CPUSeconds = span.CPU.Seconds()
+	r.Rate, r.RateUnit = n/span.Wall.Seconds(), "polls"
+	r.CPUPerOpMS, r.OpName = float64(span.CPU.Microseconds())/1000/n, "poll"
+	r.AllocsPerOp = float64(span.Mallocs) / n
+	var first string
+	r.OK, r.Failed, first = benchOutcomes(res.Polls)
+	if first != "" {
+		r.Note = benchJoin(r.Note, "first failed poll: "+first)
+	}
+	return nil
+}
+
+// runFresh audits a fleet with a new session per poll, as the audit
+// command and the daemon do by default, beside the reference client doing
+// the same.
+func (b *bencher) runFresh(ctx context.Context, sc benchScenario) (benchResult, error) {
+	r := benchResult{Size: sc.size, Unit: "devices", Concurrency: b.o.concurrency}
+	stopFleet, devs, err := b.fleet(ctx, sc, uint64(b.o.concurrency)*2+256)
+	if err != nil {
+		return r, err
+	}
+	defer stopFleet()
+	if b.o.splitKnownHosts {
+		r.Note = "diagnostic --split-known-hosts: a one-line known_hosts file per device"
+	}
+	ctx, stopGuard := benchGuard(ctx, b.maxRSS, nil)
+	defer stopGuard()
+
+	b.logf("%s: reference client, a session per poll", sc.name())
+	ref, err := newBenchRef(devs, b.o.concurrency)
+	if err != nil {
+		return r, err
+	}
+	refRun := ref.fresh(ctx)
+	if err := context.Cause(ctx); err != nil {
+		return r, err
+	}
+	r.RefOK, r.RefFailed = refRun.ok, refRun.failed
+	if refRun.firstErr != nil {
+		r.Note = benchJoin(r.Note, "reference: "+refRun.firstErr.Error())
+	}
+
+	st, err := openStore(ctx, filepath.Join(b.dir, sc.name(), "mastership.db"))
+	if err != nil {
+		return r, err
+	}
+	defer st.Close()
+	auditor, err := b.auditor(st, nil)
+	if err != nil {
+		return r, err
+	}
+	b.logf("%s: agent audit", sc.name())
+	if err := b.measureAudit(ctx, auditor, devs, sc.name(), &r); err != nil {
+		return r, err
+	}
+	if err := context.Cause(ctx); err != nil {
+		return r, err
+	}
+	b.logf("%s: agent audit took %s; stopping the simulator", sc.name(), benchSeconds(r.WallSeconds))
+	r.RefCPUPerOpMS = refRun.span.CPU.Seconds() * 1000 / float64(len(devs))
+	if r.RefCPUPerOpMS > 0 {
+		r.RefRatio = r.CPUPerOpMS / r.RefCPUPerOpMS
+		r.Targets = append(r.Targets, atMost("cpu/ref", r.RefRatio, benchFreshMaxRatio, "×"))
+	}
+	r.Note = benchJoin(r.Note, fmt.Sprintf("reference %.0f polls/s, %s wall", float64(len(devs))/refRun.span.Wall.Seconds(), refRun.span.Wall.Round(time.Millisecond)))
+	return r, nil
+}
+
+// runPersistent opens a session per device in a first audit (devices set
+// to session: persistent, the pool of the daemon), measures the RSS of the
+// idle sessions, then measures a second audit on them; then the reference
+// client does the same.
+func (b *bencher) runPersistent(ctx context.Context, sc benchScenario) (benchResult, error) {
+	r := benchResult{Size: sc.size, Unit: "devices", Concurrency: b.o.concurrency}
+	stopFleet, devs, err := b.fleet(ctx, sc, uint64(sc.size)+uint64(b.o.concurrency)*2+256)
+	if err != nil {
+		return r, err
+	}
+	defer stopFleet()
+	if b.o.splitKnownHosts {
+		r.Note = "diagnostic --split-known-hosts: a one-line known_hosts file per device"
+	}
+	for i := range devs {
+		devs[i].Session = devices.SessionPersistent
+	}
+	pool := schedule.NewSessionPool(b.o.keepalive, b.log)
+	benchSettle()
+	before, goBefore := benchRSS(), runtime.NumGoroutine()
+	// Once a twentieth of the sessions are open, their RSS so far says
+	// where the scenario is heading.
+	ctx, stopGuard := benchGuard(ctx, b.maxRSS, func(rss int64) int64 {
+		if open := pool.Len(); open >= max(100, sc.size/20) {
+			return before + (rss-before)/int64(open)*int64(sc.size)
+		}
+		return rss
+	})
+	defer stopGuard()
+
+	st, err := openStore(ctx, filepath.Join(b.dir, sc.name(), "mastership.db"))
+	if err != nil {
+		return r, err
+	}
+	defer st.Close()
+	closePool := func() error {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		return pool.Close(cctx)
+	}
+	defer func() { _ = closePool() }() // after the explicit close, a no-op
+	auditor, err := b.auditor(st, pool)
+	if err != nil {
+		return r, err
+	}
+
+	b.logf("%s: agent audit opening the sessions", sc.name())
+	m := startMeter()
+	first, err := auditor.Audit(ctx, devs)
+	firstSpan := m.stop()
+	if cause := context.Cause(ctx); cause != nil {
+		open := max(1, int64(pool.Len()))
+		return r, fmt.Errorf("first audit: %w; %d sessions were open, %s of RSS each", cause, open, benchBytes((benchRSS()-before)/open))
+	}
+	if err != nil {
+		return r, fmt.Errorf("first audit: %w", err)
+	}
+	if ok, failed, msg := benchOutcomes(first.Polls); failed > 0 {
+		r.Note = benchJoin(r.Note, fmt.Sprintf("first audit: %d ok, %d failed, first: %s", ok, failed, msg))
+	}
+	benchSettle()
+	after := benchRSS()
+	open := pool.Len()
+	if open > 0 && before > 0 {
+		r.RSSPerSessionBytes = (after - before) / int64(open)
+	}
+	if open > 0 {
+		r.Note = benchJoin(r.Note, fmt.Sprintf("%.1f goroutines per idle session", float64(runtime.NumGoroutine()-goBefore)/float64(open)))
+	}
+	if err := benchHeapProfile(b.o.memprofile, sc.name()); err != nil {
+		return r, err
+	}
+
+	b.logf("%s: agent audit on %d open sessions", sc.name(), open)
+	if err := b.measureAudit(ctx, auditor, devs, sc.name(), &r); err != nil {
+		return r, err
+	}
+	if err := context.Cause(ctx); err != nil {
+		return r, err
+	}
+	r.Note = benchJoin(r.Note, fmt.Sprintf("first audit (dialing) %s CPU/poll, %s wall", benchMS(firstSpan.CPU.Seconds()*1000/float64(len(devs))), firstSpan.Wall.Round(time.Millisecond)))
+	if err := closePool(); err != nil {
+		return r, fmt.Errorf("close the sessions: %w", err)
+	}
+
+	b.logf("%s: reference client, opening the sessions", sc.name())
+	ref, err := newBenchRef(devs, b.o.concurrency)
+	if err != nil {
+		return r, err
+	}
+	refRun := ref.persistent(ctx)
+	if err := context.Cause(ctx); err != nil {
+		return r, fmt.Errorf("reference client: %w", err)
+	}
+	r.RefOK, r.RefFailed = refRun.ok, refRun.failed
+	if refRun.firstErr != nil {
+		r.Note = benchJoin(r.Note, "reference: "+refRun.firstErr.Error())
+	}
+	r.RefRSSPerSessionBytes = refRun.rssPerSession
+	r.Note = benchJoin(r.Note, fmt.Sprintf("reference: %.1f goroutines per idle session", refRun.goroutinesPerSession))
+	r.RefCPUPerOpMS = refRun.span.CPU.Seconds() * 1000 / float64(len(devs))
+	if r.RefCPUPerOpMS > 0 {
+		r.RefRatio = r.CPUPerOpMS / r.RefCPUPerOpMS
+	}
+
+	r.Targets = append(r.Targets, atMost("cpu/poll", r.CPUPerOpMS, benchPersistentMaxCPUMS, "ms"))
+	if r.RSSPerSessionBytes != 0 {
+		r.Targets = append(r.Targets, atMost("rss/session", float64(r.RSSPerSessionBytes)/1024, benchMaxRSSPerSession, "KiB"))
+	}
+	if sc.size >= benchBigFleet {
+		// The daemon audits this fleet once a minute: the audit must fit
+		// in the interval, and its CPU spread over the interval must stay
+		// under a quarter of a core.
+		r.Targets = append(r.Targets,
+			atMost("wall", r.WallSeconds, benchBigFleetMaxWall, "s"),
+			atMost("core%/60s", 100*r.CPUSeconds/benchBigFleetMaxWall, benchBigFleetMaxCorePct, "%"))
+	}
+	return r, nil
+}
+
+// benchJoin appends more to a note.
+func benchJoin(note, more string) string {
+	switch {
+	case note == "":
+		return more
+	case more == "":
+		return note
+	}
+	return note + "; " + more
+}

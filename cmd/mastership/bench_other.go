@@ -1,0 +1,8 @@
+//go:build !unix
+
+package main
+
+import "time"
+
+// benchProcessCPU is unknown here: getrusage is Unix.
+func benchProcessCPU() time.Duration { return 0 }

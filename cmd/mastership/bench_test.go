@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestBenchQuick runs `mastership bench --quick` as CI would: the
+// simulator and the export in children (this test binary re-executed,
+// which TestMain turns into main), every scenario once at tiny sizes. It
+// checks that every row is there with sane figures, not what they are.
+func TestBenchQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes and simulated fleets")
+	}
+	// The children are this test binary: TestMain runs main in them.
+	t.Setenv("MASTERSHIP_TEST_MAIN", "1")
+	samples := filepath.Join("..", "..", "..", "shared", "junos-samples", "rpc")
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"bench", "--quick", "--json", "--dir", dir, "--samples", samples}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("bench --quick exited %d\nstderr:\n%s", code, errb.String())
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out.String())
+	}
+	rows := map[string]benchResult{}
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			t.Errorf("%s: %s", r.Scenario, r.Error)
+		}
+		rows[r.Scenario] = r
+	}
+	linux := runtime.GOOS == "linux"
+	for _, name := range []string{"fresh-50", "persistent-50"} {
+		r, ok := rows[name]
+		if !ok {
+			t.Errorf("no %s row", name)
+			continue
+		}
+		if r.OK != r.Size || r.Failed != 0 || r.RefOK != r.Size || r.RefFailed != 0 {
+			t.Errorf("%s: agent %d ok, %d failed; reference %d ok, %d failed; want all %d ok (%s)",
+				name, r.OK, r.Failed, r.RefOK, r.RefFailed, r.Size, r.Note)
+		}
+		if r.Rate <= 0 || r.WallSeconds <= 0 || r.CPUPerOpMS <= 0 || r.RefCPUPerOpMS <= 0 || r.RefRatio <= 0 || r.AllocsPerOp <= 0 {
+			t.Errorf("%s: implausible figures: %+v", name, r)
+		}
+		if linux && r.PeakRSSBytes <= 0 {
+			t.Errorf("%s: no peak RSS", name)
+		}
+		if len(r.Targets) == 0 {
+			t.Errorf("%s: no targets", name)
+		}
+	}
+	if r := rows["persistent-50"]; linux && (r.RSSPerSessionBytes == 0 || r.RefRSSPerSessionBytes == 0) {
+		t.Errorf("persistent-50: no RSS per session: %+v", r)
+	}
+	if r := rows["correlate-100"]; r.OK != 100 || r.Rate <= 0 || r.WallSeconds <= 0 || !strings.Contains(r.Note, "findings") {
+		t.Errorf("correlate-100: %+v", r)
+	}
+	if r := rows["csv-2000"]; r.OK != 2000 || r.Rate <= 0 || (linux && r.PeakRSSBytes <= 0) {
+		t.Errorf("csv-2000: %+v", r)
+	}
+	if _, err := os.Stat(samples); err == nil {
+		r := rows["decode get-route-engine-information"]
+		if r.Size == 0 || r.Rate <= 0 || r.CPUPerOpMS <= 0 {
+			t.Errorf("decode get-route-engine-information: %+v", r)
+		}
+	} else if r := rows["decode"]; !strings.Contains(r.Note, "skipped") {
+		t.Errorf("decode without samples: %+v", r)
+	}
+
+	var table bytes.Buffer
+	if err := writeBenchTable(&table, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"fresh-50", "persistent-50", "correlate-100", "csv-2000", "polls/s", "PASS", "ref "} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table has no %q:\n%s", want, table.String())
+		}
+	}
+	if t.Failed() {
+		t.Logf("table:\n%s\nstderr:\n%s", table.String(), errb.String())
+	}
+}
+
+func TestBenchPlan(t *testing.T) {
+	names := func(o benchOptions) string {
+		plan, err := benchPlan(&o)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var s []string
+		for _, sc := range plan {
+			s = append(s, sc.name())
+		}
+		return strings.Join(s, ",")
+	}
+	tests := []struct {
+		o    benchOptions
+		want string
+	}{
+		{benchOptions{}, "fresh-1000,fresh-5000,persistent-1000,persistent-10000,decode,correlate-10000,csv-1000000"},
+		{benchOptions{quick: true}, "fresh-50,persistent-50,decode,correlate-100,csv-2000"},
+		{benchOptions{scenarios: []string{"csv", "fresh-200", "fresh-200"}, quick: true}, "fresh-200,csv-2000"},
+		{benchOptions{scenarios: []string{"Persistent-7"}}, "persistent-7"},
+		{benchOptions{scenarios: []string{"decode-3"}}, "error: --scenarios: decode takes no size"},
+		{benchOptions{scenarios: []string{"fresh-x"}}, `error: --scenarios: "fresh-x": the size must be a positive number`},
+		{benchOptions{scenarios: []string{"warm"}}, `error: --scenarios: unknown scenario "warm" (want fresh, persistent, decode, correlate, csv, or group-N)`},
+	}
+	for _, tt := range tests {
+		if got := names(tt.o); got != tt.want {
+			t.Errorf("benchPlan(%v, quick %v) = %s, want %s", tt.o.scenarios, tt.o.quick, got, tt.want)
+		}
+	}
+}
+
+func TestBenchFormat(t *testing.T) {
+	for _, tt := range []struct{ got, want string }{
+		{benchNum(1.30), "1.3"},
+		{benchNum(10), "10"},
+		{benchNum(1234.5), "1234"},
+		{benchNum(12345), "12.3k"},
+		{benchNum(0.0123), "0.0123"},
+		{benchMS(0.25), "250µs"},
+		{benchSeconds(0.5), "500ms"},
+		{benchBytes(96 << 10), "96 KiB"},
+		{benchBytes(-3 << 20), "-3 MiB"},
+		{atMost("cpu/ref", 1.42, 1.3, "×").String(), "MISS cpu/ref 1.42× ≤ 1.3×"},
+		{atMost("wall", 0.5, 10, "s").String(), "PASS wall 500ms ≤ 10s"},
+		{profilePath("/tmp/cpu.prof", "fresh-1000"), "/tmp/cpu.fresh-1000.prof"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
