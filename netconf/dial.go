@@ -38,6 +38,9 @@ type Config struct {
 	// SSHConfigFile), else ~/.ssh/known_hosts.
 	KnownHostsFile string
 	HostKeyPolicy  HostKeyPolicy // "": strict
+	// KnownHosts, if set, shares parsed known_hosts files between dials
+	// (see KnownHostsCache); nil parses the file on every dial.
+	KnownHosts *KnownHostsCache
 	MaxReplyBytes  int64         // 0: DefaultMaxReplyBytes
 	Logger         *slog.Logger  // nil: discard
 
@@ -107,7 +110,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		}
 	}()
 	for _, e := range endpoints {
-		p, err := e.prepare(log)
+		p, err := e.prepare(cfg.KnownHosts, log)
 		if err != nil {
 			return nil, err
 		}

@@ -161,6 +161,12 @@ func shellQuote(s string) string {
 // looked up under the router's host and port (the address the jump host
 // is asked to connect to), and each jump host's under its own.
 func hostKeyCheck(host string, port int, knownHostsFile string, policy HostKeyPolicy, log *slog.Logger) (ssh.HostKeyCallback, []string, error) {
+	return hostKeyCheckCached(nil, host, port, knownHostsFile, policy, log)
+}
+
+// hostKeyCheckCached is hostKeyCheck reading known_hosts through cache
+// (nil: parse the file now).
+func hostKeyCheckCached(cache *KnownHostsCache, host string, port int, knownHostsFile string, policy HostKeyPolicy, log *slog.Logger) (ssh.HostKeyCallback, []string, error) {
 	policy, err := ParseHostKeyPolicy(string(policy))
 	if err != nil {
 		return nil, nil, err
@@ -200,7 +206,7 @@ func hostKeyCheck(host string, port int, knownHostsFile string, policy HostKeyPo
 	if err != nil {
 		return nil, nil, fmt.Errorf("netconf: known_hosts file for %s: %w", c.label, err)
 	}
-	c.db, err = loadKnownHosts(c.file)
+	c.db, err = cache.load(c.file)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -242,8 +242,8 @@ type prepared struct {
 	closeAuth func()
 }
 
-func (e *endpoint) prepare(log *slog.Logger) (*prepared, error) {
-	cb, known, err := hostKeyCheck(e.host, e.port, e.knownHosts, e.policy, log)
+func (e *endpoint) prepare(cache *KnownHostsCache, log *slog.Logger) (*prepared, error) {
+	cb, known, err := hostKeyCheckCached(cache, e.host, e.port, e.knownHosts, e.policy, log)
 	if err != nil {
 		return nil, e.wrap("host key check for", "host key check", err)
 	}

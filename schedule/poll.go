@@ -38,6 +38,9 @@ type Poller struct {
 	// Sessions keeps the sessions of "session: persistent" devices open
 	// between polls; nil dials every device per poll.
 	Sessions *SessionPool
+	// KnownHosts shares parsed known_hosts files between polls; nil
+	// parses the file on every dial (see netconf.KnownHostsCache).
+	KnownHosts *netconf.KnownHostsCache
 }
 
 // CursorSource is the part of the store the poller reads cursors from.
@@ -441,6 +444,7 @@ func (p *Poller) sessionConfig(d devices.Device) (netconf.Config, error) {
 		User:             d.Username,
 		Credentials:      creds,
 		KnownHostsFile:   d.KnownHosts,
+		KnownHosts:       p.KnownHosts,
 		HostKeyPolicy:    policy,
 		MaxReplyBytes:    p.MaxReplyBytes,
 		Logger:           p.logger().With("device", d.Name),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mastership/mastership/devices/correlate"
 	"github.com/mastership/mastership/devices/junos"
+	"github.com/mastership/mastership/netconf"
 	"github.com/mastership/mastership/schedule"
 	"github.com/mastership/mastership/store"
 )
@@ -60,5 +61,6 @@ func (h *historyOptions) historian(a *app, st store.Store) (*schedule.Historian,
 
 // poller is the poller with the options' log limits.
 func (h *historyOptions) poller(a *app, st store.Store, timeout time.Duration) *schedule.Poller {
-	return &schedule.Poller{Now: utcNow, Timeout: timeout, Cursors: st, LogTail: h.logTail, LogMaxBytes: h.logMaxBytes, Logger: a.log}
+	return &schedule.Poller{Now: utcNow, Timeout: timeout, Cursors: st, LogTail: h.logTail, LogMaxBytes: h.logMaxBytes, Logger: a.log,
+		KnownHosts: &netconf.KnownHostsCache{}}
 }
