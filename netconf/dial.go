@@ -40,9 +40,9 @@ type Config struct {
 	HostKeyPolicy  HostKeyPolicy // "": strict
 	// KnownHosts, if set, shares parsed known_hosts files between dials
 	// (see KnownHostsCache); nil parses the file on every dial.
-	KnownHosts *KnownHostsCache
-	MaxReplyBytes  int64         // 0: DefaultMaxReplyBytes
-	Logger         *slog.Logger  // nil: discard
+	KnownHosts    *KnownHostsCache
+	MaxReplyBytes int64        // 0: DefaultMaxReplyBytes
+	Logger        *slog.Logger // nil: discard
 
 	// Jump is the chain of SSH jump hosts to the router, first hop first,
 	// as OpenSSH's ProxyJump. nil: none, or ssh_config's ProxyJump (with
