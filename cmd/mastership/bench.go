@@ -33,6 +33,7 @@ type benchOptions struct {
 	cpuprofile  string
 	memprofile  string
 	keepalive   time.Duration
+	store       string
 	maxRSSMiB   int64
 	// splitKnownHosts gives every device a known_hosts file of its own:
 	// a diagnostic of what the agent's per-dial known_hosts cost is.
@@ -119,6 +120,7 @@ code is 0 whatever the targets say, 1 if a scenario could not run.`,
 	f.BoolVar(&o.keep, "keep", false, "keep the working directory")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each measured agent audit to `FILE` with the scenario name before the extension")
 	f.StringVar(&o.memprofile, "memprofile", "", "write a heap profile of the idle persistent sessions to `FILE` with the scenario name before the extension")
+	f.StringVar(&o.store, "store", "", "store the audit scenarios write to, e.g. postgres://… (default: an SQLite file per scenario in the working directory)")
 	f.DurationVar(&o.keepalive, "keepalive", 30*time.Second, "SSH keepalive interval of the idle persistent sessions (as mastership run)")
 	f.BoolVar(&o.splitKnownHosts, "split-known-hosts", false, "diagnostic: give every device a one-line known_hosts file of its own, to measure what reading the whole file per dial costs")
 	f.Int64Var(&o.maxRSSMiB, "max-rss-mib", 0, "abort an audit scenario when this process's RSS passes this many MiB (default: half the RAM; -1: never)")
@@ -534,4 +536,13 @@ func benchLoadAvg() string {
 		return ""
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// storeFor is the DSN a scenario's audit writes to: --store, else an
+// SQLite file of its own.
+func (b *bencher) storeFor(scenario string) string {
+	if b.o.store != "" {
+		return b.o.store
+	}
+	return filepath.Join(b.dir, scenario, "mastership.db")
 }

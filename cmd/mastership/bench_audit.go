@@ -263,7 +263,7 @@ func (b *bencher) runFresh(ctx context.Context, sc benchScenario) (benchResult, 
 		r.Note = benchJoin(r.Note, "reference: "+refRun.firstErr.Error())
 	}
 
-	st, err := openStore(ctx, filepath.Join(b.dir, sc.name(), "mastership.db"))
+	st, err := openStore(ctx, b.storeFor(sc.name()))
 	if err != nil {
 		return r, err
 	}
@@ -319,7 +319,7 @@ func (b *bencher) runPersistent(ctx context.Context, sc benchScenario) (benchRes
 	})
 	defer stopGuard()
 
-	st, err := openStore(ctx, filepath.Join(b.dir, sc.name(), "mastership.db"))
+	st, err := openStore(ctx, b.storeFor(sc.name()))
 	if err != nil {
 		return r, err
 	}
