@@ -65,8 +65,7 @@ func pollSteps() []step {
 	return []step{
 		{"get-system-uptime-information", junos.RPCSystemUptime, func(raw []byte, s *devices.Snapshot) error {
 			u, err := junos.DecodeSystemUptime(raw)
-			var me *junos.MemberError
-			if errors.As(err, &me) {
+			if keptData(err) {
 				// The clock of the members that answered is the clock:
 				// the RE table says which members did not.
 				err = nil
@@ -271,7 +270,7 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 	keep = sessionOK && !sess.Closed()
 
 	switch {
-	case succeeded == 0 && len(failed) > 0 && refusedAsUnknown(firstErr) && allUnknown:
+	case succeeded == 0 && firstErr != nil && allUnknown:
 		// Not a broken Junos router: some other NETCONF server. Say so in
 		// one line instead of a list of identical rpc-errors.
 		err := &notJunosError{err: firstErr}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,8 +168,7 @@ func (o reportOptions) query(now time.Time) (report.Query, error) {
 // time.
 func parseSince(s string, now time.Time) (time.Time, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		if _, err := fmt.Sscanf(days, "%d", &n); err == nil && fmt.Sprint(n) == days && n > 0 {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 {
 			return now.AddDate(0, 0, -n), nil
 		}
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,15 +173,7 @@ func (q Query) filter() store.Filter {
 }
 
 func (q Query) wants(device string) bool {
-	if len(q.Devices) == 0 {
-		return true
-	}
-	for _, d := range q.Devices {
-		if d == device {
-			return true
-		}
-	}
-	return false
+	return len(q.Devices) == 0 || slices.Contains(q.Devices, device)
 }
 
 func deviceRows(ctx context.Context, src Source, q Query, _ func(string) string, emit emitFunc) error {
