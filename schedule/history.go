@@ -1,10 +1,12 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/mastership/mastership/devices"
@@ -24,6 +26,8 @@ type Historian struct {
 	// Horizon is how far back findings are kept and judged; default 24h.
 	Horizon time.Duration
 	Logger  *slog.Logger
+
+	chunk int // devices per history read in Judge; 0 means judgeChunk
 }
 
 // NewHistorian returns a Historian with the built-in rules and default
@@ -133,9 +137,22 @@ func deviceTime(p devices.Poll) time.Time {
 	return p.Finished
 }
 
+// judgeChunk is how many devices Judge reads history for in one query
+// per kind. One query per device per kind made reading a large fleet's
+// history the biggest per-audit cost; one query for the whole fleet would
+// hold the whole fleet's history in memory at once. A few hundred names
+// keep both small (and well under SQLite's 32,766 parameters).
+const judgeChunk = 256
+
 // Judge recomputes the findings of the named devices from stored history
 // up to now and stores them. Fleet configuration drift is judged against
 // every device's latest stored configuration.
+//
+// History is read for judgeChunk devices at a time with the same filters
+// a one-device read uses, so each device's lists are exactly what a read
+// of that device alone returns (the queries order by time, and grouping
+// keeps each device's rows in that order). A device with no findings now
+// and none stored in the window is not written to at all.
 func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (map[string][]devices.Finding, error) {
 	configs, err := h.Store.Configs(ctx)
 	if err != nil {
@@ -145,24 +162,75 @@ func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (m
 	since := now.Add(-h.Window())
 	out := make(map[string][]devices.Finding, len(names))
 	var errs []error
-	for _, name := range names {
-		f := store.Filter{Devices: []string{name}, Since: since}
-		hist := correlate.History{ConfigDrift: drift[name]}
-		if hist.Transitions, err = h.Store.Transitions(ctx, f); err == nil {
-			if hist.Events, err = h.Store.Events(ctx, f); err == nil {
-				hist.Alarms, err = h.Store.AlarmRecords(ctx, store.Filter{Devices: []string{name}})
-			}
-		}
+	for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(names))), cmp.Or(h.chunk, judgeChunk)) {
+		hists, stored, err := h.histories(ctx, chunk, since)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("history of %s: %w", name, err))
+			errs = append(errs, err)
 			continue
 		}
-		found := correlate.Findings(name, hist, h.Settings)
-		if err := h.Store.ReplaceFindings(ctx, name, since, found); err != nil {
-			errs = append(errs, fmt.Errorf("store findings of %s: %w", name, err))
-			continue
+		for _, name := range chunk {
+			hist := hists[name]
+			hist.ConfigDrift = drift[name]
+			found := correlate.Findings(name, hist, h.Settings)
+			if len(found) > 0 || stored[name] {
+				if err := h.Store.ReplaceFindings(ctx, name, since, found); err != nil {
+					errs = append(errs, fmt.Errorf("store findings of %s: %w", name, err))
+					continue
+				}
+			}
+			out[name] = found
 		}
-		out[name] = found
 	}
 	return out, errors.Join(errs...)
+}
+
+// histories reads the history of names since the given time, grouped by
+// device, and which of them have findings stored that ReplaceFindings
+// would look at (last transition at or after since).
+func (h *Historian) histories(ctx context.Context, names []string, since time.Time) (map[string]correlate.History, map[string]bool, error) {
+	fail := func(err error) error {
+		if len(names) == 1 {
+			return fmt.Errorf("history of %s: %w", names[0], err)
+		}
+		return fmt.Errorf("history of %d devices (%s to %s): %w", len(names), names[0], names[len(names)-1], err)
+	}
+	f := store.Filter{Devices: names, Since: since}
+	hists := make(map[string]correlate.History, len(names))
+	ts, err := h.Store.Transitions(ctx, f)
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	for _, t := range ts {
+		hist := hists[t.Device]
+		hist.Transitions = append(hist.Transitions, t)
+		hists[t.Device] = hist
+	}
+	evs, err := h.Store.Events(ctx, f)
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	for _, e := range evs {
+		hist := hists[e.Device]
+		hist.Events = append(hist.Events, e)
+		hists[e.Device] = hist
+	}
+	// Every alarm record, as Record reads them: the lifecycle is judged whole.
+	recs, err := h.Store.AlarmRecords(ctx, store.Filter{Devices: names})
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	for _, r := range recs {
+		hist := hists[r.Device]
+		hist.Alarms = append(hist.Alarms, r)
+		hists[r.Device] = hist
+	}
+	fs, err := h.Store.Findings(ctx, f)
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	stored := make(map[string]bool)
+	for _, fd := range fs {
+		stored[fd.Device] = true
+	}
+	return hists, stored, nil
 }

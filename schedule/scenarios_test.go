@@ -2,7 +2,9 @@ package schedule
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -85,6 +87,21 @@ func runScenario(t *testing.T, file string) {
 	}
 	if after := countHistory(t, a, loaded.Devices); after != before {
 		t.Errorf("a repeated audit changed the history: %s, then %s", before, after)
+	}
+
+	// Judging the devices in chunks of two, or one at a time, finds the
+	// same as the audit's one read for all of them.
+	now := clock.Now().UTC()
+	for _, chunk := range []int{1, 2} {
+		h := *hist
+		h.chunk = chunk
+		found, err := h.Judge(t.Context(), slices.Collect(maps.Keys(again.Findings)), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(found, again.Findings) {
+			t.Errorf("judged %d at a time: %v, want %v", chunk, found, again.Findings)
+		}
 	}
 
 	for _, d := range sc.Devices {
