@@ -37,14 +37,11 @@ type sqliteStore struct {
 	writer *sql.DB
 	reader *sql.DB
 
-	// Prepared once on the writer's single connection: SavePoll runs them
-	// for every poll of every device.
-	insertPoll, insertRE, insertAlarm, insertSoftware *sql.Stmt
-	// Prepared on the reader pool: asked once per device per poll.
-	maxREs, latestPoll, latestREPoll *sql.Stmt
-	// Prepared on the writer: SaveLogs runs them for every line and event
-	// of every poll.
-	insertLogLine, insertEvent, upsertCursor *sql.Stmt
+	// The statements the poll and judge paths run, prepared once (see
+	// sqlite_stmts.go).
+	sqliteStmts
+	// filtered keeps the reader statements built from a Filter.
+	filtered *stmtCache
 
 	// now is the clock a finding's detected_at comes from. It is a field,
 	// not time.Now called directly, so tests can tell "kept" from
@@ -155,52 +152,13 @@ func sqliteURI(absPath string, params ...string) string {
 	return "file:" + (&url.URL{Path: absPath}).EscapedPath() + "?" + q.Encode()
 }
 
-func (s *sqliteStore) prepare(ctx context.Context) error {
-	for _, p := range []struct {
-		db   *sql.DB
-		dst  **sql.Stmt
-		text string
-	}{
-		{s.writer, &s.insertPoll, `INSERT INTO polls (run_id, device, host, site, started, finished, outcome,
-    error_kind, error, has_snapshot, polled_at, re_count, res_expected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{s.writer, &s.insertRE, `INSERT INTO route_engines (poll_id, ord, name, member, slot, mastership_state,
-    mastership_priority, status, model, serial, up_time_seconds, start_time, last_reboot_reason,
-    temperature_c, cpu_temperature_c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{s.writer, &s.insertAlarm, `INSERT INTO alarms (poll_id, ord, source, member, alarm_time, class, type,
-    description, short_description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{s.writer, &s.insertSoftware, `INSERT INTO software (poll_id, ord, member, hostname, model, version)
-    VALUES (?, ?, ?, ?, ?, ?)`},
-		{s.reader, &s.maxREs, `SELECT MAX(re_count) FROM polls WHERE device = ?`},
-		{s.reader, &s.latestPoll, `SELECT ` + pollColumns + ` FROM polls WHERE device = ?
-    ORDER BY started DESC, id DESC LIMIT 1`},
-		{s.reader, &s.latestREPoll, `SELECT ` + pollColumns + ` FROM polls WHERE device = ? AND re_count > 0
-    ORDER BY started DESC, id DESC LIMIT 1`},
-		{s.writer, &s.insertLogLine, insertLogLineSQL},
-		{s.writer, &s.insertEvent, insertEventSQL},
-		{s.writer, &s.upsertCursor, upsertCursorSQL},
-	} {
-		st, err := p.db.PrepareContext(ctx, p.text)
-		if err != nil {
-			return fmt.Errorf("prepare %q: %w", p.text, err)
-		}
-		*p.dst = st
-	}
-	return nil
-}
-
 // Close closes the statements and both pools. The writer closes last: the
 // last connection to a WAL database checkpoints it and removes the -wal
 // and -shm files, leaving one self-contained file behind.
 func (s *sqliteStore) Close() error { return s.close(true) }
 
 func (s *sqliteStore) close(optimize bool) error {
-	var errs []error
-	for _, st := range []*sql.Stmt{s.insertPoll, s.insertRE, s.insertAlarm, s.insertSoftware, s.maxREs, s.latestPoll, s.latestREPoll,
-		s.insertLogLine, s.insertEvent, s.upsertCursor} {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
-	}
+	errs := s.closeStmts()
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}

@@ -65,6 +65,9 @@ func (s *sqliteStore) pollPage(ctx context.Context, w where, n int) ([]devices.P
 	}
 	defer func() { _ = tx.Rollback() }() // read only: nothing to keep
 
+	// Run as text, not kept prepared: the keyset condition and the IN list
+	// of children make the text vary by page and by page size, and one
+	// preparation per query is nothing beside a page of 512 polls.
 	var polls []devices.Poll
 	err = eachRow(ctx, tx, `SELECT `+pollColumns+` FROM polls`+w.String()+` ORDER BY started, id LIMIT ?`,
 		append(w.args, int64(n)), func(rows *sql.Rows) error {

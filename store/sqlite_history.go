@@ -19,6 +19,16 @@ import (
 // transitionQuery is the Transitions select without its WHERE clause.
 const transitionQuery = `SELECT device, re, time, from_state, to_state, sources, evidence FROM transitions`
 
+const (
+	// findTransitionSQL finds the stored transition a new one merges into.
+	findTransitionSQL = `SELECT id, time, sources, evidence FROM transitions
+WHERE device = ? AND re = ? AND from_state = ? AND to_state = ? AND time BETWEEN ? AND ?
+ORDER BY ABS(time - ?), id LIMIT 1`
+	insertTransitionSQL = `INSERT INTO transitions (device, re, time, from_state, to_state, sources, evidence)
+VALUES (?, ?, ?, ?, ?, ?, ?)`
+	updateTransitionSQL = `UPDATE transitions SET time = ?, sources = ?, evidence = ? WHERE id = ?`
+)
+
 func (s *sqliteStore) SaveTransitions(ctx context.Context, ts []devices.Transition, tol time.Duration) error {
 	if err := s.saveTransitions(ctx, ts, tol); err != nil {
 		return fmt.Errorf("save transitions: %w", err)
@@ -52,7 +62,7 @@ func (s *sqliteStore) saveTransitions(ctx context.Context, ts []devices.Transiti
 	// One at a time, each seeing the ones before: two transitions of the
 	// batch within tol of each other merge too.
 	for i, t := range in {
-		if err := mergeOrInsertTransition(ctx, tx, t, tol); err != nil {
+		if err := s.mergeOrInsertTransition(ctx, tx, t, tol); err != nil {
 			return fmt.Errorf("transition %d (%s %s %s→%s at %s): %w", i, t.Device, t.RE, t.From, t.To,
 				t.Time.Format(time.RFC3339), err)
 		}
@@ -78,23 +88,20 @@ func checkTransition(t devices.Transition) error {
 	return err
 }
 
-func mergeOrInsertTransition(ctx context.Context, tx *sql.Tx, t devices.Transition, tol time.Duration) error {
+func (s *sqliteStore) mergeOrInsertTransition(ctx context.Context, tx *sql.Tx, t devices.Transition, tol time.Duration) error {
 	at := t.Time.UnixNano() // checkTransition made sure it is exact
 	var (
 		id, storedAt      int64
 		sources, evidence string
 	)
-	err := tx.QueryRowContext(ctx, `SELECT id, time, sources, evidence FROM transitions
-WHERE device = ? AND re = ? AND from_state = ? AND to_state = ? AND time BETWEEN ? AND ?
-ORDER BY ABS(time - ?), id LIMIT 1`,
+	err := tx.StmtContext(ctx, s.findTransition).QueryRowContext(ctx,
 		t.Device, t.RE, t.From, t.To, addSat(at, -tol), addSat(at, tol), at).Scan(&id, &storedAt, &sources, &evidence)
 	if errors.Is(err, sql.ErrNoRows) {
 		src, ev, err := transitionLists(t)
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO transitions (device, re, time, from_state, to_state, sources, evidence)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Device, t.RE, at, t.From, t.To, src, ev)
+		_, err = tx.StmtContext(ctx, s.insertTransition).ExecContext(ctx, t.Device, t.RE, at, t.From, t.To, src, ev)
 		return err
 	}
 	if err != nil {
@@ -118,8 +125,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Device, t.RE, at, t.From, t.To, src, ev)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE transitions SET time = ?, sources = ?, evidence = ? WHERE id = ?`,
-		merged.Time.UnixNano(), src, ev, id)
+	_, err = tx.StmtContext(ctx, s.updateTransition).ExecContext(ctx, merged.Time.UnixNano(), src, ev, id)
 	return err
 }
 
@@ -225,7 +231,7 @@ func (s *sqliteStore) EachTransition(ctx context.Context, f Filter, fn func(*dev
 	if err := w.timeRange("time", "time", f); err != nil {
 		return fmt.Errorf("transitions: %w", err)
 	}
-	err := eachRow(ctx, s.reader, transitionQuery+w.String()+` ORDER BY time, id LIMIT ?`, append(w.args, limitArg(f)),
+	err := s.eachFiltered(ctx, f, transitionQuery+w.String()+` ORDER BY time, id LIMIT ?`, append(w.args, limitArg(f)),
 		func(rows *sql.Rows) error {
 			var (
 				t                 devices.Transition
@@ -253,6 +259,15 @@ func (s *sqliteStore) EachTransition(ctx context.Context, f Filter, fn func(*dev
 // alarmRecordQuery is the AlarmRecords select without its WHERE clause.
 const alarmRecordQuery = `SELECT device, member, description, alarm_time, source, class, type, short_description,
     first_seen, last_seen, cleared_at FROM alarm_records`
+
+const upsertAlarmRecordSQL = `INSERT INTO alarm_records (device, member, description, alarm_time, source,
+    class, type, short_description, first_seen, last_seen, cleared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (device, member, description, alarm_key) DO UPDATE SET
+    source = excluded.source, class = excluded.class, type = excluded.type,
+    short_description = excluded.short_description,
+    first_seen = MIN(first_seen, excluded.first_seen),
+    last_seen = MAX(last_seen, excluded.last_seen),
+    cleared_at = excluded.cleared_at`
 
 func (s *sqliteStore) SaveAlarmRecords(ctx context.Context, device string, recs []devices.AlarmRecord) error {
 	if err := s.saveAlarmRecords(ctx, device, recs); err != nil {
@@ -285,18 +300,7 @@ func (s *sqliteStore) saveAlarmRecords(ctx context.Context, device string, recs 
 			_ = tx.Rollback() // the write error is the one to report
 		}
 	}()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO alarm_records (device, member, description, alarm_time, source,
-    class, type, short_description, first_seen, last_seen, cleared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (device, member, description, alarm_key) DO UPDATE SET
-    source = excluded.source, class = excluded.class, type = excluded.type,
-    short_description = excluded.short_description,
-    first_seen = MIN(first_seen, excluded.first_seen),
-    last_seen = MAX(last_seen, excluded.last_seen),
-    cleared_at = excluded.cleared_at`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	st := tx.StmtContext(ctx, s.upsertAlarmRecord)
 	for i, row := range rows {
 		if _, err := st.ExecContext(ctx, row...); err != nil {
 			return fmt.Errorf("record %d (%q): %w", i, recs[i].Alarm.Description, err)
@@ -356,7 +360,7 @@ func (s *sqliteStore) EachAlarmRecord(ctx context.Context, f Filter, fn func(*de
 	if err := w.timeRange("COALESCE(alarm_time, first_seen)", "COALESCE(cleared_at, 9223372036854775807)", f); err != nil {
 		return fmt.Errorf("alarm records: %w", err)
 	}
-	err := eachRow(ctx, s.reader, alarmRecordQuery+w.String()+`
+	err := s.eachFiltered(ctx, f, alarmRecordQuery+w.String()+`
 ORDER BY COALESCE(alarm_time, first_seen), device, member, description LIMIT ?`, append(w.args, limitArg(f)),
 		func(rows *sql.Rows) error {
 			var (
@@ -381,6 +385,18 @@ ORDER BY COALESCE(alarm_time, first_seen), device, member, description LIMIT ?`,
 // findingQuery is the Findings select without its WHERE clause.
 const findingQuery = `SELECT device, re, first_transition, last_transition, cause, severity, transitions,
     evidence, alarms, other_causes, remedy FROM findings`
+
+const (
+	storedFindingsSQL = `SELECT re, first_transition FROM findings WHERE device = ? AND last_transition >= ?`
+	deleteFindingSQL  = `DELETE FROM findings WHERE device = ? AND re = ? AND first_transition = ?`
+	upsertFindingSQL  = `INSERT INTO findings (device, re, first_transition, last_transition, cause,
+    severity, transitions, evidence, alarms, other_causes, remedy, detected_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (device, re, first_transition) DO UPDATE SET
+    last_transition = excluded.last_transition, cause = excluded.cause, severity = excluded.severity,
+    transitions = excluded.transitions, evidence = excluded.evidence, alarms = excluded.alarms,
+    other_causes = excluded.other_causes, remedy = excluded.remedy`
+)
 
 type findingKey struct {
 	re    string
@@ -436,7 +452,7 @@ func (s *sqliteStore) replaceFindings(ctx context.Context, device string, since 
 			return fmt.Errorf("since: %w", err)
 		}
 	}
-	if err := eachRow(ctx, tx, `SELECT re, first_transition FROM findings WHERE device = ? AND last_transition >= ?`, []any{device, sinceNanos},
+	if err := eachRowOf(ctx, tx.StmtContext(ctx, s.storedFindings), []any{device, sinceNanos},
 		func(rows *sql.Rows) error {
 			var k findingKey
 			if err := rows.Scan(&k.re, &k.first); err != nil {
@@ -449,24 +465,16 @@ func (s *sqliteStore) replaceFindings(ctx context.Context, device string, since 
 		}); err != nil {
 		return fmt.Errorf("read stored findings: %w", err)
 	}
-	for _, k := range gone {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE device = ? AND re = ? AND first_transition = ?`,
-			device, k.re, k.first); err != nil {
-			return fmt.Errorf("delete finding of %q starting %s: %w", k.re, fromNanos(k.first).Format(time.RFC3339), err)
+	if len(gone) > 0 {
+		del := tx.StmtContext(ctx, s.deleteFinding)
+		for _, k := range gone {
+			if _, err := del.ExecContext(ctx, device, k.re, k.first); err != nil {
+				return fmt.Errorf("delete finding of %q starting %s: %w", k.re, fromNanos(k.first).Format(time.RFC3339), err)
+			}
 		}
 	}
 	if len(rows) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO findings (device, re, first_transition, last_transition, cause,
-    severity, transitions, evidence, alarms, other_causes, remedy, detected_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (device, re, first_transition) DO UPDATE SET
-    last_transition = excluded.last_transition, cause = excluded.cause, severity = excluded.severity,
-    transitions = excluded.transitions, evidence = excluded.evidence, alarms = excluded.alarms,
-    other_causes = excluded.other_causes, remedy = excluded.remedy`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
+		st := tx.StmtContext(ctx, s.upsertFinding)
 		for i, row := range rows {
 			if _, err := st.ExecContext(ctx, append(row, detected)...); err != nil {
 				return fmt.Errorf("finding %d (%s): %w", i, fs[i].RE, err)
@@ -535,7 +543,7 @@ func (s *sqliteStore) EachFinding(ctx context.Context, f Filter, fn func(*device
 	if f.Cause != "" {
 		w.add("cause = ?", string(f.Cause))
 	}
-	err := eachRow(ctx, s.reader, findingQuery+w.String()+` ORDER BY first_transition, device, re LIMIT ?`,
+	err := s.eachFiltered(ctx, f, findingQuery+w.String()+` ORDER BY first_transition, device, re LIMIT ?`,
 		append(w.args, limitArg(f)), func(rows *sql.Rows) error {
 			var (
 				fd                            devices.Finding
@@ -619,6 +627,13 @@ func alarmsFromJSON(s string) ([]devices.Alarm, error) {
 
 // Configurations.
 
+const (
+	// configInEffectSQL reads the configuration in effect at a time.
+	configInEffectSQL = `SELECT config FROM configs WHERE device = ? AND at <= ? ORDER BY at DESC LIMIT 1`
+	insertConfigSQL   = `INSERT INTO configs (device, at, config) VALUES (?, ?, ?)
+ON CONFLICT (device, at) DO UPDATE SET config = excluded.config`
+)
+
 func (s *sqliteStore) SaveConfig(ctx context.Context, device string, cfg devices.RedundancyConfig, at time.Time) error {
 	if err := s.saveConfig(ctx, device, cfg, at); err != nil {
 		return fmt.Errorf("save configuration of %s: %w", device, err)
@@ -654,8 +669,7 @@ func (s *sqliteStore) saveConfig(ctx context.Context, device string, cfg devices
 		}
 	}()
 	var current string
-	err = tx.QueryRowContext(ctx, `SELECT config FROM configs WHERE device = ? AND at <= ? ORDER BY at DESC LIMIT 1`,
-		device, n).Scan(&current)
+	err = tx.StmtContext(ctx, s.configInEffect).QueryRowContext(ctx, device, n).Scan(&current)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -663,8 +677,7 @@ func (s *sqliteStore) saveConfig(ctx context.Context, device string, cfg devices
 	case current == string(b):
 		return tx.Commit() // unchanged: no history to add
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO configs (device, at, config) VALUES (?, ?, ?)
-ON CONFLICT (device, at) DO UPDATE SET config = excluded.config`, device, n, string(b)); err != nil {
+	if _, err := tx.StmtContext(ctx, s.insertConfig).ExecContext(ctx, device, n, string(b)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -686,7 +699,7 @@ FROM devs WHERE device IS NOT NULL`
 
 func (s *sqliteStore) Configs(ctx context.Context) (map[string]devices.RedundancyConfig, error) {
 	out := make(map[string]devices.RedundancyConfig)
-	err := eachRow(ctx, s.reader, latestConfigsQuery, nil,
+	err := eachRowOf(ctx, s.latestConfigs, nil,
 		func(rows *sql.Rows) error {
 			var (
 				device, config string
@@ -756,6 +769,26 @@ func stringsFromJSON(s string) ([]string, error) {
 		return nil, nil
 	}
 	return out, nil
+}
+
+// eachFiltered runs a reader's query, built from f by where, on the
+// reader pool and calls fn for every row. The statement is prepared once
+// and kept when f names at most one device: the text then depends only on
+// which of f's bounds are set, so there are few of them, and they are what
+// every poll and judgement asks. A longer device list makes a text of its
+// own per length (an IN list of that many placeholders): those are one-off
+// report queries, run unprepared rather than kept.
+func (s *sqliteStore) eachFiltered(ctx context.Context, f Filter, query string, args []any, fn func(*sql.Rows) error) error {
+	if len(f.Devices) <= 1 {
+		st, err := s.filtered.get(ctx, query)
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			return eachRowOf(ctx, st, args, fn)
+		}
+	}
+	return eachRow(ctx, s.reader, query, args, fn)
 }
 
 // where builds a WHERE clause from conditions joined by AND.

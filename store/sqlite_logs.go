@@ -18,6 +18,10 @@ ON CONFLICT (device, file, time_key, raw, occurrence) DO NOTHING`
 	upsertCursorSQL = `INSERT INTO log_cursors (device, file, tail, last_time, lines) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (device, file) DO UPDATE SET tail = excluded.tail, last_time = excluded.last_time,
     lines = excluded.lines`
+	countStoredLinesSQL = `SELECT COUNT(*) FROM log_lines WHERE device = ? AND file = ? AND time_key = ? AND raw = ?`
+	logCursorSQL        = `SELECT tail, last_time, lines FROM log_cursors
+WHERE device = ? AND file = ?`
+	unparsedLinesSQL = `SELECT COUNT(*) FROM log_lines WHERE device = ? AND parsed = 0`
 )
 
 // lineKey is a line's identity without its occurrence: the group of
@@ -224,8 +228,7 @@ func (s *sqliteStore) LogCursor(ctx context.Context, device, file string) (devic
 		last  sql.NullInt64
 		lines int64
 	)
-	err := s.reader.QueryRowContext(ctx, `SELECT tail, last_time, lines FROM log_cursors
-WHERE device = ? AND file = ?`, device, file).Scan(&tail, &last, &lines)
+	err := s.logCursor.QueryRowContext(ctx, device, file).Scan(&tail, &last, &lines)
 	if errors.Is(err, sql.ErrNoRows) {
 		return devices.LogCursor{}, false, nil
 	}
@@ -241,8 +244,7 @@ WHERE device = ? AND file = ?`, device, file).Scan(&tail, &last, &lines)
 
 func (s *sqliteStore) UnparsedLines(ctx context.Context, device string) (int, error) {
 	var n int64
-	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM log_lines WHERE device = ? AND parsed = 0`,
-		device).Scan(&n); err != nil {
+	if err := s.unparsedLines.QueryRowContext(ctx, device).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count unparsed lines of %s: %w", device, err)
 	}
 	return int(n), nil
@@ -269,7 +271,7 @@ func (s *sqliteStore) EachEvent(ctx context.Context, f Filter, fn func(*devices.
 	if err := w.timeRange("e.time", "e.time", f); err != nil {
 		return fmt.Errorf("events: %w", err)
 	}
-	err := eachRow(ctx, s.reader, eventsQuery+w.String()+` ORDER BY e.time, e.id LIMIT ?`, append(w.args, limitArg(f)),
+	err := s.eachFiltered(ctx, f, eventsQuery+w.String()+` ORDER BY e.time, e.id LIMIT ?`, append(w.args, limitArg(f)),
 		func(rows *sql.Rows) error {
 			var (
 				e           devices.Event
@@ -303,6 +305,7 @@ func (s *sqliteStore) shiftAppendedOccurrences(ctx context.Context, tx *sql.Tx, 
 		return nil
 	}
 	stored := make(map[lineKey]int64)
+	count := tx.StmtContext(ctx, s.countStoredLines)
 	for i, l := range lines {
 		if !appended[l.File] {
 			continue
@@ -313,8 +316,7 @@ func (s *sqliteStore) shiftAppendedOccurrences(ctx context.Context, tx *sql.Tx, 
 		}
 		n, ok := stored[k]
 		if !ok {
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM log_lines WHERE device = ? AND file = ? AND time_key = ? AND raw = ?`,
-				device, k.file, k.time, k.raw).Scan(&n); err != nil {
+			if err := count.QueryRowContext(ctx, device, k.file, k.time, k.raw).Scan(&n); err != nil {
 				return err
 			}
 			stored[k] = n

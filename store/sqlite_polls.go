@@ -76,6 +76,18 @@ func pollArguments(p *devices.Poll) (pollArgs, error) {
 	return a, nil
 }
 
+const (
+	insertPollSQL = `INSERT INTO polls (run_id, device, host, site, started, finished, outcome,
+    error_kind, error, has_snapshot, polled_at, re_count, res_expected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertRESQL = `INSERT INTO route_engines (poll_id, ord, name, member, slot, mastership_state,
+    mastership_priority, status, model, serial, up_time_seconds, start_time, last_reboot_reason,
+    temperature_c, cpu_temperature_c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertAlarmSQL = `INSERT INTO alarms (poll_id, ord, source, member, alarm_time, class, type,
+    description, short_description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertSoftwareSQL = `INSERT INTO software (poll_id, ord, member, hostname, model, version)
+    VALUES (?, ?, ?, ?, ?, ?)`
+)
+
 func (s *sqliteStore) SavePoll(ctx context.Context, p *devices.Poll) error {
 	if p == nil {
 		return errors.New("save poll: nil poll")
@@ -142,6 +154,14 @@ func (s *sqliteStore) savePoll(ctx context.Context, p *devices.Poll) (_ int64, e
 // pollColumns are read by scanPoll, in this order.
 const pollColumns = `id, run_id, device, host, site, started, finished, outcome, error_kind, error,
     has_snapshot, polled_at, res_expected`
+
+const (
+	maxREsSQL     = `SELECT MAX(re_count) FROM polls WHERE device = ?`
+	latestPollSQL = `SELECT ` + pollColumns + ` FROM polls WHERE device = ?
+    ORDER BY started DESC, id DESC LIMIT 1`
+	latestREPollSQL = `SELECT ` + pollColumns + ` FROM polls WHERE device = ? AND re_count > 0
+    ORDER BY started DESC, id DESC LIMIT 1`
+)
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -266,7 +286,9 @@ func (s *sqliteStore) latestPollBy(ctx context.Context, stmt *sql.Stmt, device s
 	}
 	if p.Snapshot != nil {
 		snaps := map[int64]*devices.Snapshot{p.ID: p.Snapshot}
-		if err := loadChildren(ctx, tx, snaps, "", `poll_id = ?`, p.ID); err != nil {
+		sel := childSelects{tx.StmtContext(ctx, s.pollREs), tx.StmtContext(ctx, s.pollAlarms),
+			tx.StmtContext(ctx, s.pollSoftware)}
+		if err := sel.load(ctx, snaps, p.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -283,11 +305,45 @@ func (s *sqliteStore) MaxREsSeen(ctx context.Context, device string) (int, error
 
 // loadChildren fills the route engines, alarms and software of snaps (by
 // poll ID) from the rows matching where, in their saved order. prefix is
-// put before each query (a WITH clause where needs).
+// put before each query (a WITH clause where needs). It runs the text
+// unprepared: for a select run often, prepare childSelects once instead.
 func loadChildren(ctx context.Context, q queryer, snaps map[int64]*devices.Snapshot, prefix, where string, args ...any) error {
-	if err := eachRow(ctx, q, prefix+`SELECT poll_id, name, member, slot, mastership_state, mastership_priority,
+	return childSelects{
+		textQuery{q, routeEnginesSelect(prefix, where)},
+		textQuery{q, alarmsSelect(prefix, where)},
+		textQuery{q, softwareSelect(prefix, where)},
+	}.load(ctx, snaps, args...)
+}
+
+// The selects of loadChildren, each of the rows matching where, ordered by
+// poll and saved order; prefix is put before each (a WITH clause where
+// needs).
+
+func routeEnginesSelect(prefix, where string) string {
+	return prefix + `SELECT poll_id, name, member, slot, mastership_state, mastership_priority,
     status, model, serial, up_time_seconds, start_time, last_reboot_reason, temperature_c, cpu_temperature_c
-FROM route_engines WHERE `+where+` ORDER BY poll_id, ord`, args, func(rows *sql.Rows) error {
+FROM route_engines WHERE ` + where + ` ORDER BY poll_id, ord`
+}
+
+func alarmsSelect(prefix, where string) string {
+	return prefix + `SELECT poll_id, source, member, alarm_time, class, type, description,
+    short_description
+FROM alarms WHERE ` + where + ` ORDER BY poll_id, ord`
+}
+
+func softwareSelect(prefix, where string) string {
+	return prefix + `SELECT poll_id, member, hostname, model, version
+FROM software WHERE ` + where + ` ORDER BY poll_id, ord`
+}
+
+// childSelects are a routeEnginesSelect, an alarmsSelect and a
+// softwareSelect with the same where, prepared or not.
+type childSelects struct{ routeEngines, alarms, software rowQuery }
+
+// load fills the route engines, alarms and software of snaps (by poll ID)
+// from the rows the selects return given args.
+func (sel childSelects) load(ctx context.Context, snaps map[int64]*devices.Snapshot, args ...any) error {
+	if err := eachRowOf(ctx, sel.routeEngines, args, func(rows *sql.Rows) error {
 		var (
 			pollID                        int64
 			re                            devices.RouteEngine
@@ -307,9 +363,7 @@ FROM route_engines WHERE `+where+` ORDER BY poll_id, ord`, args, func(rows *sql.
 		return fmt.Errorf("load route engines: %w", err)
 	}
 
-	if err := eachRow(ctx, q, prefix+`SELECT poll_id, source, member, alarm_time, class, type, description,
-    short_description
-FROM alarms WHERE `+where+` ORDER BY poll_id, ord`, args, func(rows *sql.Rows) error {
+	if err := eachRowOf(ctx, sel.alarms, args, func(rows *sql.Rows) error {
 		var (
 			pollID int64
 			al     devices.Alarm
@@ -329,8 +383,7 @@ FROM alarms WHERE `+where+` ORDER BY poll_id, ord`, args, func(rows *sql.Rows) e
 		return fmt.Errorf("load alarms: %w", err)
 	}
 
-	if err := eachRow(ctx, q, prefix+`SELECT poll_id, member, hostname, model, version
-FROM software WHERE `+where+` ORDER BY poll_id, ord`, args, func(rows *sql.Rows) error {
+	if err := eachRowOf(ctx, sel.software, args, func(rows *sql.Rows) error {
 		var (
 			pollID int64
 			sw     devices.Software
@@ -350,7 +403,27 @@ FROM software WHERE `+where+` ORDER BY poll_id, ord`, args, func(rows *sql.Rows)
 
 // eachRow runs query and calls fn for every row.
 func eachRow(ctx context.Context, q queryer, query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := q.QueryContext(ctx, query, args...)
+	return eachRowOf(ctx, textQuery{q, query}, args, fn)
+}
+
+// rowQuery is a select ready to run: a prepared *sql.Stmt, or a textQuery.
+type rowQuery interface {
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+}
+
+// textQuery is query text run on q, prepared anew each time.
+type textQuery struct {
+	q    queryer
+	text string
+}
+
+func (t textQuery) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return t.q.QueryContext(ctx, t.text, args...)
+}
+
+// eachRowOf runs q and calls fn for every row.
+func eachRowOf(ctx context.Context, q rowQuery, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,18 @@ import (
 	"github.com/mastership/mastership/devices"
 )
 
+const (
+	insertRunSQL = `INSERT INTO runs (started, agent) VALUES (?, ?)`
+	finishRunSQL = `UPDATE runs
+SET finished = ?, devices = ?, ok = ?, failed = ?, interrupted = ?
+WHERE id = ?`
+	// claimPollSQL inserts a claim or, when the slot's device is claimed
+	// already, reads the claimant back.
+	claimPollSQL = `INSERT INTO poll_claims (slot, device, agent, claimed_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (slot, device) DO UPDATE SET slot = excluded.slot
+RETURNING agent`
+)
+
 func (s *sqliteStore) BeginRun(ctx context.Context, started time.Time) (int64, error) {
 	if started.IsZero() {
 		return 0, errors.New("begin run: no start time")
@@ -18,7 +30,7 @@ func (s *sqliteStore) BeginRun(ctx context.Context, started time.Time) (int64, e
 	if err != nil {
 		return 0, fmt.Errorf("begin run: %w", err)
 	}
-	res, err := s.writer.ExecContext(ctx, `INSERT INTO runs (started, agent) VALUES (?, ?)`, at, s.agent.String())
+	res, err := s.insertRun.ExecContext(ctx, at, s.agent.String())
 	if err != nil {
 		return 0, fmt.Errorf("begin run: %w", err)
 	}
@@ -34,9 +46,7 @@ func (s *sqliteStore) FinishRun(ctx context.Context, run devices.Run) error {
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", run.ID, err)
 	}
-	res, err := s.writer.ExecContext(ctx, `UPDATE runs
-SET finished = ?, devices = ?, ok = ?, failed = ?, interrupted = ?
-WHERE id = ?`,
+	res, err := s.finishRun.ExecContext(ctx,
 		finished, int64(run.Devices), int64(run.OK), int64(run.Failed), boolInt(run.Interrupted), run.ID)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", run.ID, err)
@@ -160,9 +170,7 @@ func (s *sqliteStore) ClaimPoll(ctx context.Context, slot time.Time, device stri
 	// One statement: the insert wins or the existing claim is read back,
 	// atomically under SQLite's single writer.
 	var owner string
-	err = s.writer.QueryRowContext(ctx, `INSERT INTO poll_claims (slot, device, agent, claimed_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (slot, device) DO UPDATE SET slot = excluded.slot
-RETURNING agent`, at, device, me, s.now().UTC().UnixNano()).Scan(&owner)
+	err = s.claimPoll.QueryRowContext(ctx, at, device, me, s.now().UTC().UnixNano()).Scan(&owner)
 	if err != nil {
 		return false, fmt.Errorf("claim poll of %s: %w", device, err)
 	}
