@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -43,7 +44,10 @@ import (
 // here two agents — or two goroutines — saving the same device at once
 // would otherwise race between reading what is stored and writing what
 // is new (occurrence numbering, the transition merge, the configuration
-// in effect). Different devices never wait for each other.
+// in effect). Different devices never wait for each other. The lock
+// travels in the same batch as the writes, BEGIN and COMMIT included: a
+// write is one round trip (SaveTransitions two), see "Pipelined
+// transactions" below.
 type pgStore struct {
 	pool *pgxpool.Pool
 	// where names the database for messages: user@host:port/database,
@@ -63,7 +67,14 @@ var _ Store = (*pgStore)(nil)
 // columns (the time keys) arrived in PostgreSQL 12.
 const pgMinServer = 120000
 
-func openPostgres(ctx context.Context, dsn string) (_ *pgStore, err error) {
+func openPostgres(ctx context.Context, dsn string) (*pgStore, error) {
+	return openPostgresWith(ctx, dsn, nil)
+}
+
+// openPostgresWith is openPostgres with a hook that may adjust the pool's
+// configuration before the pool is made (the benchmarks count round trips
+// with it); nil for none.
+func openPostgresWith(ctx context.Context, dsn string, configure func(*pgxpool.Config)) (_ *pgStore, err error) {
 	// URL schemes are case-insensitive (RFC 3986), pgx's test is not.
 	if i := strings.Index(dsn, "://"); i > 0 {
 		if scheme := strings.ToLower(dsn[:i]); scheme == "postgres" || scheme == "postgresql" {
@@ -90,6 +101,9 @@ func openPostgres(ctx context.Context, dsn string) (_ *pgStore, err error) {
 		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
 			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
 		return nil
+	}
+	if configure != nil {
+		configure(cfg)
 	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -314,17 +328,9 @@ const lockDeviceSQL = `SELECT pg_advisory_xact_lock(hashtextextended('mastership
 // lockDevices locks the devices' histories in tx, in sorted order so two
 // transactions locking overlapping sets cannot deadlock.
 func lockDevices(ctx context.Context, tx pgx.Tx, devices ...string) error {
-	sorted := slices.Clone(devices)
-	slices.Sort(sorted)
-	sorted = slices.Compact(sorted)
-	b := &pgx.Batch{}
-	for _, d := range sorted {
-		b.Queue(lockDeviceSQL, d)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("lock device history: %w", err)
-	}
-	return nil
+	b := &pgBatch{}
+	b.lock(devices...)
+	return tx.SendBatch(ctx, &b.Batch).Close()
 }
 
 // readTx runs fn in a read-only REPEATABLE READ transaction: every
@@ -340,4 +346,122 @@ func (s *pgStore) readTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // would otherwise fail them with serialization errors no caller retries.
 func (s *pgStore) writeTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+}
+
+// Pipelined transactions.
+//
+// What a poll stores and reads back is a few statements per call, and
+// each round trip to the server costs more than the statements do on
+// either side (two context switches and a wake-up of each process, on a
+// machine the agent and the server share). So the transactions of the
+// poll path are sent as batches, with their BEGIN queued before the
+// first statement and their COMMIT after the last: a transaction whose
+// statements need nothing from each other's results is one round trip,
+// where BeginTxFunc spends one on BEGIN, one per statement and one on
+// COMMIT. The server runs a batch's statements one after the other, as
+// it would the same statements sent one at a time, and skips the rest of
+// the batch — the COMMIT included — at the first error.
+
+// The transaction modes of readTx and writeTx (see there), as BEGIN
+// statements.
+const (
+	pgBeginRead  = "begin isolation level repeatable read read only"
+	pgBeginWrite = "begin isolation level read committed"
+)
+
+// pgBatch is a batch whose statements say what they do, for the error
+// one returns, and may read their own results. A reader's own error
+// (not the server's) fails the call but cannot stop the server, which
+// has the whole batch: in a batch sent with its COMMIT, readers only
+// read.
+type pgBatch struct{ pgx.Batch }
+
+// exec queues a statement whose result is only checked.
+func (b *pgBatch) exec(what, sql string, args ...any) {
+	b.Queue(sql, args...).Fn = func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+}
+
+// query queues a statement and calls fn for each of its rows.
+func (b *pgBatch) query(what string, fn func(pgx.Rows) error, sql string, args ...any) {
+	b.Queue(sql, args...).Fn = func(br pgx.BatchResults) error {
+		if err := pgEachRow(br, fn); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+}
+
+// lock queues the locks of the devices' histories, in sorted order so
+// two transactions locking overlapping sets cannot deadlock.
+func (b *pgBatch) lock(devices ...string) {
+	sorted := slices.Clone(devices)
+	slices.Sort(sorted)
+	for _, d := range slices.Compact(sorted) {
+		b.exec("lock device history", lockDeviceSQL, d)
+	}
+}
+
+// pgTx is a transaction on a connection of its own whose BEGIN goes with
+// its first batch and whose COMMIT goes with its last (send).
+type pgTx struct {
+	conn  *pgxpool.Conn
+	begin string // until the first batch is sent
+}
+
+// inTx runs fn with a transaction that begins with begin (pgBeginRead or
+// pgBeginWrite). fn must send the last of its batches with commit set;
+// a transaction it leaves open, or that failed, is rolled back.
+func (s *pgStore) inTx(ctx context.Context, begin string, fn func(*pgTx) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection released in a transaction is closed, not reused: the
+	// end of a rollback that failed too.
+	defer conn.Release()
+	t := &pgTx{conn: conn, begin: begin}
+	err = fn(t)
+	if conn.Conn().PgConn().TxStatus() != 'I' {
+		if _, rerr := conn.Exec(ctx, "rollback"); rerr != nil && err == nil {
+			err = fmt.Errorf("roll back: %w", rerr)
+		}
+		if err == nil {
+			err = errors.New("transaction left open") // a bug: fn sent no commit
+		}
+	}
+	return err
+}
+
+// sendTx runs b in a transaction of its own: one round trip.
+func (s *pgStore) sendTx(ctx context.Context, begin string, b *pgBatch) error {
+	return s.inTx(ctx, begin, func(t *pgTx) error { return t.send(ctx, b, true) })
+}
+
+// send sends b in t, after t's BEGIN if this is its first batch, and
+// with its COMMIT if commit is set, and runs the statements' readers.
+func (t *pgTx) send(ctx context.Context, b *pgBatch, commit bool) error {
+	all := &pgBatch{Batch: pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+2)}}
+	if t.begin != "" {
+		all.exec("begin", t.begin)
+		t.begin = ""
+	}
+	all.QueuedQueries = append(all.QueuedQueries, b.QueuedQueries...)
+	if commit {
+		all.Queue("commit").Fn = func(br pgx.BatchResults) error {
+			tag, err := br.Exec()
+			switch {
+			case err != nil:
+				return fmt.Errorf("commit: %w", err)
+			case tag.String() == "ROLLBACK": // cannot be: a failed statement skips the commit
+				return fmt.Errorf("commit: %w", pgx.ErrTxCommitRollback)
+			}
+			return nil
+		}
+	}
+	return t.conn.SendBatch(ctx, &all.Batch).Close()
 }

@@ -42,70 +42,243 @@ func (s *pgStore) saveTransitions(ctx context.Context, ts []devices.Transition, 
 	if len(in) == 0 {
 		return nil
 	}
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
-		if err := lockDevices(ctx, tx, devs...); err != nil {
+	// Two round trips: the devices' locks and the stored transitions the
+	// batch may merge into, then the writes and the commit. Each
+	// transition is merged in memory, one at a time, into what the ones
+	// before it left (two of the batch within tol of each other merge
+	// too), as if each were looked up and written in turn.
+	m := pgTransitionMerge{tol: tol, in: in, keys: make(map[pgTransitionKey]int)}
+	m.windows()
+	return s.inTx(ctx, pgBeginWrite, func(tx *pgTx) error {
+		b := &pgBatch{}
+		b.lock(devs...)
+		m.queueRead(b)
+		if err := tx.send(ctx, b, false); err != nil {
 			return err
 		}
-		// One at a time, each seeing the ones before: two transitions of the
-		// batch within tol of each other merge too.
-		for i, t := range in {
-			if err := pgMergeOrInsertTransition(ctx, tx, t, tol); err != nil {
-				return fmt.Errorf("transition %d (%s %s %s→%s at %s): %w", i, t.Device, t.RE, t.From, t.To,
-					t.Time.Format(time.RFC3339), err)
-			}
+		if err := m.merge(); err != nil {
+			return err
 		}
-		return nil
+		return tx.send(ctx, m.writes(), true)
 	})
 }
 
-// pgMergeOrInsertTransition merges t into the nearest stored transition
-// of the same device, RE, From and To within tol (mergeTransition, the
-// SQLite engine's rule), or inserts it. t's time is stored precision
-// already; the window's ends are rounded inwards to stored precision.
-func pgMergeOrInsertTransition(ctx context.Context, tx pgx.Tx, t devices.Transition, tol time.Duration) error {
-	var (
-		id                int64
-		storedAt          time.Time
-		sources, evidence string
-	)
-	err := tx.QueryRow(ctx, `SELECT id, time, sources::text, evidence::text FROM transitions
-WHERE device = $1 AND re = $2 AND from_state = $3 AND to_state = $4 AND time BETWEEN $5 AND $6
-ORDER BY GREATEST(time - $7, $7 - time), id LIMIT 1`,
-		t.Device, t.RE, t.From, t.To, pgCeil(t.Time.Add(-tol)), pgFloor(t.Time.Add(tol)), t.Time).
-		Scan(&id, &storedAt, &sources, &evidence)
-	if errors.Is(err, pgx.ErrNoRows) {
-		src, ev, err := transitionLists(t)
-		if err != nil {
+// pgTransitionKey is what two transitions must share to merge.
+type pgTransitionKey struct{ device, re, from, to string }
+
+// pgStoredTransition is a row of transitions as the batch leaves it.
+type pgStoredTransition struct {
+	id                int64 // 0: inserted by the batch
+	added             int   // the order of the rows the batch inserts
+	time              time.Time
+	sources, evidence []string
+	// by is the first transition of the batch that writes the row, -1
+	// for none; src and ev are the lists it writes, as JSON.
+	by      int
+	src, ev string
+}
+
+// before tells whether r sorts before o by id: rows stored before the
+// batch by their id, then those the batch inserts, in order (their ids
+// come later from the same sequence, under the device's lock).
+func (r *pgStoredTransition) before(o *pgStoredTransition) bool {
+	if (r.id == 0) != (o.id == 0) {
+		return r.id != 0
+	}
+	if r.id != 0 {
+		return r.id < o.id
+	}
+	return r.added < o.added
+}
+
+// pgTransitionMerge is SaveTransitions' merge of a batch (in, stored
+// precision and normalized) into the stored transitions.
+type pgTransitionMerge struct {
+	tol  time.Duration
+	in   []devices.Transition
+	keys map[pgTransitionKey]int // → index in lo, hi and rows
+	// lo and hi bound the times of the stored transitions of each key that
+	// the batch may merge into: the hull of its transitions' windows.
+	lo, hi []time.Time
+	rows   [][]*pgStoredTransition
+	added  int
+}
+
+// window is t's merge window, its ends rounded inwards to stored
+// precision: the stored times t may merge with lie within.
+func (m *pgTransitionMerge) window(t devices.Transition) (lo, hi time.Time) {
+	return pgCeil(t.Time.Add(-m.tol)), pgFloor(t.Time.Add(m.tol))
+}
+
+func (m *pgTransitionMerge) windows() {
+	for _, t := range m.in {
+		k := pgTransitionKey{t.Device, t.RE, t.From, t.To}
+		lo, hi := m.window(t)
+		i, ok := m.keys[k]
+		if !ok {
+			m.keys[k] = len(m.lo)
+			m.lo, m.hi = append(m.lo, lo), append(m.hi, hi)
+			m.rows = append(m.rows, nil)
+			continue
+		}
+		if lo.Before(m.lo[i]) {
+			m.lo[i] = lo
+		}
+		if hi.After(m.hi[i]) {
+			m.hi[i] = hi
+		}
+	}
+}
+
+// queueRead queues the read of the stored transitions within the
+// windows. A stored transition only moves when one of the batch merges
+// into it, so no other can come within a window during the batch.
+//
+// One query for the batch: the devices' transitions between the
+// earliest and the latest bound, a range of the (device, time) index
+// whatever the planner thinks of the table's size (the batch is
+// normally one device's); those of other keys or outside their key's
+// bounds are left out here.
+func (m *pgTransitionMerge) queueRead(b *pgBatch) {
+	devs := make([]string, 0, len(m.keys))
+	lo, hi := m.lo[0], m.hi[0]
+	for k, i := range m.keys {
+		devs = append(devs, k.device)
+		if m.lo[i].Before(lo) {
+			lo = m.lo[i]
+		}
+		if m.hi[i].After(hi) {
+			hi = m.hi[i]
+		}
+	}
+	slices.Sort(devs)
+	devs = slices.Compact(devs)
+	b.query("find the same transitions", func(rows pgx.Rows) error {
+		var (
+			k                 pgTransitionKey
+			r                 = &pgStoredTransition{by: -1}
+			sources, evidence string
+		)
+		if err := rows.Scan(&k.device, &k.re, &k.from, &k.to, &r.id, &r.time, &sources, &evidence); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO transitions (device, re, time, from_state, to_state, sources, evidence)
-VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7::text::json)`, t.Device, t.RE, t.Time, t.From, t.To, src, ev)
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("find the same transition: %w", err)
-	}
+		i, ok := m.keys[k]
+		if !ok || r.time.Before(m.lo[i]) || r.time.After(m.hi[i]) {
+			return nil
+		}
+		var err error
+		if r.sources, err = stringsFromJSON(sources); err != nil {
+			return fmt.Errorf("stored transition %d: sources: %w", r.id, err)
+		}
+		if r.evidence, err = stringsFromJSON(evidence); err != nil {
+			return fmt.Errorf("stored transition %d: evidence: %w", r.id, err)
+		}
+		m.rows[i] = append(m.rows[i], r)
+		return nil
+	}, pgTransitionCandidatesSQL, devs, lo, hi)
+}
 
+// pgTransitionCandidatesSQL reads the stored transitions of the devices
+// ($1) between two times.
+const pgTransitionCandidatesSQL = `SELECT device, re, from_state, to_state, id, time, sources::text, evidence::text
+FROM transitions WHERE device = ANY($1::text[]) AND time BETWEEN $2 AND $3`
+
+// merge merges each transition of the batch in turn into the nearest row
+// of the same device, RE, From and To within tol (mergeTransition, the
+// SQLite engine's rule; ties to the lowest id), or adds a row.
+func (m *pgTransitionMerge) merge() error {
+	for i, t := range m.in {
+		if err := m.mergeOne(i, t); err != nil {
+			return fmt.Errorf("transition %d (%s %s %s→%s at %s): %w", i, t.Device, t.RE, t.From, t.To,
+				t.Time.Format(time.RFC3339), err)
+		}
+	}
+	return nil
+}
+
+func (m *pgTransitionMerge) mergeOne(i int, t devices.Transition) error {
+	k := m.keys[pgTransitionKey{t.Device, t.RE, t.From, t.To}]
+	lo, hi := m.window(t)
+	var (
+		near *pgStoredTransition
+		dist int64
+	)
+	for _, r := range m.rows[k] {
+		if r.time.Before(lo) || r.time.After(hi) {
+			continue
+		}
+		d := r.time.UnixMicro() - t.Time.UnixMicro()
+		if d < 0 {
+			d = -d
+		}
+		if near == nil || d < dist || (d == dist && r.before(near)) {
+			near, dist = r, d
+		}
+	}
+	if near == nil {
+		r := &pgStoredTransition{added: m.added, time: t.Time, by: i}
+		m.added++
+		if err := r.set(t); err != nil {
+			return err
+		}
+		m.rows[k] = append(m.rows[k], r)
+		return nil
+	}
 	stored := t // same device, RE, From and To
-	stored.Time = storedAt
-	if stored.Sources, err = stringsFromJSON(sources); err != nil {
-		return fmt.Errorf("stored transition %d: sources: %w", id, err)
-	}
-	if stored.Evidence, err = stringsFromJSON(evidence); err != nil {
-		return fmt.Errorf("stored transition %d: evidence: %w", id, err)
-	}
+	stored.Time, stored.Sources, stored.Evidence = near.time, near.sources, near.evidence
 	merged := mergeTransition(stored, t)
 	if merged.Time.Equal(stored.Time) && slices.Equal(merged.Sources, stored.Sources) &&
 		slices.Equal(merged.Evidence, stored.Evidence) {
 		return nil // seen before: nothing to write
 	}
-	src, ev, err := transitionLists(merged)
-	if err != nil {
+	if near.by < 0 {
+		near.by = i
+	}
+	near.time = merged.Time
+	return near.set(merged)
+}
+
+// set gives r t's lists to write, and as they read back once written.
+func (r *pgStoredTransition) set(t devices.Transition) error {
+	var err error
+	if r.src, r.ev, err = transitionLists(t); err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE transitions SET time = $1, sources = $2::text::jsonb, evidence = $3::text::json
-WHERE id = $4`, merged.Time, src, ev, id)
-	return err
+	if r.sources, err = stringsFromJSON(r.src); err != nil {
+		return fmt.Errorf("sources: %w", err)
+	}
+	if r.evidence, err = stringsFromJSON(r.ev); err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	return nil
+}
+
+// writes is the batch that stores the rows the merge wrote: one
+// statement per row, in the order the transitions first wrote them.
+func (m *pgTransitionMerge) writes() *pgBatch {
+	var rows []*pgStoredTransition
+	for _, rs := range m.rows {
+		for _, r := range rs {
+			if r.by >= 0 {
+				rows = append(rows, r)
+			}
+		}
+	}
+	slices.SortFunc(rows, func(a, b *pgStoredTransition) int { return a.by - b.by })
+	b := &pgBatch{}
+	for _, r := range rows {
+		t := m.in[r.by]
+		what := fmt.Sprintf("transition %d (%s %s %s→%s at %s)", r.by, t.Device, t.RE, t.From, t.To,
+			t.Time.Format(time.RFC3339))
+		if r.id == 0 {
+			b.exec(what, `INSERT INTO transitions (device, re, time, from_state, to_state, sources, evidence)
+VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7::text::json)`, t.Device, t.RE, r.time, t.From, t.To, r.src, r.ev)
+		} else {
+			b.exec(what, `UPDATE transitions SET time = $1, sources = $2::text::jsonb, evidence = $3::text::json
+WHERE id = $4`, r.time, r.src, r.ev, r.id)
+		}
+	}
+	return b
 }
 
 func (s *pgStore) Transitions(ctx context.Context, f Filter) ([]devices.Transition, error) {
@@ -159,13 +332,19 @@ func (s *pgStore) saveAlarmRecords(ctx context.Context, device string, recs []de
 	if device == "" {
 		return errors.New("no device name")
 	}
-	b := &pgx.Batch{}
+	// One transaction, one round trip: the device's lock, then a
+	// statement per record, in order (a record may follow another of the
+	// same alarm).
+	b := &pgBatch{}
+	if len(recs) > 0 {
+		b.lock(device)
+	}
 	for i, r := range recs {
 		if _, err := alarmRecordArgs(device, r); err != nil { // the SQLite engine's validation
 			return fmt.Errorf("record %d (%q): %w", i, r.Alarm.Description, err)
 		}
 		a := r.Alarm
-		b.Queue(`INSERT INTO alarm_records (device, member, description, alarm_time, source, class, type,
+		b.exec(fmt.Sprintf("record %d (%q)", i, r.Alarm.Description), `INSERT INTO alarm_records (device, member, description, alarm_time, source, class, type,
     short_description, first_seen, last_seen, cleared_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (device, member, description, alarm_key) DO UPDATE SET
     source = excluded.source, class = excluded.class, type = excluded.type,
@@ -179,19 +358,7 @@ ON CONFLICT (device, member, description, alarm_key) DO UPDATE SET
 	if b.Len() == 0 {
 		return nil
 	}
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
-		if err := lockDevices(ctx, tx, device); err != nil {
-			return err
-		}
-		br := tx.SendBatch(ctx, b)
-		for i := range recs {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close() // the statement's error is the one to report
-				return fmt.Errorf("record %d (%q): %w", i, recs[i].Alarm.Description, err)
-			}
-		}
-		return br.Close()
-	})
+	return s.sendTx(ctx, pgBeginWrite, b)
 }
 
 func (s *pgStore) AlarmRecords(ctx context.Context, f Filter) ([]devices.AlarmRecord, error) {
@@ -252,7 +419,18 @@ func (s *pgStore) replaceFindings(ctx context.Context, device string, since time
 		return errors.New("no device name")
 	}
 	keep := make(map[pgFindingKey]bool, len(fs))
-	upserts := &pgx.Batch{}
+	// One transaction, one round trip: the device's lock; the deletion of
+	// the stored findings that are gone (rather than all of them and a
+	// reinsert, which would lose the detected_at of those still there),
+	// among those whose last transition is at or after since; an upsert
+	// per finding.
+	var (
+		b         = &pgBatch{}
+		keepRE    = make([]string, 0, len(fs))
+		keepFirst = make([]time.Time, 0, len(fs))
+	)
+	b.lock(device)
+	upserts := &pgBatch{}
 	detected := pgTime(s.now())
 	for i, f := range fs {
 		if _, err := findingArgs(device, f); err != nil { // the SQLite engine's validation
@@ -264,6 +442,7 @@ func (s *pgStore) replaceFindings(ctx context.Context, device string, since time
 			return fmt.Errorf("two findings of %q starting %s", f.RE, first.Format(time.RFC3339Nano))
 		}
 		keep[k] = true
+		keepRE, keepFirst = append(keepRE, f.RE), append(keepFirst, first)
 		evidence, err := stringsJSON(f.Evidence)
 		if err != nil {
 			return fmt.Errorf("finding %d: evidence: %w", i, err)
@@ -281,64 +460,32 @@ func (s *pgStore) replaceFindings(ctx context.Context, device string, since time
 			return fmt.Errorf("finding %d: other causes: %w", i, err)
 		}
 		// A finding already stored keeps its detected_at.
-		upserts.Queue(`INSERT INTO findings (device, re, first_transition, last_transition, cause, severity,
+		upserts.exec(fmt.Sprintf("finding %d (%s)", i, f.RE), pgUpsertFindingSQL,
+			device, f.RE, first, pgTime(f.Last), string(f.Cause), string(f.Severity), f.Transitions,
+			evidence, alarms, otherCauses, f.Remedy, detected)
+	}
+
+	var w pgFilter
+	w.add("device = " + w.arg(device))
+	if !since.IsZero() {
+		w.add("last_transition >= " + w.arg(pgCeil(since)))
+	}
+	w.add(`NOT EXISTS (SELECT FROM unnest(` + w.arg(keepRE) + `::text[], ` + w.arg(keepFirst) + `::timestamptz[]) AS k(re, first)
+    WHERE k.re = findings.re AND k.first = findings.first_transition)`)
+	b.exec("delete findings that are gone", `DELETE FROM findings`+w.String(), w.args...)
+	b.QueuedQueries = append(b.QueuedQueries, upserts.QueuedQueries...)
+	return s.sendTx(ctx, pgBeginWrite, b)
+}
+
+// pgUpsertFindingSQL stores a finding; one stored already keeps its
+// detected_at.
+const pgUpsertFindingSQL = `INSERT INTO findings (device, re, first_transition, last_transition, cause, severity,
     transitions, evidence, alarms, other_causes, remedy, detected_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json, $9::text::jsonb, $10::text::jsonb, $11, $12)
 ON CONFLICT (device, re, first_transition) DO UPDATE SET
     last_transition = excluded.last_transition, cause = excluded.cause, severity = excluded.severity,
     transitions = excluded.transitions, evidence = excluded.evidence, alarms = excluded.alarms,
-    other_causes = excluded.other_causes, remedy = excluded.remedy`,
-			device, f.RE, first, pgTime(f.Last), string(f.Cause), string(f.Severity), f.Transitions,
-			evidence, alarms, otherCauses, f.Remedy, detected)
-	}
-
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
-		if err := lockDevices(ctx, tx, device); err != nil {
-			return err
-		}
-		// Deleting only what is gone, rather than all and reinserting, keeps
-		// the detected_at of findings that are still there. Only findings
-		// whose last transition is at or after since are candidates.
-		var w pgFilter
-		w.add("device = " + w.arg(device))
-		if !since.IsZero() {
-			w.add("last_transition >= " + w.arg(pgCeil(since)))
-		}
-		rows, err := tx.Query(ctx, `SELECT re, first_transition FROM findings`+w.String(), w.args...)
-		if err != nil {
-			return fmt.Errorf("read stored findings: %w", err)
-		}
-		var (
-			re    string
-			first time.Time
-			gone  = &pgx.Batch{}
-		)
-		if _, err := pgx.ForEachRow(rows, []any{&re, &first}, func() error {
-			if !keep[pgFindingKey{re, first.UnixMicro()}] {
-				gone.Queue(`DELETE FROM findings WHERE device = $1 AND re = $2 AND first_transition = $3`, device, re, first)
-			}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("read stored findings: %w", err)
-		}
-		if gone.Len() > 0 {
-			if err := tx.SendBatch(ctx, gone).Close(); err != nil {
-				return fmt.Errorf("delete findings that are gone: %w", err)
-			}
-		}
-		if upserts.Len() == 0 {
-			return nil
-		}
-		br := tx.SendBatch(ctx, upserts)
-		for i := range fs {
-			if _, err := br.Exec(); err != nil {
-				_ = br.Close() // the statement's error is the one to report
-				return fmt.Errorf("finding %d (%s): %w", i, fs[i].RE, err)
-			}
-		}
-		return br.Close()
-	})
-}
+    other_causes = excluded.other_causes, remedy = excluded.remedy`
 
 func (s *pgStore) Findings(ctx context.Context, f Filter) ([]devices.Finding, error) {
 	var out []devices.Finding
@@ -410,31 +557,21 @@ func (s *pgStore) saveConfig(ctx context.Context, device string, cfg devices.Red
 	if !cfg.Known {
 		return nil // see HistoryStore.SaveConfig: the last known one stays current
 	}
-	b, err := json.Marshal(cfg)
+	js, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	at = pgTime(at)
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
-		if err := lockDevices(ctx, tx, device); err != nil {
-			return err
-		}
-		// jsonb equality: the same configuration, however its text is
-		// spelled.
-		var same bool
-		err := tx.QueryRow(ctx, `SELECT config = $3::text::jsonb FROM configs WHERE device = $1 AND at <= $2
-ORDER BY at DESC LIMIT 1`, device, at, string(b)).Scan(&same)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("read the configuration in effect: %w", err)
-		case same:
-			return nil // unchanged: no history to add
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO configs (device, at, config) VALUES ($1, $2, $3::text::jsonb)
-ON CONFLICT (device, at) DO UPDATE SET config = excluded.config`, device, at, string(b))
-		return err
-	})
+	// One transaction, one round trip: the device's lock, then the
+	// configuration stored unless the one in effect at that time is the
+	// same (jsonb equality: however its text is spelled).
+	b := &pgBatch{}
+	b.lock(device)
+	b.exec("store the configuration", `INSERT INTO configs (device, at, config)
+SELECT $1::text, $2::timestamptz, $3::text::jsonb
+WHERE (SELECT config = $3::text::jsonb FROM configs WHERE device = $1 AND at <= $2 ORDER BY at DESC LIMIT 1)
+    IS NOT TRUE
+ON CONFLICT (device, at) DO UPDATE SET config = excluded.config`, device, pgTime(at), string(js))
+	return s.sendTx(ctx, pgBeginWrite, b)
 }
 
 func (s *pgStore) Configs(ctx context.Context) (map[string]devices.RedundancyConfig, error) {

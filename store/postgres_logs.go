@@ -12,36 +12,44 @@ import (
 	"github.com/mastership/mastership/devices"
 )
 
-// pgInsertLinesSQL inserts a batch of lines (arrays, one element per
-// line, in batch order) and returns the batch position (1-based) and new
-// ID of each line stored; a line whose identity is stored already is a
-// re-read, skipped by the unique index, and not returned.
-const pgInsertLinesSQL = `WITH input AS (
+// pgSaveLinesSQL stores a batch of lines and their events in one
+// statement, and returns how many lines were new.
+//
+// The lines come as arrays, one element per line in batch order, with
+// the occurrence numbered within the batch and appended telling a line
+// of a file read after its cursor's place: its occurrence continues
+// after the identical lines already stored, instead of being matched
+// against them. A line whose identity is stored already is a re-read,
+// skipped by the unique index, and so are its events; the events come as
+// arrays too, each with the batch position (1-based) of its line.
+const pgSaveLinesSQL = `WITH input AS (
     SELECT * FROM unnest($2::text[], $3::timestamptz[], $4::bytea[], $5::bytea[], $6::bytea[], $7::int[],
-        $8::bytea[], $9::bytea[], $10::bool[], $11::int[])
-        WITH ORDINALITY AS u(file, line_time, raw, host, process, pid, tag, message, parsed, occurrence, i)
+        $8::bytea[], $9::bytea[], $10::bool[], $11::int[], $12::bool[])
+        WITH ORDINALITY AS u(file, line_time, raw, host, process, pid, tag, message, parsed, occurrence, appended, i)
+), numbered AS (
+    SELECT i, file, line_time, raw, host, process, pid, tag, message, parsed,
+        occurrence + CASE WHEN appended THEN (SELECT COUNT(*) FROM log_lines l
+            WHERE l.device = $1 AND l.file = input.file AND l.time_key = COALESCE(input.line_time, '-infinity')
+                AND sha256(l.raw) = sha256(input.raw) AND l.raw = input.raw)::int ELSE 0 END AS occurrence
+    FROM input
 ), ins AS (
     INSERT INTO log_lines (device, file, line_time, raw, host, process, pid, tag, message, parsed, occurrence)
-    SELECT $1, file, line_time, raw, host, process, pid, tag, message, parsed, occurrence FROM input ORDER BY i
+    SELECT $1, file, line_time, raw, host, process, pid, tag, message, parsed, occurrence FROM numbered ORDER BY i
     ON CONFLICT (device, file, time_key, sha256(raw), occurrence) DO NOTHING
     RETURNING id, file, time_key, raw, occurrence
+), added AS (
+    SELECT numbered.i, ins.id FROM ins JOIN numbered ON numbered.file = ins.file
+        AND COALESCE(numbered.line_time, '-infinity') = ins.time_key AND numbered.raw = ins.raw
+        AND numbered.occurrence = ins.occurrence
+), new_events AS (
+    INSERT INTO events (log_line_id, device, kind, time, re, change, subject, class, rule)
+    SELECT added.id, $1, kind, time, re, change, subject, class, rule
+    FROM unnest($13::bigint[], $14::text[], $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::text[],
+        $20::text[]) WITH ORDINALITY AS e(line, kind, time, re, change, subject, class, rule, j)
+    JOIN added ON added.i = e.line
+    ORDER BY j
 )
-SELECT input.i, ins.id FROM ins JOIN input ON input.file = ins.file
-    AND COALESCE(input.line_time, '-infinity') = ins.time_key AND input.raw = ins.raw
-    AND input.occurrence = ins.occurrence`
-
-// pgCountStoredSQL counts, for each group (file, time, raw) of the
-// arrays, the identical lines stored.
-const pgCountStoredSQL = `SELECT g.i, (SELECT COUNT(*) FROM log_lines l
-    WHERE l.device = $1 AND l.file = g.file AND l.time_key = COALESCE(g.line_time, '-infinity')
-        AND sha256(l.raw) = sha256(g.raw) AND l.raw = g.raw)
-FROM unnest($2::text[], $3::timestamptz[], $4::bytea[]) WITH ORDINALITY AS g(file, line_time, raw, i)`
-
-const pgInsertEventsSQL = `INSERT INTO events (log_line_id, device, kind, time, re, change, subject, class, rule)
-SELECT line_id, $1, kind, time, re, change, subject, class, rule
-FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-    WITH ORDINALITY AS u(line_id, kind, time, re, change, subject, class, rule, i)
-ORDER BY i`
+SELECT COUNT(*) FROM added`
 
 const pgUpsertCursorSQL = `INSERT INTO log_cursors (device, file, tail, last_time, lines) VALUES ($1, $2, $3::text::jsonb, $4, $5)
 ON CONFLICT (device, file) DO UPDATE SET tail = excluded.tail, last_time = excluded.last_time, lines = excluded.lines`
@@ -52,7 +60,15 @@ type pgLines struct {
 	at                               []pgtype.Timestamptz
 	raw, host, process, tag, message [][]byte
 	pid, occurrence                  []int32
-	parsed                           []bool
+	parsed, appended                 []bool
+}
+
+// pgEvents is a batch of events as parameter arrays, each with the
+// batch position (1-based) of its line.
+type pgEvents struct {
+	line                                   []int64
+	kind, re, change, subject, class, rule []string
+	at                                     []pgtype.Timestamptz
 }
 
 func (s *pgStore) SaveLogs(ctx context.Context, device string, lines []devices.LogLine, events []devices.Event, cursors []devices.LogCursor) (int, error) {
@@ -98,6 +114,12 @@ func (s *pgStore) saveLogs(ctx context.Context, device string, lines []devices.L
 	if len(lines) == 0 && len(cursors) == 0 {
 		return 0, nil // events need lines: logsArguments made sure
 	}
+	appended := make(map[string]bool, len(cursors))
+	for _, c := range cursors {
+		if c.Appended {
+			appended[c.File] = true
+		}
+	}
 
 	n := len(lines)
 	in := pgLines{
@@ -105,6 +127,7 @@ func (s *pgStore) saveLogs(ctx context.Context, device string, lines []devices.L
 		raw: make([][]byte, 0, n), host: make([][]byte, 0, n), process: make([][]byte, 0, n),
 		tag: make([][]byte, 0, n), message: make([][]byte, 0, n),
 		pid: make([]int32, 0, n), occurrence: make([]int32, 0, n), parsed: make([]bool, 0, n),
+		appended: make([]bool, 0, n),
 	}
 	for i, l := range lines {
 		in.file = append(in.file, l.File)
@@ -117,149 +140,49 @@ func (s *pgStore) saveLogs(ctx context.Context, device string, lines []devices.L
 		in.message = append(in.message, []byte(l.Message))
 		in.parsed = append(in.parsed, l.Parsed)
 		in.occurrence = append(in.occurrence, int32(args.occ[i]))
+		in.appended = append(in.appended, appended[l.File])
+	}
+	m := len(events)
+	ev := pgEvents{
+		line: make([]int64, 0, m), kind: make([]string, 0, m), re: make([]string, 0, m),
+		change: make([]string, 0, m), subject: make([]string, 0, m), class: make([]string, 0, m),
+		rule: make([]string, 0, m), at: make([]pgtype.Timestamptz, 0, m),
+	}
+	for i, e := range events {
+		ev.line = append(ev.line, int64(args.eventLine[i]+1))
+		ev.kind = append(ev.kind, string(e.Kind))
+		ev.at = append(ev.at, pgTimeOrNull(e.Time))
+		ev.re = append(ev.re, e.RE)
+		ev.change = append(ev.change, e.Change)
+		ev.subject = append(ev.subject, e.Subject)
+		ev.class = append(ev.class, e.Class)
+		ev.rule = append(ev.rule, e.Rule)
 	}
 
+	// One transaction, one round trip: the device's lock, the lines and
+	// their events, the cursors.
+	b := &pgBatch{}
+	b.lock(device)
 	added := 0
-	err = s.writeTx(ctx, func(tx pgx.Tx) error {
-		if err := lockDevices(ctx, tx, device); err != nil {
-			return err
+	if len(lines) > 0 {
+		b.query("insert lines and events", func(r pgx.Rows) error { return r.Scan(&added) },
+			pgSaveLinesSQL, device, in.file, in.at, in.raw, in.host, in.process, in.pid, in.tag, in.message,
+			in.parsed, in.occurrence, in.appended,
+			ev.line, ev.kind, ev.at, ev.re, ev.change, ev.subject, ev.class, ev.rule)
+	}
+	// One statement per cursor, in order: a batch naming a file twice
+	// keeps the last, as the SQLite engine does.
+	for _, c := range cursors {
+		tail, err := stringsJSON(c.Tail)
+		if err != nil {
+			return 0, fmt.Errorf("cursor of %s: %w", c.File, err)
 		}
-		// Lines of a file read after its cursor's place are all new: their
-		// occurrences continue after the identical lines already stored
-		// instead of being matched against them.
-		if err := pgShiftAppended(ctx, tx, device, lines, cursors, &in); err != nil {
-			return fmt.Errorf("number repeated lines: %w", err)
-		}
-		// ids[i] is the new row of lines[i], 0 when the line was stored
-		// before: the unique index rejects an occurrence already stored,
-		// which is the whole of the re-read rule.
-		ids := make([]int64, len(lines))
-		if len(lines) > 0 {
-			rows, err := tx.Query(ctx, pgInsertLinesSQL, device, in.file, in.at, in.raw, in.host, in.process, in.pid,
-				in.tag, in.message, in.parsed, in.occurrence)
-			if err != nil {
-				return fmt.Errorf("insert lines: %w", err)
-			}
-			var i, id int64
-			_, err = pgx.ForEachRow(rows, []any{&i, &id}, func() error {
-				ids[i-1] = id
-				added++
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("insert lines: %w", err)
-			}
-		}
-
-		b := &pgx.Batch{}
-		var ev struct {
-			line                                   []int64
-			kind, re, change, subject, class, rule []string
-			at                                     []pgtype.Timestamptz
-		}
-		for i, e := range events {
-			id := ids[args.eventLine[i]]
-			if id == 0 {
-				continue // its line is a re-read: so is the event
-			}
-			ev.line = append(ev.line, id)
-			ev.kind = append(ev.kind, string(e.Kind))
-			ev.at = append(ev.at, pgTimeOrNull(e.Time))
-			ev.re = append(ev.re, e.RE)
-			ev.change = append(ev.change, e.Change)
-			ev.subject = append(ev.subject, e.Subject)
-			ev.class = append(ev.class, e.Class)
-			ev.rule = append(ev.rule, e.Rule)
-		}
-		if len(ev.line) > 0 {
-			b.Queue(pgInsertEventsSQL, device, ev.line, ev.kind, ev.at, ev.re, ev.change, ev.subject, ev.class, ev.rule)
-		}
-		// One statement per cursor, in order: a batch naming a file twice
-		// keeps the last, as the SQLite engine does.
-		for _, c := range cursors {
-			tail, err := stringsJSON(c.Tail)
-			if err != nil {
-				return fmt.Errorf("cursor of %s: %w", c.File, err)
-			}
-			b.Queue(pgUpsertCursorSQL, device, c.File, tail, pgTimeOrNull(c.LastTime), c.Lines)
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("insert events and cursors: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
+		b.exec("cursor of "+c.File, pgUpsertCursorSQL, device, c.File, tail, pgTimeOrNull(c.LastTime), c.Lines)
+	}
+	if err := s.sendTx(ctx, pgBeginWrite, b); err != nil {
 		return 0, err
 	}
 	return added, nil
-}
-
-// pgShiftAppended adds, to the occurrence of each line of an appended
-// file, the number of identical lines already stored: one query for all
-// of the batch's groups.
-func pgShiftAppended(ctx context.Context, tx pgx.Tx, device string, lines []devices.LogLine, cursors []devices.LogCursor, in *pgLines) error {
-	appended := make(map[string]bool, len(cursors))
-	for _, c := range cursors {
-		if c.Appended {
-			appended[c.File] = true
-		}
-	}
-	if len(appended) == 0 {
-		return nil
-	}
-	group := make(map[lineKey]int) // group → its position in the query's arrays
-	var (
-		files []string
-		ats   []pgtype.Timestamptz
-		raws  [][]byte
-		keys  []lineKey
-	)
-	for i, l := range lines {
-		if !appended[l.File] {
-			continue
-		}
-		k := lineKey{file: l.File, time: timeKeyMicro(l.Time), raw: l.Raw}
-		if _, ok := group[k]; !ok {
-			group[k] = len(keys)
-			keys = append(keys, k)
-			files, ats, raws = append(files, l.File), append(ats, in.at[i]), append(raws, in.raw[i])
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	stored := make([]int64, len(keys))
-	rows, err := tx.Query(ctx, pgCountStoredSQL, device, files, ats, raws)
-	if err != nil {
-		return err
-	}
-	var i, n int64
-	if _, err := pgx.ForEachRow(rows, []any{&i, &n}, func() error {
-		stored[i-1] = n
-		return nil
-	}); err != nil {
-		return err
-	}
-	for i, l := range lines {
-		if !appended[l.File] {
-			continue
-		}
-		k := lineKey{file: l.File, time: timeKeyMicro(l.Time), raw: l.Raw}
-		in.occurrence[i] += int32(stored[group[k]])
-	}
-	return nil
-}
-
-// timeKeyMicro is a line's time as a group key: microseconds, noTimeKey
-// for none.
-func timeKeyMicro(t time.Time) int64 {
-	if t.IsZero() {
-		return noTimeKey
-	}
-	return t.UnixMicro()
 }
 
 func (s *pgStore) LogCursor(ctx context.Context, device, file string) (devices.LogCursor, bool, error) {

@@ -214,19 +214,31 @@ func (s *pgStore) LatestREPoll(ctx context.Context, device string) (*devices.Pol
 
 // latestPollWhere reads the poll and its children in one snapshot, so a
 // prune deleting the poll in between cannot hand back a snapshot without
-// children.
+// children: one REPEATABLE READ transaction, sent whole in one round trip
+// (the children are those of the poll the same condition selects).
 func (s *pgStore) latestPollWhere(ctx context.Context, where, device string) (*devices.Poll, error) {
-	var polls []devices.Poll
-	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		polls, err = pgQueryPolls(ctx, tx, `SELECT `+pollColumns+` FROM polls WHERE `+where+`
-ORDER BY started DESC, id DESC LIMIT 1`, device)
-		return err
-	})
-	if err != nil || len(polls) == 0 {
+	latest := ` FROM polls WHERE ` + where + ` ORDER BY started DESC, id DESC LIMIT 1`
+	var (
+		p     *devices.Poll
+		snaps = make(map[int64]*devices.Snapshot, 1)
+		b     = &pgBatch{}
+	)
+	b.query("load poll", func(rows pgx.Rows) error {
+		got, err := pgScanPoll(rows)
+		if err != nil {
+			return err
+		}
+		p = &got
+		if p.Snapshot != nil {
+			snaps[p.ID] = p.Snapshot
+		}
+		return nil
+	}, `SELECT `+pollColumns+latest, device)
+	pgQueueChildren(b, snaps, `SELECT id`+latest, device)
+	if err := s.sendTx(ctx, pgBeginRead, b); err != nil {
 		return nil, err
 	}
-	return &polls[0], nil
+	return p, nil
 }
 
 func (s *pgStore) MaxREsSeen(ctx context.Context, device string) (int, error) {
@@ -244,27 +256,24 @@ func (s *pgStore) MaxREsSeen(ctx context.Context, device string) (int, error) {
 // (by poll ID) for the polls ids, in their saved order: three queries in
 // one round trip.
 func pgLoadChildren(ctx context.Context, tx pgx.Tx, snaps map[int64]*devices.Snapshot, ids []int64) error {
-	b := &pgx.Batch{}
-	b.Queue(`SELECT poll_id, name, member, slot, mastership_state, mastership_priority, status, model, serial,
-    up_time_seconds, start_time, last_reboot_reason, temperature_c, cpu_temperature_c
-FROM route_engines WHERE poll_id = ANY($1) ORDER BY poll_id, ord`, ids)
-	b.Queue(`SELECT poll_id, source, member, alarm_time, class, type, description, short_description
-FROM alarms WHERE poll_id = ANY($1) ORDER BY poll_id, ord`, ids)
-	b.Queue(`SELECT poll_id, member, hostname, model, version
-FROM software WHERE poll_id = ANY($1) ORDER BY poll_id, ord`, ids)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
+	b := &pgBatch{}
+	pgQueueChildren(b, snaps, `$1`, ids)
+	return tx.SendBatch(ctx, &b.Batch).Close()
+}
 
-	var (
-		pollID int64
-		re     devices.RouteEngine
-		upTime *int64
-		start  *time.Time
-	)
-	if err := pgEachRow(br, func(r pgx.Rows) error {
-		re, upTime, start = devices.RouteEngine{}, nil, nil
+// pgQueueChildren queues the reads of the route engines, alarms and
+// software of the polls that polls selects — an array parameter or a
+// subquery, with its args — into snaps (by poll ID), in their saved
+// order. A poll missing from snaps has its children skipped.
+func pgQueueChildren(b *pgBatch, snaps map[int64]*devices.Snapshot, polls string, args ...any) {
+	var pollID int64
+	b.query("load route engines", func(r pgx.Rows) error {
+		var (
+			re     devices.RouteEngine
+			upTime *int64
+		)
 		if err := r.Scan(&pollID, &re.Name, &re.Member, &re.Slot, &re.MastershipState, &re.MastershipPriority,
-			&re.Status, &re.Model, &re.Serial, &upTime, &start, &re.LastRebootReason, &re.TemperatureC,
+			&re.Status, &re.Model, &re.Serial, &upTime, &re.StartTime, &re.LastRebootReason, &re.TemperatureC,
 			&re.CPUTemperatureC); err != nil {
 			return err
 		}
@@ -272,16 +281,15 @@ FROM software WHERE poll_id = ANY($1) ORDER BY poll_id, ord`, ids)
 			d := time.Duration(*upTime) * time.Second
 			re.UpTime = &d
 		}
-		re.StartTime = start
 		if s := snaps[pollID]; s != nil {
 			s.RouteEngines = append(s.RouteEngines, re)
 		}
 		return nil
-	}); err != nil {
-		return fmt.Errorf("load route engines: %w", err)
-	}
+	}, `SELECT poll_id, name, member, slot, mastership_state, mastership_priority, status, model, serial,
+    up_time_seconds, start_time, last_reboot_reason, temperature_c, cpu_temperature_c
+FROM route_engines WHERE poll_id = ANY(`+polls+`) ORDER BY poll_id, ord`, args...)
 
-	if err := pgEachRow(br, func(r pgx.Rows) error {
+	b.query("load alarms", func(r pgx.Rows) error {
 		var (
 			al     devices.Alarm
 			source string
@@ -296,11 +304,10 @@ FROM software WHERE poll_id = ANY($1) ORDER BY poll_id, ord`, ids)
 			s.Alarms = append(s.Alarms, al)
 		}
 		return nil
-	}); err != nil {
-		return fmt.Errorf("load alarms: %w", err)
-	}
+	}, `SELECT poll_id, source, member, alarm_time, class, type, description, short_description
+FROM alarms WHERE poll_id = ANY(`+polls+`) ORDER BY poll_id, ord`, args...)
 
-	if err := pgEachRow(br, func(r pgx.Rows) error {
+	b.query("load software", func(r pgx.Rows) error {
 		var sw devices.Software
 		if err := r.Scan(&pollID, &sw.Member, &sw.Hostname, &sw.Model, &sw.Version); err != nil {
 			return err
@@ -309,10 +316,8 @@ FROM software WHERE poll_id = ANY($1) ORDER BY poll_id, ord`, ids)
 			s.Software = append(s.Software, sw)
 		}
 		return nil
-	}); err != nil {
-		return fmt.Errorf("load software: %w", err)
-	}
-	return br.Close()
+	}, `SELECT poll_id, member, hostname, model, version
+FROM software WHERE poll_id = ANY(`+polls+`) ORDER BY poll_id, ord`, args...)
 }
 
 // pgEachRow reads the next result of a batch, calling fn for every row.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -807,12 +809,15 @@ ORDER BY started DESC, id DESC LIMIT 1`,
 		"max REs":  `SELECT MAX(re_count) FROM polls WHERE device = 'x'`,
 		"runs":     `SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 5`,
 		"children": `SELECT * FROM alarms WHERE poll_id = ANY('{1,2,3}'::bigint[]) ORDER BY poll_id, ord`,
+		"children of the latest RE poll": `SELECT * FROM route_engines WHERE poll_id = ANY(SELECT id FROM polls
+WHERE device = 'x' AND re_count > 0 ORDER BY started DESC, id DESC LIMIT 1) ORDER BY poll_id, ord`,
 		"events of a device": pgEventsQuery + ` WHERE e.device = ANY('{x}'::text[]) AND e.time >= ` + t0 +
 			` ORDER BY e.time NULLS FIRST, e.id`,
-		// Sorts the few transitions inside the window.
-		"transition merge lookup": `SELECT id FROM transitions
-WHERE device = 'x' AND re = 'r' AND from_state = 'a' AND to_state = 'b' AND time BETWEEN ` + t0 + ` AND ` + t0 + `
-ORDER BY GREATEST(time - ` + t0 + `, ` + t0 + ` - time), id LIMIT 1`,
+		"transition merge candidates": strings.NewReplacer("$1", "'{x}'", "$2", t0, "$3", t0).
+			Replace(pgTransitionCandidatesSQL),
+		"findings gone": `DELETE FROM findings WHERE device = 'x' AND last_transition >= ` + t0 + `
+AND NOT EXISTS (SELECT FROM unnest('{r}'::text[], ARRAY[` + t0 + `]) AS k(re, first)
+    WHERE k.re = findings.re AND k.first = findings.first_transition)`,
 		"alarm records of a device": pgAlarmRecordQuery + ` WHERE device = ANY('{x}'::text[])`,
 		"findings of a device":      pgFindingQuery + ` WHERE device = ANY('{x}'::text[]) AND last_transition >= ` + t0,
 		"unparsed lines":            `SELECT COUNT(*) FROM log_lines WHERE device = 'x' AND NOT parsed`,
@@ -860,6 +865,122 @@ AND time_key > '-infinity' AND time_key < ` + t0 + ` ORDER BY time_key LIMIT 500
 			if strings.Contains(step, "Seq Scan") || strings.Contains(step, "Sort") {
 				t.Errorf("%s: plan has %q:\n  %s", name, strings.TrimSpace(step), strings.Join(p, "\n  "))
 			}
+		}
+	}
+}
+
+// A statement failing inside a pipelined transaction — the second of a
+// batch of transitions, alarm records or findings — leaves nothing of
+// the call stored, names what failed and the device, and rolls the
+// transaction back on its connection, which the pool then reuses
+// rather than closes. The store goes on working.
+func TestPostgresPipelinedWritesAreAtomic(t *testing.T) {
+	st, dsn := openPostgresTestDSN(t)
+	s := st.(*pgStore)
+	ctx := context.Background()
+	for table, col := range map[string]string{"transitions": "re", "findings": "re", "alarm_records": "description"} {
+		if _, err := rawPG(t, dsn).Exec(ctx, fmt.Sprintf(`CREATE FUNCTION fail_%[1]s() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.%[2]s = 'boom' THEN RAISE EXCEPTION 'injected failure'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER fail_%[1]s BEFORE INSERT OR UPDATE ON %[1]s FOR EACH ROW EXECUTE FUNCTION fail_%[1]s();`, table, col)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Warm the pool up, then count the connections it makes from here.
+	for range 4 {
+		if _, err := st.MaxREsSeen(ctx, "mx1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conns := s.pool.Stat().NewConnsCount()
+
+	ok := devices.Transition{Device: "mx1", RE: "re1", Time: logBase, From: devices.REBackup, To: devices.REMaster,
+		Sources: []string{"re-table"}}
+	bad := ok
+	bad.RE, bad.Time = "boom", logBase.Add(time.Hour)
+	fs := findingsOf("mx1")
+	fs[1].RE = "boom"
+	pem := devices.Alarm{Source: devices.AlarmChassis, Class: "Major", Description: "PEM 0 Not Powered"}
+	boom := pem
+	boom.Description = "boom"
+	for range 3 {
+		err := st.SaveTransitions(ctx, []devices.Transition{ok, bad}, time.Minute)
+		if err == nil || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), "transition 1 (mx1 boom") {
+			t.Errorf("SaveTransitions = %v, want the injected failure, naming transition 1", err)
+		}
+		err = st.ReplaceFindings(ctx, "mx1", time.Time{}, fs)
+		if err == nil || !strings.Contains(err.Error(), "injected failure") ||
+			!strings.Contains(err.Error(), "replace findings of mx1") || !strings.Contains(err.Error(), "finding 1 (boom)") {
+			t.Errorf("ReplaceFindings = %v, want the injected failure, naming finding 1", err)
+		}
+		err = st.SaveAlarmRecords(ctx, "mx1", []devices.AlarmRecord{
+			{Alarm: pem, FirstSeen: base, LastSeen: base}, {Alarm: boom, FirstSeen: base, LastSeen: base}})
+		if err == nil || !strings.Contains(err.Error(), "injected failure") ||
+			!strings.Contains(err.Error(), "save alarm records of mx1") || !strings.Contains(err.Error(), `record 1 ("boom")`) {
+			t.Errorf("SaveAlarmRecords = %v, want the injected failure, naming record 1", err)
+		}
+	}
+	if got := mustTransitions(t, st, Filter{}); len(got) != 0 {
+		t.Errorf("transitions stored by failed calls: %+v", got)
+	}
+	if got := mustFindings(t, st, Filter{}); len(got) != 0 {
+		t.Errorf("findings stored by failed calls: %+v", got)
+	}
+	if got := mustAlarmRecords(t, st, Filter{}); len(got) != 0 {
+		t.Errorf("alarm records stored by failed calls: %+v", got)
+	}
+	if n := s.pool.Stat().NewConnsCount(); n != conns {
+		t.Errorf("the pool made %d connections after the failures: they were closed, not rolled back", n-conns)
+	}
+	mustSaveTransitions(t, st, time.Minute, ok)
+	mustReplaceFindings(t, st, "mx1", fs[:1])
+	if err := st.SaveAlarmRecords(ctx, "mx1", []devices.AlarmRecord{{Alarm: pem, FirstSeen: base, LastSeen: base}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(mustTransitions(t, st, Filter{})) != 1 || len(mustFindings(t, st, Filter{})) != 1 ||
+		len(mustAlarmRecords(t, st, Filter{})) != 1 {
+		t.Error("the store did not save after the failures")
+	}
+}
+
+// SaveTransitions merges a batch in memory, against the stored
+// transitions it read under the device's lock; the SQLite engine looks
+// each one up in turn. Random batches — a few keys, times a few seconds
+// apart, sources of every precision, several tolerances — leave both
+// engines with the same transitions.
+func TestPostgresTransitionMergeMatchesSQLite(t *testing.T) {
+	pg := openPostgresTest(t)
+	lite, err := Open(context.Background(), filepath.Join(t.TempDir(), "ref.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustClose(t, lite)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	pick := func(xs ...string) string { return xs[rnd.IntN(len(xs))] }
+	for batch := range 60 {
+		tol := []time.Duration{0, time.Second, 5 * time.Second, time.Minute}[batch%4]
+		var ts []devices.Transition
+		for range 1 + rnd.IntN(6) {
+			tr := devices.Transition{Device: pick("mx1", "mx2"), RE: pick("re0", "re1"),
+				Time: logBase.Add(time.Duration(rnd.IntN(40)) * time.Second / 2).Add(time.Duration(rnd.IntN(3)) * time.Microsecond),
+				From: devices.REBackup, To: devices.REMaster,
+				Sources:  []string{pick("re-table", "alarm", "log:messages", "log:mastership")},
+				Evidence: []string{pick("a", "b", "c", "d"), pick("a", "e")}}
+			if rnd.IntN(4) == 0 {
+				tr.From, tr.To = devices.REMaster, devices.REBackup
+			}
+			ts = append(ts, tr)
+		}
+		for _, st := range []Store{pg, lite} {
+			if err := st.SaveTransitions(context.Background(), ts, tol); err != nil {
+				t.Fatalf("batch %d: %v", batch, err)
+			}
+		}
+		got, want := mustTransitions(t, pg, Filter{}), mustTransitions(t, lite, Filter{})
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("after batch %d (tolerance %s, %+v):\nPostgreSQL %+v\n    SQLite %+v", batch, tol, ts, got, want)
 		}
 	}
 }
