@@ -2,10 +2,12 @@
 // host-key policy and credentials, directly or through jump hosts, with
 // an optional OpenSSH client config and the old algorithms of old Junos
 // releases), the hello, RFC 6242 framing with a size limit, and one RPC
-// at a time bounded by a context. It wraps
-// github.com/Juniper/go-netconf v0.3.1, replacing its transport and
-// adding what it lacks (deadlines, message-id checks, typed errors). It
-// knows nothing of what the replies mean: that is devices/junos.
+// at a time bounded by a context. github.com/Juniper/go-netconf v0.3.1
+// sets the session up (the hello exchange, capabilities, session id) over
+// this package's transport; RPCs then bypass its Exec, with what it lacks
+// (deadlines, message-id checks, typed errors, one cheap validation of
+// each reply instead of two full parses). It knows nothing of what the
+// replies mean: that is devices/junos.
 package netconf
 
 import (
@@ -14,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	gonetconf "github.com/Juniper/go-netconf/netconf"
@@ -203,13 +206,38 @@ func handshake(ctx context.Context, client *ssh.Client, conn net.Conn, addr stri
 		_ = client.Close()
 		return nil, fmt.Errorf("netconf hello from %s: %w", addr, ctxError(ctx, tr.helloErr))
 	}
+	// The session keeps what it needs of the hello, not go-netconf's
+	// session (RPCs do not go through it) nor the hello itself.
+	tr.r.release()
 	return &Session{
-		addr:   addr,
-		conn:   conn,
-		client: client,
-		gs:     gs,
-		tr:     tr,
-		log:    log,
-		turn:   make(chan struct{}, 1),
+		addr:      addr,
+		conn:      conn,
+		client:    client,
+		tr:        tr,
+		log:       log,
+		caps:      packStrings(gs.ServerCapabilities),
+		sessionID: gs.SessionID,
+		turn:      make(chan struct{}, 1),
 	}, nil
+}
+
+// packStrings returns a copy of ss whose strings share one allocation:
+// a session keeps its server's capabilities (a dozen or more URNs) for
+// its whole life.
+func packStrings(ss []string) []string {
+	n := 0
+	for _, s := range ss {
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range ss {
+		b.WriteString(s)
+	}
+	packed := b.String()
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i], packed = packed[:len(s)], packed[len(s):]
+	}
+	return out
 }

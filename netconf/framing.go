@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // Framing is how NETCONF messages are delimited on the SSH channel
@@ -60,7 +61,8 @@ const (
 // messages, the stream position is unknown, so every later call returns
 // the same error without reading.
 type FrameReader struct {
-	br      *bufio.Reader
+	src     io.Reader
+	br      *bufio.Reader // nil until the first read, and while released
 	framing Framing
 	limit   int64
 	err     error
@@ -73,7 +75,38 @@ func NewFrameReader(r io.Reader, f Framing, limit int64) *FrameReader {
 	if limit <= 0 {
 		limit = DefaultMaxReplyBytes
 	}
-	return &FrameReader{br: bufio.NewReaderSize(r, frameBufferSize), framing: f, limit: limit}
+	return &FrameReader{src: r, framing: f, limit: limit}
+}
+
+// frameBuffers holds the read buffers of idle readers (see release), so
+// that only sessions with an RPC in progress hold one.
+var frameBuffers sync.Pool // of *bufio.Reader, frameBufferSize bytes
+
+// acquire gives the reader a read buffer if it has none.
+func (fr *FrameReader) acquire() {
+	if fr.br != nil {
+		return
+	}
+	if br, ok := frameBuffers.Get().(*bufio.Reader); ok {
+		br.Reset(fr.src)
+		fr.br = br
+		return
+	}
+	fr.br = bufio.NewReaderSize(fr.src, frameBufferSize)
+}
+
+// release gives the read buffer back to the pool when it holds nothing
+// unread (or the stream is dead); the next ReadMessage takes one again.
+// A session calls it after each reply: an idle persistent session then
+// keeps no read buffer. A peer that sent more than the reply keeps it
+// until that is read.
+func (fr *FrameReader) release() {
+	if fr.br == nil || (fr.err == nil && fr.br.Buffered() > 0) {
+		return
+	}
+	fr.br.Reset(nil) // drop the reference to the stream
+	frameBuffers.Put(fr.br)
+	fr.br = nil
 }
 
 // SetFraming switches the framing for the next message. Bytes already
@@ -95,6 +128,7 @@ func (fr *FrameReader) ReadMessage() ([]byte, error) {
 	if fr.err != nil {
 		return nil, fr.err
 	}
+	fr.acquire()
 	var msg []byte
 	var err error
 	switch fr.framing {
@@ -353,6 +387,58 @@ func (fw *FrameWriter) WriteMessage(msg []byte) error {
 	return nil
 }
 
+// The <rpc> envelope, byte for byte as go-netconf v0.3.1's RPCMessage
+// marshals it (the message-id first, then the base namespace).
+const (
+	rpcOpenID = `<rpc message-id="`
+	rpcOpenNS = `" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">`
+	rpcClose  = `</rpc>`
+)
+
+// writeRPC writes the <rpc> with message-id id around body, framed, in one
+// Write call and one allocation. id must need no escaping (Session's are
+// decimal counters) and body must be well-formed XML (Session.RPC checks
+// it), so the envelope is too.
+func (fw *FrameWriter) writeRPC(id, body string) error {
+	size := len(rpcOpenID) + len(id) + len(rpcOpenNS) + len(body) + len(rpcClose)
+	var buf []byte
+	switch {
+	case fw.framing == FramingEOM:
+		buf = make([]byte, 0, size+len(eomDelimiter))
+		buf = appendRPC(buf, id, body)
+		// The envelope ends in "</rpc>", which no delimiter overlaps: a
+		// delimiter inside it is the only way the frame can go wrong.
+		if bytes.Contains(buf, []byte(eomDelimiter)) {
+			return errors.New("frame message: base:1.0 message contains the ]]>]]> delimiter")
+		}
+		buf = append(buf, eomDelimiter...)
+	case fw.framing == FramingChunked && size <= fw.maxChunk:
+		buf = make([]byte, 0, size+len("\n#4294967295\n")+len(endOfChunks))
+		buf = append(buf, '\n', '#')
+		buf = strconv.AppendInt(buf, int64(size), 10)
+		buf = append(buf, '\n')
+		buf = appendRPC(buf, id, body)
+		buf = append(buf, endOfChunks...)
+	default:
+		var err error
+		if buf, err = AppendFrame(nil, appendRPC(make([]byte, 0, size), id, body), fw.framing, fw.maxChunk); err != nil {
+			return err
+		}
+	}
+	if _, err := fw.w.Write(buf); err != nil {
+		return fmt.Errorf("write message: %w", err)
+	}
+	return nil
+}
+
+func appendRPC(dst []byte, id, body string) []byte {
+	dst = append(dst, rpcOpenID...)
+	dst = append(dst, id...)
+	dst = append(dst, rpcOpenNS...)
+	dst = append(dst, body...)
+	return append(dst, rpcClose...)
+}
+
 // AppendFrame appends msg framed in f to dst, in chunks of at most
 // maxChunk bytes for FramingChunked (maxChunk <= 0: 1 MiB).
 func AppendFrame(dst, msg []byte, f Framing, maxChunk int) ([]byte, error) {
@@ -395,9 +481,10 @@ func eomFrameable(msg []byte) bool {
 	return bytes.Index(tail, []byte(eomDelimiter)) == len(tail)-len(eomDelimiter)
 }
 
-// frameBufferSize is each session's read buffer. Idle persistent sessions
-// keep it for their whole life, so it is small: 4 KiB holds a typical
-// Junos reply header and the delimiter search; larger replies stream
-// through it at a few hundred MB/s (BenchmarkFrameReader), far above what
-// a router sends. At 32 KiB it was a third of an idle session's memory.
+// frameBufferSize is each session's read buffer. It is small: 4 KiB holds
+// a typical Junos reply header and the delimiter search; larger replies
+// stream through it at a few hundred MB/s (BenchmarkFrameReader), far
+// above what a router sends. At 32 KiB it was a third of an idle
+// session's memory; sessions now also give it back between RPCs
+// (FrameReader.release).
 const frameBufferSize = 4 << 10

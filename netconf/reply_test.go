@@ -1,8 +1,13 @@
 package netconf
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -151,16 +156,8 @@ syntax error
 		t.Run(tt.name, func(t *testing.T) {
 			reply, err := parseReply([]byte(tt.raw))
 			// The fast path may decline anything, but what it accepts
-			// must read exactly as the full parse. Its precondition is
-			// XML that go-netconf found well-formed, so malformed cases
-			// are not asked.
-			if fast := parseReplyFast([]byte(tt.raw), innerLen(tt.raw)); fast != nil && !tt.protocol {
-				if err != nil || len(tt.warnings) > 0 {
-					t.Errorf("fast path accepted a reply with errors or warnings")
-				} else if fast.MessageID != reply.MessageID || string(fast.Data) != string(reply.Data) || len(fast.Warnings) != 0 {
-					t.Errorf("fast path = %+v, full parse = %+v", fast, reply)
-				}
-			}
+			// must read exactly as the full parse.
+			checkFastAgrees(t, []byte(tt.raw))
 			if tt.protocol {
 				var pe *ProtocolError
 				if !errors.As(err, &pe) {
@@ -234,6 +231,77 @@ func TestOperation(t *testing.T) {
 	}
 }
 
+// checkOperationAgrees checks operationFast against operation's
+// encoding/xml check: it may decline anything, but what it accepts must
+// be well-formed there, with the same operation.
+func checkOperationAgrees(t testing.TB, body string) {
+	t.Helper()
+	op, ok := operationFast(body)
+	if !ok {
+		return
+	}
+	d := xml.NewDecoder(strings.NewReader(body))
+	want := ""
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Errorf("operationFast(%q) = %q; encoding/xml: %v", body, op, err)
+			return
+		}
+		if se, ok := tok.(xml.StartElement); ok && want == "" {
+			want = se.Name.Local
+		}
+	}
+	if op != want {
+		t.Errorf("operationFast(%q) = %q, encoding/xml finds %q", body, op, want)
+	}
+}
+
+func TestOperationFast(t *testing.T) {
+	for body, want := range map[string]string{
+		"<get-route-engine-information/>":                                 "get-route-engine-information",
+		" <get-log><filename>messages</filename></get-log> ":              "get-log",
+		`<command format="text">show version | match "a&amp;b"</command>`: "command",
+		`<!-- c --><junos:get-a xmlns:junos="x"/><b/>`:                    "get-a",
+		"text<a/>":          "a",
+		"<a:/>":             "a:",
+		"":                  "",
+		"just text":         "",
+		"<open>":            "",
+		"<a></b>":           "",
+		"</a>":              "",
+		"<a>]]></a>":        "",
+		"<?pi?><a/>":        "",
+		"<![CDATA[x]]><a/>": "",
+	} {
+		checkOperationAgrees(t, body)
+		op, ok := operationFast(body)
+		if ok != (want != "") || op != want {
+			t.Errorf("operationFast(%q) = %q, %v; want %q", body, op, ok, want)
+		}
+	}
+	sample := `<get-configuration database="committed" format='xml'><configuration><system><host-name/></system><!-- x --></configuration></get-configuration>`
+	for i := range len(sample) {
+		checkOperationAgrees(t, sample[:i])
+		checkOperationAgrees(t, sample[:i]+sample[i+1:])
+		for _, b := range []byte("<>/&;:\"'=]!?-#x aZ0\x00\xe9") {
+			checkOperationAgrees(t, sample[:i]+string([]byte{b})+sample[i+1:])
+			checkOperationAgrees(t, sample[:i]+string([]byte{b})+sample[i:])
+		}
+	}
+}
+
+func FuzzOperationFast(f *testing.F) {
+	f.Add("<get-route-engine-information/>")
+	f.Add(`<command format="text">show version</command>`)
+	f.Fuzz(func(t *testing.T, body string) {
+		checkOperationAgrees(t, body)
+	})
+}
+
 func TestParseHello(t *testing.T) {
 	// The Junos 17.3R3 wire sample, comments included.
 	const junos = `<!-- No zombies were killed during the creation of this user interface -->
@@ -267,30 +335,25 @@ func TestParseHello(t *testing.T) {
 	}
 }
 
-func TestRPCMessageID(t *testing.T) {
-	for in, want := range map[string]string{
-		`<rpc message-id="u-1" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><get/></rpc>`: "u-1",
-		`<?xml version="1.0"?><nc:rpc message-id="2"/>`:                                      "2",
-		`<rpc><get/></rpc>`: "",
-		`<hello/>`:          "",
-		`garbage`:           "",
-	} {
-		if got := rpcMessageID([]byte(in)); got != want {
-			t.Errorf("rpcMessageID(%q) = %q, want %q", in, got, want)
-		}
+// checkFastAgrees checks parseReplyFast against parseReply on raw: it may
+// decline anything, but a reply it accepts must be one parseReply returns
+// without error or warnings, with the same message-id and data.
+func checkFastAgrees(t testing.TB, raw []byte) (accepted bool) {
+	t.Helper()
+	fast := parseReplyFast(raw, "7")
+	if fast == nil {
+		return false
 	}
-}
-
-// innerLen is what go-netconf's parse gives parseReplyFast: the length
-// of the root's inner XML, or -1 when the XML does not parse.
-func innerLen(raw string) int {
-	var v struct {
-		Inner string `xml:",innerxml"`
+	full, err := parseReply(raw)
+	switch {
+	case err != nil:
+		t.Errorf("fast path accepted %q; parseReply: %v", raw, err)
+	case len(full.Warnings) > 0:
+		t.Errorf("fast path accepted %q, which has warnings", raw)
+	case fast.MessageID != full.MessageID || string(fast.Data) != string(full.Data) || len(fast.Raw) != len(raw) || len(raw) > 0 && &fast.Raw[0] != &raw[0]:
+		t.Errorf("fast path on %q: id %q data %q; parseReply: id %q data %q", raw, fast.MessageID, fast.Data, full.MessageID, full.Data)
 	}
-	if err := xml.Unmarshal([]byte(raw), &v); err != nil {
-		return -1
-	}
-	return len(v.Inner)
+	return true
 }
 
 func TestParseReplyFast(t *testing.T) {
@@ -301,21 +364,69 @@ func TestParseReplyFast(t *testing.T) {
 		{raw: `<nc:rpc-reply xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="1"><a/></nc:rpc-reply>` + "\n", id: "1", data: "<a/>"},
 		{raw: "<!-- c -->\n<rpc-reply message-id=\"2\">\n<b>x &lt;error&gt; y</b>\n</rpc-reply >\n", id: "2", data: "\n<b>x &lt;error&gt; y</b>\n"},
 		{raw: `<rpc-reply message-id="3"><log>kernel:error: disk</log></rpc-reply>`, id: "3", data: "<log>kernel:error: disk</log>"},
-		{raw: `<rpc-reply/>`, declined: true},
-		{raw: `<rpc-reply><a/></rpc-reply>junk`, declined: true},
-		{raw: `<rpc-reply><a/></rpc-reply><rpc-reply></rpc-reply>`, declined: true},
-		{raw: `<rpc-reply><a/></rpc-reply>` + "\n<b/>", declined: true},
-		{raw: `text<rpc-reply></rpc-reply>`, declined: true},
-		{raw: `<hello></hello>`, declined: true},
+		{raw: `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" message-id="7"><data/></rpc-reply>`, id: "7", data: "<data/>"},
+		{raw: `<rpc-reply message-id='7' message-id="8"/>`, id: "8", data: ""},
+		{raw: `<rpc-reply><a b = 'x"y' c="]]>"/></rpc-reply>`, data: `<a b = 'x"y' c="]]>"/>`},
+		{raw: "<rpc-reply message-id=\"7\"><t>caf\u00e9 \U0001F600 &#233;&#xE9;&#x1F600; ]] ] &amp;&quot;&apos;</t><!-- <rpc-error> - > --></rpc-reply>", id: "7", data: "<t>caf\u00e9 \U0001F600 &#233;&#xE9;&#x1F600; ]] ] &amp;&quot;&apos;</t><!-- <rpc-error> - > -->"},
+		{raw: `<rpc-reply message-id="7"><junos:a junos:b="1"><c.d-e_f:g/></junos:a><a:/><:a></:a></rpc-reply>`, id: "7", data: `<junos:a junos:b="1"><c.d-e_f:g/></junos:a><a:/><:a></:a>`},
+		// Errors and what parseReply looks into.
 		{raw: `<rpc-reply><rpc-error/></rpc-reply>`, declined: true},
 		{raw: `<rpc-reply><nc:rpc-error/></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a><b><rpc-error/></b></a></rpc-reply>`, declined: true},
 		{raw: `<rpc-reply><xnm:error/></rpc-reply>`, declined: true},
 		{raw: `<rpc-reply><xnm:warning/></rpc-reply>`, declined: true},
 		{raw: `<rpc-reply><output>Aborted!</output></rpc-reply>`, declined: true},
 		{raw: `<rpc-reply><error>x</error></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><counters><error>3</error></counters></rpc-reply>`, declined: true},
+		// Not a reply, or not only one.
+		{raw: ``, declined: true},
+		{raw: `<hello></hello>`, declined: true},
+		{raw: `<nc:hello/>`, declined: true},
+		{raw: `<rpc-reply><a/></rpc-reply>junk`, declined: true},
+		{raw: `<rpc-reply><a/></rpc-reply><rpc-reply></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a/></rpc-reply>` + "\n<b/>", declined: true},
+		{raw: `<rpc-reply><a/></rpc-reply></a>`, declined: true},
+		{raw: `text<rpc-reply></rpc-reply>`, declined: true},
+		// Malformed.
+		{raw: `<rpc-reply><a></b></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a:b></c:b></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a>`, declined: true},
+		{raw: `<rpc-reply><a/>`, declined: true},
+		{raw: `<rpc-reply><a/></rpc-reply`, declined: true},
+		{raw: `<rpc-reply><a b="1></a></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a b=1/></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a b/></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a b="<"/></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a/ ></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><1a/></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><a:b:c/></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply>a ]]> b</rpc-reply>`, declined: true},
+		{raw: `<rpc-reply>&nbsp;</rpc-reply>`, declined: true},
+		{raw: `<rpc-reply>&amp</rpc-reply>`, declined: true},
+		{raw: `<rpc-reply>&#;</rpc-reply>`, declined: true},
+		{raw: `<rpc-reply>&#0;</rpc-reply>`, declined: true},
+		{raw: `<rpc-reply>&#x110000;</rpc-reply>`, declined: true},
+		{raw: `<rpc-reply>&#99999999999999999999;</rpc-reply>`, declined: true},
+		{raw: `<rpc-reply>&#X41;</rpc-reply>`, declined: true},
+		{raw: "<rpc-reply>\x01</rpc-reply>", declined: true},
+		{raw: "<rpc-reply>\xe9\xff</rpc-reply>", declined: true},
+		{raw: "<rpc-reply>\xef\xbf\xbe</rpc-reply>", declined: true}, // U+FFFE
+		{raw: "<rpc-reply a=\"\xe9\"/>", declined: true},
+		{raw: `<rpc-reply><!-- a -- b --></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><!-- a -></rpc-reply>`, declined: true},
+		{raw: `<rpc-reply><!- a --></rpc-reply>`, declined: true},
+		// Unusual: left to parseReply.
+		{raw: `<rpc-reply><![CDATA[x]]></rpc-reply>`, declined: true},
+		{raw: `<!DOCTYPE rpc-reply><rpc-reply/>`, declined: true},
+		{raw: `<rpc-reply><?pi x?></rpc-reply>`, declined: true},
+		{raw: `<?xml version="1.1"?><rpc-reply/>`, declined: true},
+		{raw: "<rpc-reply><caf\u00e9/></rpc-reply>", declined: true},
+		{raw: `<rpc-reply message-id="a&amp;b"/>`, declined: true},
+		{raw: "\u00a0<rpc-reply/>", declined: true},
 	}
 	for _, tt := range tests {
-		got := parseReplyFast([]byte(tt.raw), innerLen(tt.raw))
+		got := parseReplyFast([]byte(tt.raw), "7")
+		checkFastAgrees(t, []byte(tt.raw))
 		if tt.declined {
 			if got != nil {
 				t.Errorf("parseReplyFast(%q) = %+v, want nil", tt.raw, got)
@@ -326,12 +437,86 @@ func TestParseReplyFast(t *testing.T) {
 			t.Errorf("parseReplyFast(%q) declined", tt.raw)
 			continue
 		}
-		if got.MessageID != tt.id || string(got.Data) != tt.data {
+		if got.MessageID != tt.id || string(got.Data) != tt.data || len(got.Warnings) != 0 {
 			t.Errorf("parseReplyFast(%q) = id %q data %q", tt.raw, got.MessageID, got.Data)
 		}
 	}
-	// A wrong inner length (not what go-netconf found) is declined.
-	if got := parseReplyFast([]byte(`<rpc-reply><a/></rpc-reply>`), 99); got != nil {
-		t.Errorf("accepted an inner length past the end")
+}
+
+// agreementSample has most of what a reply can hold: a declaration,
+// comments, prefixes, both quotes, references, UTF-8, empty elements.
+const agreementSample = `<?xml version="1.0" encoding="UTF-8"?>
+<!-- Junos -->
+<nc:rpc-reply xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" xmlns:junos="http://xml.juniper.net/junos/17.3R3/junos" message-id="7">
+<route-engine-information xmlns="http://xml.juniper.net/junos/17.3R3/junos-chassis">
+<route-engine junos:style='brief'><slot>0</slot><up-time junos:seconds="4233600">49 days, 2:03</up-time>
+<t a="x]]>y">caf` + "\u00e9" + ` &lt;a&gt; &#233; &#xe9; ]] </t><empty/></route-engine>
+</route-engine-information><!-- end -->
+</nc:rpc-reply>
+`
+
+// TestParseReplyFastAgrees breaks a well-formed reply at every byte, in
+// many ways, and checks that the fast path never accepts what parseReply
+// rejects (or reads it differently).
+func TestParseReplyFastAgrees(t *testing.T) {
+	raw := []byte(agreementSample)
+	if !checkFastAgrees(t, raw) {
+		t.Fatal("fast path declined the sample")
 	}
+	for i := range len(raw) {
+		checkFastAgrees(t, raw[:i]) // truncated
+		cut := append(slices.Clone(raw[:i]), raw[i+1:]...)
+		checkFastAgrees(t, cut) // one byte gone
+		for _, b := range []byte("<>/&;:\"'=]!?-#x aZ0\x00\t\r\xe9\xff") {
+			mut := slices.Clone(raw)
+			mut[i] = b
+			checkFastAgrees(t, mut) // one byte changed
+			ins := slices.Insert(slices.Clone(raw), i, b)
+			checkFastAgrees(t, ins) // one byte added
+		}
+	}
+}
+
+// TestParseReplyFastSamples runs both parsers on the captured Junos
+// replies: they agree, and the fast path takes every reply without an
+// error-like element or anything unusual.
+func TestParseReplyFastSamples(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "shared", "junos-samples", "rpc", "*.xml"))
+	if err != nil || len(files) == 0 {
+		t.Skipf("no samples: %v", err)
+	}
+	accepted := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(raw, []byte("<rpc-reply")) && !bytes.Contains(raw, []byte(":rpc-reply")) {
+			raw = []byte(`<rpc-reply message-id="7">` + string(raw) + `</rpc-reply>`)
+		}
+		ok := checkFastAgrees(t, raw)
+		if ok {
+			accepted++
+		}
+		_, err = parseReply(raw)
+		unusual := false
+		for _, s := range []string{"error", "warning", "<output", ":output", "CDATA", "<!DOCTYPE"} {
+			unusual = unusual || bytes.Contains(raw, []byte(s))
+		}
+		if !ok && err == nil && !unusual {
+			t.Errorf("%s: fast path declined a plain reply", filepath.Base(f))
+		}
+	}
+	t.Logf("fast path took %d of %d samples", accepted, len(files))
+}
+
+// FuzzParseReplyFast: whatever the bytes, the fast path accepts only what
+// parseReply returns the same way.
+func FuzzParseReplyFast(f *testing.F) {
+	f.Add([]byte(agreementSample))
+	f.Add([]byte(sampleXnmError))
+	f.Add([]byte(`<rpc-reply message-id="7"><a b="c">d &amp; &#x41;</a></rpc-reply>`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		checkFastAgrees(t, raw)
+	})
 }

@@ -10,33 +10,39 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	gonetconf "github.com/Juniper/go-netconf/netconf"
 	"golang.org/x/crypto/ssh"
 )
 
 // Session is one NETCONF session over its own SSH connection. RPCs are
-// serialised: NETCONF allows pipelining, but go-netconf matches a reply to
-// whatever request came last, so calls wait their turn.
+// serialised: NETCONF allows pipelining, but a reply is read as the answer
+// to the request that came last, so calls wait their turn.
 //
 // A session whose RPC timed out, was cancelled or failed in transport is
 // closed at once: its stream may still carry the old reply, and a later
 // RPC would read it as its own.
+//
+// Between RPCs a session keeps only what the next one needs: no reply, no
+// hello, no read buffer (see FrameReader.release). Thousands of them idle
+// in a persistent-session pool.
 type Session struct {
-	addr   string
-	conn   net.Conn
-	client *ssh.Client
-	gs     *gonetconf.Session
-	tr     *transport
-	log    *slog.Logger
+	addr      string
+	conn      net.Conn
+	client    *ssh.Client
+	tr        *transport
+	log       *slog.Logger
+	caps      []string // the server's, from its hello
+	sessionID int
 
 	// turn is a one-slot semaphore rather than a sync.Mutex so a caller
 	// waiting behind a slow RPC can give up when its context ends.
 	turn      chan struct{}
+	lastID    uint64 // message-id of the last <rpc> sent; guarded by turn
 	broken    atomic.Bool
 	closing   atomic.Bool
 	closeConn sync.Once
@@ -57,10 +63,10 @@ type Reply struct {
 }
 
 // Capabilities returns the server's capabilities from its hello.
-func (s *Session) Capabilities() []string { return slices.Clone(s.gs.ServerCapabilities) }
+func (s *Session) Capabilities() []string { return slices.Clone(s.caps) }
 
 // SessionID returns the session-id from the server's hello.
-func (s *Session) SessionID() int { return s.gs.SessionID }
+func (s *Session) SessionID() int { return s.sessionID }
 
 // Framing returns the framing in use after the hello.
 func (s *Session) Framing() Framing { return s.tr.framing() }
@@ -72,6 +78,11 @@ func (s *Session) Framing() Framing { return s.tr.framing() }
 // ErrSessionClosed.
 func (s *Session) RPC(ctx context.Context, body string) (*Reply, error) {
 	op, err := operation(body)
+	if err == nil && s.tr.w.Framing() == FramingEOM && strings.Contains(body, eomDelimiter) {
+		// Well-formed (inside an attribute value), but the device would
+		// cut the message there.
+		err = &ProtocolError{Op: "check rpc body", Err: errors.New("body contains the base:1.0 delimiter ]]>]]>")}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rpc to %s: %w", s.addr, err)
 	}
@@ -93,49 +104,59 @@ func (s *Session) RPC(ctx context.Context, body string) (*Reply, error) {
 		return nil, fail(err)
 	}
 
+	debug := s.log.Enabled(ctx, slog.LevelDebug)
 	start := time.Now()
-	raw, inner, err := s.exec(ctx, body)
+	raw, id, err := s.exec(ctx, body)
 	if err != nil {
-		s.log.Debug("netconf rpc failed", "rpc", op, "duration", time.Since(start), "error", err)
+		if debug {
+			s.log.Debug("netconf rpc failed", "rpc", op, "duration", time.Since(start), "error", err)
+		}
 		return nil, fail(err)
 	}
-	var reply *Reply
 	var rerr error
-	if inner >= 0 {
-		reply = parseReplyFast(raw, inner)
-	}
+	reply := parseReplyFast(raw, id)
 	if reply == nil {
 		reply, rerr = parseReply(raw)
 	}
-	if reply != nil && reply.MessageID != s.tr.lastSentID {
-		// go-netconf does not check this. A mismatch means the stream is
-		// out of step (a late reply to an abandoned request, or a broken
-		// server); even an rpc-error in it is not ours.
-		rerr = &ProtocolError{Op: "parse reply", Err: fmt.Errorf("reply has message-id %q, request had %q", reply.MessageID, s.tr.lastSentID)}
+	if reply != nil && reply.MessageID != id {
+		// A mismatch means the stream is out of step (a late reply to an
+		// abandoned request, or a broken server); even an rpc-error in it
+		// is not ours.
+		rerr = &ProtocolError{Op: "parse reply", Err: fmt.Errorf("reply has message-id %q, request had %q", reply.MessageID, id)}
 	}
 	var rpcErr *RPCError
 	if errors.As(rerr, &rpcErr) {
 		// The device answered; the session is fine.
-		s.log.Debug("netconf rpc error", "rpc", op, "duration", time.Since(start), "bytes", len(raw), "error", rerr)
+		if debug {
+			s.log.Debug("netconf rpc error", "rpc", op, "duration", time.Since(start), "bytes", len(raw), "error", rerr)
+		}
 		return reply, fail(rerr)
 	}
 	if rerr != nil {
 		// A reply we cannot read, or one meant for another request: the
 		// stream is out of step, nothing later on it can be trusted.
 		s.abort()
-		s.log.Debug("netconf rpc failed", "rpc", op, "duration", time.Since(start), "error", rerr)
+		if debug {
+			s.log.Debug("netconf rpc failed", "rpc", op, "duration", time.Since(start), "error", rerr)
+		}
 		return nil, fail(rerr)
 	}
-	s.log.Debug("netconf rpc", "rpc", op, "duration", time.Since(start), "bytes", len(raw), "warnings", len(reply.Warnings))
+	if debug {
+		s.log.Debug("netconf rpc", "rpc", op, "duration", time.Since(start), "bytes", len(raw), "warnings", len(reply.Warnings))
+	}
 	return reply, nil
 }
 
-// exec runs one request through go-netconf, bounded by ctx, and returns
-// the raw reply and, if go-netconf parsed it without complaint, the length
-// of the inner XML it found (else -1). Errors other than a device's
-// rpc-error (which exec leaves to parseReply) close the session. The
-// caller holds the turn.
-func (s *Session) exec(ctx context.Context, body string) (raw []byte, inner int, err error) {
+// exec sends body in an <rpc> with the next message-id, bounded by ctx,
+// and returns the raw reply, unparsed, and the message-id. Any error
+// closes the session. The caller holds the turn.
+//
+// go-netconf's Exec is not used: it would parse every reply into a struct
+// (its whole inner XML copied into a string) only for parseReply to read
+// the same bytes again, and it cannot be bounded by ctx.
+func (s *Session) exec(ctx context.Context, body string) (raw []byte, id string, err error) {
+	s.lastID++
+	id = strconv.FormatUint(s.lastID, 10)
 	// x/crypto has no per-call deadline: put ctx's deadline on the TCP
 	// connection, and close the connection when ctx ends early. Either
 	// kills the whole SSH connection, which is what a timed-out RPC
@@ -145,40 +166,24 @@ func (s *Session) exec(ctx context.Context, body string) (raw []byte, inner int,
 	}
 	stop := context.AfterFunc(ctx, s.abort)
 
-	s.tr.lastReply = nil
-	greply, err := s.gs.Exec(gonetconf.RawMethod(body))
-	raw = s.tr.lastReply
-	ioErr := s.tr.ioErr
+	raw, err = s.tr.roundTrip(id, body)
 
 	if !stop() {
 		// ctx ended while we waited; abort has run or is running.
 		s.abort()
-		return nil, -1, ctxError(ctx, err)
+		return nil, id, ctxError(ctx, err)
 	}
 	_ = s.conn.SetDeadline(time.Time{})
 	switch {
-	case ioErr != nil && s.closing.Load():
+	case err != nil && s.closing.Load():
 		// Close gave up waiting for this RPC and closed under it.
 		s.abort()
-		return nil, -1, fmt.Errorf("%w: %w", ErrSessionClosed, ctxError(ctx, ioErr))
-	case ioErr != nil:
+		return nil, id, fmt.Errorf("%w: %w", ErrSessionClosed, ctxError(ctx, err))
+	case err != nil:
 		s.abort()
-		return nil, -1, ctxError(ctx, ioErr)
-	case raw == nil && err != nil:
-		s.abort()
-		return nil, -1, err
-	case raw == nil:
-		s.abort()
-		return nil, -1, &ProtocolError{Op: "read reply", Err: errors.New("no reply received")}
+		return nil, id, ctxError(ctx, err)
 	}
-	// Otherwise go-netconf's verdict (an *RPCError of its own type, or an
-	// XML error) is not returned: parseReply reads the same bytes more
-	// thoroughly.
-	inner = -1
-	if err == nil && greply != nil {
-		inner = len(greply.Data)
-	}
-	return raw, inner, nil
+	return raw, id, nil
 }
 
 // abort marks the session broken and closes its TCP connection, which
@@ -215,7 +220,7 @@ func (s *Session) Close(ctx context.Context) error {
 	_, _, err := s.exec(ctx, "<close-session/>")
 	s.broken.Store(true)
 	if err == nil {
-		err = s.gs.Close()
+		err = s.tr.Close()
 	}
 	if err == nil || closeErrorIsBenign(err) {
 		return nil
@@ -259,6 +264,9 @@ func ctxError(ctx context.Context, err error) error {
 // errors and logs. Sending a malformed body would desynchronise the
 // device's parser, so it is refused before anything is written.
 func operation(body string) (string, error) {
+	if op, ok := operationFast(body); ok {
+		return op, nil
+	}
 	d := xml.NewDecoder(strings.NewReader(body))
 	op := ""
 	for {
@@ -391,97 +399,6 @@ func parseReply(raw []byte) (*Reply, error) {
 		return reply, firstErr
 	}
 	return reply, nil
-}
-
-// parseReplyFast returns the reply without a second full XML parse when
-// go-netconf has parsed it: inner is the length of the inner XML that
-// go-netconf's decoder found, which proves where <rpc-reply> ends. It
-// declines (returns nil, leaving parseReply to decide) when the reply has
-// any element parseReply would treat as an error, or anything unusual.
-// Log replies run to many MB, and encoding/xml parses only a few tens of
-// MB/s.
-func parseReplyFast(raw []byte, inner int) *Reply {
-	if hasErrorLikeElement(raw) {
-		return nil
-	}
-	d := xml.NewDecoder(bytes.NewReader(raw))
-	var root xml.StartElement
-	for root.Name.Local == "" {
-		tok, err := d.RawToken()
-		if err != nil {
-			return nil
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			root = t
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
-				return nil
-			}
-		}
-	}
-	if root.Name.Local != "rpc-reply" {
-		return nil
-	}
-	start := int(d.InputOffset())
-	end := start + inner
-	if end > len(raw) {
-		return nil
-	}
-	qname := root.Name.Local
-	if root.Name.Space != "" {
-		qname = root.Name.Space + ":" + qname
-	}
-	// What follows the inner XML must be the root's end tag and nothing
-	// but whitespace: go-netconf stops reading at the end tag.
-	rest, ok := bytes.CutPrefix(raw[end:], []byte("</"+qname))
-	if !ok {
-		return nil
-	}
-	rest = bytes.TrimLeft(rest, " \t\r\n")
-	if len(rest) == 0 || rest[0] != '>' || len(bytes.TrimSpace(rest[1:])) > 0 {
-		return nil
-	}
-	reply := &Reply{Raw: raw, Data: raw[start:end]}
-	for _, a := range root.Attr {
-		if a.Name.Local == "message-id" {
-			reply.MessageID = a.Value
-		}
-	}
-	return reply
-}
-
-// hasErrorLikeElement reports whether raw has a start tag whose local
-// name is one parseReply inspects. Text cannot contain '<' unescaped, so
-// only markup (and CDATA, harmlessly) can match.
-func hasErrorLikeElement(raw []byte) bool {
-	for i := 0; ; {
-		j := bytes.IndexByte(raw[i:], '<')
-		if j < 0 {
-			return false
-		}
-		i += j + 1
-		k := i
-		for k < len(raw) && !isNameEnd(raw[k]) {
-			k++
-		}
-		name := raw[i:k]
-		if c := bytes.LastIndexByte(name, ':'); c >= 0 {
-			name = name[c+1:]
-		}
-		switch string(name) {
-		case "rpc-error", "error", "warning", "output":
-			return true
-		}
-	}
-}
-
-func isNameEnd(c byte) bool {
-	switch c {
-	case ' ', '\t', '\r', '\n', '>', '/':
-		return true
-	}
-	return false
 }
 
 // decodeErrorElement decodes t if it is an error element: <rpc-error>

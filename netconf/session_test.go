@@ -465,7 +465,8 @@ func TestBadReplyXML(t *testing.T) {
 func TestInvalidBodyKeepsSession(t *testing.T) {
 	srv := newServer(t, netconftest.Config{})
 	s := dial(t, clientConfig(t, srv))
-	for _, body := range []string{"", "<unclosed>", "text"} {
+	// The last is well-formed, but base:1.0 framing cannot carry it.
+	for _, body := range []string{"", "<unclosed>", "text", `<get-log filter="]]>]]>"/>`} {
 		if _, err := s.RPC(rpcCtx(t, 5*time.Second), body); err == nil {
 			t.Errorf("RPC(%q) succeeded", body)
 		}

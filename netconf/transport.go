@@ -1,7 +1,6 @@
 package netconf
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -22,10 +21,13 @@ const (
 // (which keeps chunk headers in base:1.1 replies, can hang on a split
 // "]]>]]>" and buffers without limit).
 //
+// go-netconf does the session set-up through it (NewSession: the hello
+// exchange and the framing); RPCs bypass go-netconf's Exec, which parses
+// every reply into a struct nobody reads, and go through roundTrip.
+//
 // go-netconf's NewSession ignores every hello error, so the transport
-// records them in helloErr for Dial to check. It also records what Session
-// needs but go-netconf does not expose: the message-id it sent, the raw
-// reply and the first I/O failure.
+// records them in helloErr for Dial to check. It also records the first
+// I/O failure. It keeps no message: an idle session holds no reply.
 type transport struct {
 	r      *FrameReader
 	w      *FrameWriter
@@ -33,12 +35,9 @@ type transport struct {
 
 	helloErr     error
 	helloSent    bool // our hello went out (Dial sends it first; go-netconf's later call is then a no-op)
-	serverHello  *gonetconf.HelloMessage
 	serverBase11 bool
 
-	lastSentID string // message-id of the last <rpc> sent
-	lastReply  []byte // last message received, nil if none since reset
-	ioErr      error  // first read or write failure: the stream is dead
+	ioErr error // first read or write failure: the stream is dead
 }
 
 func newTransport(rw io.ReadWriteCloser, limit int64) *transport {
@@ -49,12 +48,12 @@ func newTransport(rw io.ReadWriteCloser, limit int64) *transport {
 	}
 }
 
-// Send frames and writes one message and remembers its message-id.
+// Send frames and writes one message (go-netconf's hello; Session's RPCs
+// use roundTrip).
 func (t *transport) Send(data []byte) error {
 	if t.ioErr != nil {
 		return t.ioErr
 	}
-	t.lastSentID = rpcMessageID(data)
 	if err := t.w.WriteMessage(data); err != nil {
 		t.ioErr = err
 		return err
@@ -78,8 +77,23 @@ func (t *transport) Receive() ([]byte, error) {
 		t.ioErr = err
 		return nil, err
 	}
-	t.lastReply = msg
 	return msg, nil
+}
+
+// roundTrip sends body in an <rpc> with message-id id and returns the
+// next message received, unparsed. Any error is an I/O or framing failure
+// (recorded: the stream is dead). Either way the read buffer goes back to
+// the pool if it holds nothing more.
+func (t *transport) roundTrip(id, body string) ([]byte, error) {
+	defer t.r.release()
+	if t.ioErr != nil {
+		return nil, t.ioErr
+	}
+	if err := t.w.writeRPC(id, body); err != nil {
+		t.ioErr = err
+		return nil, err
+	}
+	return t.Receive()
 }
 
 // Close closes the SSH channel.
@@ -99,7 +113,6 @@ func (t *transport) ReceiveHello() (*gonetconf.HelloMessage, error) {
 		t.helloErr = err
 		return &gonetconf.HelloMessage{}, err
 	}
-	t.serverHello = hello
 	for _, c := range hello.Capabilities {
 		if c == capBase11 {
 			t.serverBase11 = true
@@ -185,27 +198,4 @@ func parseHello(msg []byte) (*gonetconf.HelloMessage, error) {
 		return nil, &ProtocolError{Op: "parse hello", Err: errors.New("server advertises neither base:1.0 nor base:1.1")}
 	}
 	return out, nil
-}
-
-// rpcMessageID returns the message-id attribute of an <rpc> message, or
-// "" if it has none.
-func rpcMessageID(msg []byte) string {
-	d := xml.NewDecoder(bytes.NewReader(msg))
-	for {
-		tok, err := d.RawToken()
-		if err != nil {
-			return ""
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			if se.Name.Local != "rpc" {
-				return ""
-			}
-			for _, a := range se.Attr {
-				if a.Name.Local == "message-id" {
-					return a.Value
-				}
-			}
-			return ""
-		}
-	}
 }

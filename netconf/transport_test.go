@@ -2,8 +2,10 @@ package netconf
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,15 +96,16 @@ func TestTransportSendReceive(t *testing.T) {
 	gonetconf.NewSession(tr)
 	rwc.out.Reset()
 
-	if err := tr.Send([]byte(`<rpc message-id="m1"><get/></rpc>`)); err != nil {
-		t.Fatal(err)
-	}
-	if tr.lastSentID != "m1" || rwc.out.String() != "\n#33\n<rpc message-id=\"m1\"><get/></rpc>\n##\n" {
-		t.Errorf("sent %q, id %q", rwc.out.String(), tr.lastSentID)
-	}
-	msg, err := tr.Receive()
+	msg, err := tr.roundTrip("m1", "<get/>")
 	if err != nil || string(msg) != `<rpc-reply message-id="m1"><ok/></rpc-reply>` {
-		t.Fatalf("Receive = %q, %v", msg, err)
+		t.Fatalf("roundTrip = %q, %v", msg, err)
+	}
+	const rpc = `<rpc message-id="m1" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><get/></rpc>`
+	if want := "\n#" + strconv.Itoa(len(rpc)) + "\n" + rpc + "\n##\n"; rwc.out.String() != want {
+		t.Errorf("sent %q, want %q", rwc.out.String(), want)
+	}
+	if tr.r.br != nil {
+		t.Error("the read buffer is kept after the reply")
 	}
 	// The peer hangs up: a protocol error, kept, and the transport is dead.
 	if _, err := tr.Receive(); !errors.Is(err, io.EOF) || tr.ioErr == nil {
@@ -113,5 +116,64 @@ func TestTransportSendReceive(t *testing.T) {
 	}
 	if err := tr.Close(); err != nil || !rwc.closed {
 		t.Errorf("Close = %v, closed %v", err, rwc.closed)
+	}
+}
+
+// The <rpc> Session sends is what go-netconf's Exec would have sent, in
+// both framings, one chunk or several.
+func TestWriteRPCMatchesGoNetconf(t *testing.T) {
+	for _, body := range []string{"<get-route-engine-information/>", `<get-log><filename>messages &amp; more</filename></get-log>`, strings.Repeat("<x/>", 300)} {
+		want, err := xml.Marshal(&gonetconf.RPCMessage{MessageID: "42", Methods: []gonetconf.RPCMethod{gonetconf.RawMethod(body)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []Framing{FramingEOM, FramingChunked} {
+			for _, maxChunk := range []int{defaultMaxChunk, 100} {
+				var got, ref bytes.Buffer
+				w := NewFrameWriter(&got, f)
+				w.SetMaxChunk(maxChunk)
+				if err := w.writeRPC("42", body); err != nil {
+					t.Fatal(err)
+				}
+				rw := NewFrameWriter(&ref, f)
+				rw.SetMaxChunk(maxChunk)
+				if err := rw.WriteMessage(want); err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != ref.String() {
+					t.Errorf("%v, chunks of %d: sent %q, go-netconf %q", f, maxChunk, got.String(), ref.String())
+				}
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := NewFrameWriter(&out, FramingEOM).writeRPC("1", `<a b="]]>]]>"/>`); err == nil || out.Len() > 0 {
+		t.Errorf("wrote an rpc holding the delimiter: %v, %q", err, out.String())
+	}
+}
+
+// An idle reader holds no buffer; one with unread bytes keeps it.
+func TestFrameReaderRelease(t *testing.T) {
+	fr := NewFrameReader(strings.NewReader("<a/>]]>]]><b/>]]>]]>"), FramingEOM, 0)
+	if msg, err := fr.ReadMessage(); err != nil || string(msg) != "<a/>" {
+		t.Fatalf("ReadMessage = %q, %v", msg, err)
+	}
+	fr.release()
+	if fr.br == nil {
+		t.Fatal("released a buffer holding the next message")
+	}
+	if msg, err := fr.ReadMessage(); err != nil || string(msg) != "<b/>" {
+		t.Fatalf("ReadMessage = %q, %v", msg, err)
+	}
+	fr.release()
+	if fr.br != nil {
+		t.Fatal("kept an empty buffer")
+	}
+	if _, err := fr.ReadMessage(); !errors.Is(err, io.EOF) {
+		t.Fatalf("ReadMessage at the end = %v", err)
+	}
+	fr.release()
+	if fr.br != nil {
+		t.Fatal("kept the buffer of a finished stream")
 	}
 }
