@@ -36,7 +36,17 @@ func TestLabelledScenarios(t *testing.T) {
 	}
 }
 
-func runScenario(t *testing.T, file string) {
+// scenarioFleet is a labelled scenario's simulated routers, started on a
+// simulated clock at the scenario's start.
+type scenarioFleet struct {
+	sc    junossim.Scenario
+	clock *junossim.Clock
+	start time.Time
+	devs  []devices.Device
+}
+
+func startScenario(t *testing.T, file string) scenarioFleet {
+	t.Helper()
 	sc, err := junossim.LoadScenario(file)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +60,7 @@ func runScenario(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fleet.Close()
+	t.Cleanup(func() { fleet.Close() })
 	inv := filepath.Join(t.TempDir(), "devices.yaml")
 	if err := fleet.WriteInventory(inv); err != nil {
 		t.Fatal(err)
@@ -59,6 +69,14 @@ func runScenario(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return scenarioFleet{sc: sc, clock: clock, start: start, devs: loaded.Devices}
+}
+
+func runScenario(t *testing.T, file string) {
+	f := startScenario(t, file)
+	sc, clock, start := f.sc, f.clock, f.start
+	loaded := struct{ Devices []devices.Device }{f.devs}
+	var err error
 	st := openStore(t)
 	hist, err := NewHistorian(st, nil)
 	if err != nil {

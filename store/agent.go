@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strconv"
@@ -14,13 +16,25 @@ import (
 type agent struct {
 	host, boot string
 	pid        int
+	// instance is random per opened store. Host, boot and PID tell a live
+	// process from a dead one; they do not tell agents apart: two stores
+	// opened by one process, or two containers on one kernel that share a
+	// hostname and both run as PID 1, look alike. Claims need that.
+	instance string
 }
 
 // thisAgent describes the current process.
 func thisAgent() agent {
 	host, _ := os.Hostname() // empty on error: such runs are never judged dead
-	return agent{host: host, boot: bootID(), pid: os.Getpid()}
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails on supported platforms
+	return agent{host: host, boot: bootID(), pid: os.Getpid(), instance: hex.EncodeToString(nonce[:])}
 }
+
+// claimant names this agent in poll claims: the process and the store
+// instance, so that no two agents can mistake each other's claim for
+// their own.
+func (a agent) claimant() string { return a.String() + "/" + a.instance }
 
 func (a agent) String() string {
 	return fmt.Sprintf("%s/%s/%d", a.host, a.boot, a.pid)

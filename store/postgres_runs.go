@@ -137,7 +137,7 @@ func (s *pgStore) ClaimPoll(ctx context.Context, slot time.Time, device string) 
 	if _, err := nanos(slot); err != nil || slot.IsZero() {
 		return false, fmt.Errorf("claim poll of %s: bad slot %v", device, slot)
 	}
-	me := s.agent.String()
+	me := s.agent.claimant()
 	var owner string
 	err := s.pool.QueryRow(ctx, `INSERT INTO poll_claims (slot, device, agent, claimed_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (slot, device) DO UPDATE SET agent = poll_claims.agent

@@ -676,7 +676,6 @@ func TestPostgresClaimPollTwoAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mustClose(t, b)
-	b.(*pgStore).agent.pid = 99_999_999 // another process
 	ctx := context.Background()
 	slot := base.Truncate(time.Second)
 	const n = 200

@@ -166,7 +166,7 @@ func (s *sqliteStore) ClaimPoll(ctx context.Context, slot time.Time, device stri
 	if err != nil || slot.IsZero() {
 		return false, fmt.Errorf("claim poll of %s: bad slot %v", device, slot)
 	}
-	me := s.agent.String()
+	me := s.agent.claimant()
 	// One statement: the insert wins or the existing claim is read back,
 	// atomically under SQLite's single writer.
 	var owner string

@@ -75,13 +75,15 @@ func TestRecoverRuns(t *testing.T) {
 }
 
 // TestClaimPollTwoAgents: two agents on one database file race for the
-// same devices of a slot; each device goes to exactly one of them.
+// same devices of a slot; each device goes to exactly one of them. Both
+// are opened by this one process, so host, boot and PID cannot tell them
+// apart (nor can they two containers on one kernel, each PID 1 under the
+// same hostname): the claim must.
 func TestClaimPollTwoAgents(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	a, b := mustOpen(t, path), mustOpen(t, path)
 	defer mustClose(t, a)
 	defer mustClose(t, b)
-	b.(*sqliteStore).agent.pid = 99_999_999 // another process
 	ctx := context.Background()
 	slot := base.Truncate(time.Second)
 	const n = 200
