@@ -62,6 +62,24 @@ func TestBenchQuick(t *testing.T) {
 	if r := rows["persistent-50"]; linux && (r.RSSPerSessionBytes == 0 || r.RefRSSPerSessionBytes == 0) {
 		t.Errorf("persistent-50: no RSS per session: %+v", r)
 	}
+	// ncclient-20 runs where python3-ncclient is installed and is a
+	// skipped row elsewhere, unless the interop tests are required.
+	if r, ok := rows["ncclient-20"]; !ok {
+		t.Errorf("no ncclient-20 row")
+	} else if strings.HasPrefix(r.Note, "skipped") {
+		if os.Getenv("MASTERSHIP_REQUIRE_INTEROP") == "1" {
+			t.Errorf("ncclient-20: %s (MASTERSHIP_REQUIRE_INTEROP=1)", r.Note)
+		}
+		t.Logf("ncclient-20: %s", r.Note)
+	} else {
+		if r.OK != r.Size || r.Failed != 0 || r.RefOK != r.Size || r.RefFailed != 0 {
+			t.Errorf("ncclient-20: ncclient %d ok, %d failed; reference %d ok, %d failed; want all %d ok (%s)",
+				r.OK, r.Failed, r.RefOK, r.RefFailed, r.Size, r.Note)
+		}
+		if r.Rate <= 0 || r.WallSeconds <= 0 || r.CPUPerOpMS <= 0 || r.RefCPUPerOpMS <= 0 || len(r.Targets) != 1 || !strings.Contains(r.Note, "less CPU per poll") {
+			t.Errorf("ncclient-20: implausible figures: %+v", r)
+		}
+	}
 	if r := rows["correlate-100"]; r.OK != 100 || r.Rate <= 0 || r.WallSeconds <= 0 || !strings.Contains(r.Note, "findings") {
 		t.Errorf("correlate-100: %+v", r)
 	}
@@ -107,17 +125,58 @@ func TestBenchPlan(t *testing.T) {
 		o    benchOptions
 		want string
 	}{
-		{benchOptions{}, "fresh-1000,fresh-5000,persistent-1000,persistent-10000,decode,correlate-10000,csv-1000000"},
-		{benchOptions{quick: true}, "fresh-50,persistent-50,decode,correlate-100,csv-2000"},
+		{benchOptions{}, "fresh-1000,fresh-5000,ncclient-200,persistent-1000,persistent-10000,decode,correlate-10000,csv-1000000"},
+		{benchOptions{quick: true}, "fresh-50,ncclient-20,persistent-50,decode,correlate-100,csv-2000"},
 		{benchOptions{scenarios: []string{"csv", "fresh-200", "fresh-200"}, quick: true}, "fresh-200,csv-2000"},
 		{benchOptions{scenarios: []string{"Persistent-7"}}, "persistent-7"},
 		{benchOptions{scenarios: []string{"decode-3"}}, "error: --scenarios: decode takes no size"},
 		{benchOptions{scenarios: []string{"fresh-x"}}, `error: --scenarios: "fresh-x": the size must be a positive number`},
-		{benchOptions{scenarios: []string{"warm"}}, `error: --scenarios: unknown scenario "warm" (want fresh, persistent, decode, correlate, csv, or group-N)`},
+		{benchOptions{scenarios: []string{"warm"}}, `error: --scenarios: unknown scenario "warm" (want fresh, ncclient, persistent, decode, correlate, csv, or group-N)`},
 	}
 	for _, tt := range tests {
 		if got := names(tt.o); got != tt.want {
 			t.Errorf("benchPlan(%v, quick %v) = %s, want %s", tt.o.scenarios, tt.o.quick, got, tt.want)
+		}
+	}
+}
+
+// TestBenchNcclientSkip checks that the ncclient scenario is a skipped
+// row, not an error, where python3 or ncclient is missing: before any
+// fleet is started.
+func TestBenchNcclientSkip(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the fake python is a shell script")
+	}
+	dir := t.TempDir()
+	// A python3 without ncclient, as the script reports it.
+	fake := filepath.Join(dir, "python3")
+	script := "#!/bin/sh\necho '{\"import_error\": \"No module named ncclient\"}'\nexit 3\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ python, want string }{
+		{filepath.Join(dir, "no-such-python"), "not found"},
+		{fake, "cannot import ncclient: No module named ncclient"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(t.Context(), []string{"bench", "--scenarios", "ncclient-3", "--json", "--dir", filepath.Join(dir, "bench"), "--python", tt.python}, &out, &errb)
+		if code != 0 {
+			t.Errorf("--python %s: bench exited %d\nstderr:\n%s", tt.python, code, errb.String())
+			continue
+		}
+		var rep benchReport
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("bench --json: %v\n%s", err, out.String())
+		}
+		if len(rep.Results) != 1 {
+			t.Fatalf("--python %s: %d rows, want 1: %+v", tt.python, len(rep.Results), rep.Results)
+		}
+		r := rep.Results[0]
+		if r.Scenario != "ncclient-3" || r.Error != "" || r.WallSeconds != 0 || !strings.HasPrefix(r.Note, "skipped: ") || !strings.Contains(r.Note, tt.want) {
+			t.Errorf("--python %s: row %+v, want a skipped row saying %q", tt.python, r, tt.want)
+		}
+		if strings.Contains(errb.String(), "simulated routers") {
+			t.Errorf("--python %s: a fleet was started:\n%s", tt.python, errb.String())
 		}
 	}
 }
