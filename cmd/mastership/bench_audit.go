@@ -233,6 +233,40 @@ func (b *bencher) measureAudit(ctx context.Context, auditor *schedule.Auditor, d
 	return nil
 }
 
+// refFresh runs the reference client over devs, a session per poll, and
+// records its outcomes in r.
+func (b *bencher) refFresh(ctx context.Context, sc benchScenario, devs []devices.Device, r *benchResult) (benchRefRun, error) {
+	b.logf("%s: reference client, a session per poll", sc.name())
+	ref, err := newBenchRef(devs, b.o.concurrency)
+	if err != nil {
+		return benchRefRun{}, err
+	}
+	refRun := ref.fresh(ctx)
+	if err := context.Cause(ctx); err != nil {
+		return refRun, err
+	}
+	r.RefOK, r.RefFailed = refRun.ok, refRun.failed
+	if refRun.firstErr != nil {
+		r.Note = benchJoin(r.Note, "reference: "+refRun.firstErr.Error())
+	}
+	return refRun, nil
+}
+
+// agentFresh audits devs with the agent into a new store of the scenario's
+// and measures the audit into r.
+func (b *bencher) agentFresh(ctx context.Context, sc benchScenario, devs []devices.Device, r *benchResult) error {
+	st, err := openStore(ctx, b.storeFor(sc.name()))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	auditor, err := b.auditor(st, nil)
+	if err != nil {
+		return err
+	}
+	return b.measureAudit(ctx, auditor, devs, sc.name(), r)
+}
+
 // runFresh audits a fleet with a new session per poll, as the audit
 // command and the daemon do by default, beside the reference client doing
 // the same.
@@ -249,31 +283,13 @@ func (b *bencher) runFresh(ctx context.Context, sc benchScenario) (benchResult, 
 	ctx, stopGuard := benchGuard(ctx, b.maxRSS, nil)
 	defer stopGuard()
 
-	b.logf("%s: reference client, a session per poll", sc.name())
-	ref, err := newBenchRef(devs, b.o.concurrency)
+	refRun, err := b.refFresh(ctx, sc, devs, &r)
 	if err != nil {
 		return r, err
-	}
-	refRun := ref.fresh(ctx)
-	if err := context.Cause(ctx); err != nil {
-		return r, err
-	}
-	r.RefOK, r.RefFailed = refRun.ok, refRun.failed
-	if refRun.firstErr != nil {
-		r.Note = benchJoin(r.Note, "reference: "+refRun.firstErr.Error())
 	}
 
-	st, err := openStore(ctx, b.storeFor(sc.name()))
-	if err != nil {
-		return r, err
-	}
-	defer st.Close()
-	auditor, err := b.auditor(st, nil)
-	if err != nil {
-		return r, err
-	}
 	b.logf("%s: agent audit", sc.name())
-	if err := b.measureAudit(ctx, auditor, devs, sc.name(), &r); err != nil {
+	if err := b.agentFresh(ctx, sc, devs, &r); err != nil {
 		return r, err
 	}
 	if err := context.Cause(ctx); err != nil {

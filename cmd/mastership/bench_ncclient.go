@@ -200,33 +200,15 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 	ctx, stopGuard := benchGuard(ctx, b.maxRSS, nil)
 	defer stopGuard()
 
-	b.logf("%s: reference client, a session per poll", sc.name())
-	ref, err := newBenchRef(devs, b.o.concurrency)
+	refRun, err := b.refFresh(ctx, sc, devs, &r)
 	if err != nil {
 		return r, err
-	}
-	refRun := ref.fresh(ctx)
-	if err := context.Cause(ctx); err != nil {
-		return r, err
-	}
-	r.RefOK, r.RefFailed = refRun.ok, refRun.failed
-	if refRun.firstErr != nil {
-		r.Note = benchJoin(r.Note, "reference: "+refRun.firstErr.Error())
 	}
 	r.RefCPUPerOpMS = refRun.span.CPU.Seconds() * 1000 / float64(len(devs))
 
-	st, err := openStore(ctx, b.storeFor(sc.name()))
-	if err != nil {
-		return r, err
-	}
-	defer st.Close()
-	auditor, err := b.auditor(st, nil)
-	if err != nil {
-		return r, err
-	}
 	b.logf("%s: agent audit, a session per poll", sc.name())
 	var agent benchResult
-	if err := b.measureAudit(ctx, auditor, devs, sc.name(), &agent); err != nil {
+	if err := b.agentFresh(ctx, sc, devs, &agent); err != nil {
 		return r, fmt.Errorf("agent audit: %w", err)
 	}
 	if err := context.Cause(ctx); err != nil {
