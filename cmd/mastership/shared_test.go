@@ -77,15 +77,28 @@ func runSharedAgents(t *testing.T, bin, inv, dsn string) {
 	// The first slot every agent takes part in in full starts after they
 	// are all up.
 	first := time.Now().Truncate(interval).Add(interval)
-	killAt := first.Add(2*interval + 1500*time.Millisecond) // inside slot 3
-	time.Sleep(time.Until(killAt))                          // waiting for a wall-clock slot, not for another goroutine
+	end := first.Add(slots * interval)
+	slot := func(n int) (time.Time, time.Time) {
+		return first.Add(time.Duration(n-1) * interval), first.Add(time.Duration(n) * interval)
+	}
+	watch, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	// Kill one agent once slot 3 is under way (a fifth of its polls
+	// stored): it then surely has polls of that slot in flight.
+	from, to := slot(3)
+	waitForPolls(t, watch, from, to, 100, to)
 	victim := agents[2]
 	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-victim.done
-	end := first.Add(slots * interval)
-	time.Sleep(time.Until(end.Add(6 * time.Second))) // the last slot's polls end within their 5 s deadline
+	// Done when the last slot is complete, or its polls' 5 s deadline
+	// and a margin have passed.
+	from, to = slot(slots)
+	waitForPolls(t, watch, from, to, 500, to.Add(6*time.Second))
 	for _, a := range agents[:2] {
 		if code := a.stop(t, 15*time.Second); code != 0 {
 			t.Errorf("agent exit %d", code)
@@ -149,4 +162,31 @@ func buildBinaries(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return dir
+}
+
+// waitForPolls waits until st holds at least want polls started in [from,
+// to), or until deadline. The agents run on the wall clock: their slots
+// cannot be hurried, only watched.
+func waitForPolls(t *testing.T, st store.Store, from, to time.Time, want int, deadline time.Time) {
+	t.Helper()
+	ex := st.(store.ExportStore)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n := 0
+		if err := ex.EachPoll(t.Context(), store.Filter{Since: from, Until: to}, func(*devices.Poll) error {
+			n++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n >= want || !time.Now().Before(deadline) {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		}
+	}
 }
