@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +18,7 @@ import (
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos/junossim"
+	"golang.org/x/crypto/ssh"
 )
 
 // These tests run the mastership binary's code in-process against a
@@ -257,10 +262,21 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	if len(secret) < 16 {
 		t.Fatalf("simulator password %q is too short to search for", secret)
 	}
+	// Two more entries for the healthy router that log in with an
+	// encrypted key: one with its passphrase (the router does not know the
+	// key, so the password logs in after it), one with a passphrase that
+	// does not open the key.
+	passphrase, otherPassphrase := "PP-5c1e8b2d-unique-passphrase", "PP-0a9f37e4-other-passphrase"
+	t.Setenv("MS_TEST_PASSPHRASE", passphrase)
+	addKeyDevices(t, inv, passphrase, otherPassphrase)
+	secrets := []string{secret, passphrase, otherPassphrase}
+
 	dir := t.TempDir()
 	db := filepath.Join(dir, "m.db")
 	var all strings.Builder
 	for _, args := range [][]string{
+		{"check", "key-passphrase", "--inventory", inv, "--db", db, "--log-level", "debug"},
+		{"check", "key-wrong-passphrase", "--inventory", inv, "--db", db, "--log-level", "debug"},
 		{"audit", "--inventory", inv, "--db", db, "--log-level", "debug"},
 		{"audit", "--inventory", inv, "--db", db, "--format", "json", "--log-level", "debug"},
 		{"check", "bad-password", "--inventory", inv, "--db", db, "--log-level", "debug"},
@@ -274,20 +290,84 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		r := runCLI(t, args...)
 		all.WriteString(r.stdout + r.stderr)
 	}
-	if strings.Contains(all.String(), secret) {
-		t.Error("the password appears in command output or logs")
+	for i, sec := range secrets {
+		if strings.Contains(all.String(), sec) {
+			t.Errorf("secret %d (password, passphrase, wrong passphrase) appears in command output or logs", i)
+		}
 	}
 	for _, f := range []string{db, db + "-wal"} {
 		data, err := os.ReadFile(f)
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
-		if bytes.Contains(data, []byte(secret)) {
-			t.Errorf("the password is stored in %s", filepath.Base(f))
+		for i, sec := range secrets {
+			if bytes.Contains(data, []byte(sec)) {
+				t.Errorf("secret %d is stored in %s", i, filepath.Base(f))
+			}
 		}
 	}
-	if !strings.Contains(all.String(), "bad-password") {
-		t.Error("outputs look empty; the search above proves nothing")
+	// The searches prove something only if the commands ran: the key
+	// with its passphrase logged in, the other one failed.
+	for _, want := range []string{"bad-password", "MASTERSHIP OK - key-passphrase", "key-wrong-passphrase"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("outputs lack %q; the search above proves nothing", want)
+		}
+	}
+	if strings.Contains(all.String(), "MASTERSHIP OK - key-wrong-passphrase") {
+		t.Error("a key that its passphrase does not open logged in")
+	}
+}
+
+// addKeyDevices appends to the inventory two entries for the "healthy"
+// router that authenticate with passphrase-protected keys first: one
+// encrypted with passphrase (given in MS_TEST_PASSPHRASE), one with
+// otherPassphrase.
+func addKeyDevices(t *testing.T, inv, passphrase, otherPassphrase string) {
+	t.Helper()
+	loaded, err := devices.LoadInventory(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var healthy devices.Device
+	for _, d := range loaded.Devices {
+		if d.Name == "healthy" {
+			healthy = d
+		}
+	}
+	if healthy.Port == 0 {
+		t.Fatal("no healthy router in the inventory")
+	}
+	dir := filepath.Dir(inv)
+	key := func(name, pass string) string {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte(pass))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	var extra strings.Builder
+	for _, d := range []struct{ name, key string }{
+		{"key-passphrase", key("id_right", passphrase)},
+		{"key-wrong-passphrase", key("id_other", otherPassphrase)},
+	} {
+		fmt.Fprintf(&extra, "  - name: %s\n    host: %s\n    port: %d\n    auth: {private_key: %s, passphrase_env: MS_TEST_PASSPHRASE, password_file: %s}\n",
+			d.name, healthy.Host, healthy.Port, d.key, junossim.PasswordFile)
+	}
+	f, err := os.OpenFile(inv, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(extra.String()); err != nil {
+		t.Fatal(err)
 	}
 }
 
