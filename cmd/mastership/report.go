@@ -215,12 +215,14 @@ func selectDevices(ctx context.Context, st store.Store, inv *devices.Inventory, 
 			all[d.Name] = known{d.Site, d.Tags}
 		}
 	}
-	polls, err := st.LatestPolls(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range polls {
-		if _, ok := all[p.Device]; !ok && inv == nil {
+	if inv == nil {
+		// Without an inventory, the devices and sites are those the
+		// database has polled.
+		polls, err := st.LatestPolls(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range polls {
 			all[p.Device] = known{site: p.Site}
 		}
 	}

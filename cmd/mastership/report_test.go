@@ -80,6 +80,11 @@ func TestReportEveryKindAndFormat(t *testing.T) {
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, "lon1-mx960-3") {
 		t.Errorf("report --site lon1: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// The same from the inventory's sites.
+	r = runCLI(t, "report", "--db", db, "--inventory", inv, "--kind", "devices", "--site", "lon1")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, "lon1-mx960-3") {
+		t.Errorf("report --inventory --site lon1: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	for _, args := range [][]string{
 		{"--kind", "devices", "--site", "nowhere"},
 		{"--kind", "devices", "--tag", "core"},
