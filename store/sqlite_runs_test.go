@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,35 +83,5 @@ func TestClaimPollTwoAgents(t *testing.T) {
 	a, b := mustOpen(t, path), mustOpen(t, path)
 	defer mustClose(t, a)
 	defer mustClose(t, b)
-	ctx := context.Background()
-	slot := base.Truncate(time.Second)
-	const n = 200
-	won := [2]map[string]bool{{}, {}}
-	var wg sync.WaitGroup
-	for i, st := range []Store{a, b} {
-		wg.Go(func() {
-			for d := range n {
-				dev := fmt.Sprintf("mx%03d", d)
-				ok, err := st.ClaimPoll(ctx, slot, dev)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					won[i][dev] = true
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for d := range n {
-		dev := fmt.Sprintf("mx%03d", d)
-		if won[0][dev] == won[1][dev] {
-			t.Errorf("%s: claimed by agent a %v and b %v, want exactly one", dev, won[0][dev], won[1][dev])
-		}
-	}
-	// The next slot is free again.
-	if ok, err := b.ClaimPoll(ctx, slot.Add(10*time.Second), "mx000"); err != nil || !ok {
-		t.Errorf("next slot: %v, %v", ok, err)
-	}
+	raceClaims(t, a, b)
 }

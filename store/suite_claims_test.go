@@ -50,3 +50,40 @@ func suiteClaimPollOnce(t *testing.T, open opener) {
 		t.Error("a claim without a slot was accepted")
 	}
 }
+
+// raceClaims has two agents on one database race for the same 200
+// devices of a slot: each device must go to exactly one of them, and the
+// next slot is free again.
+func raceClaims(t *testing.T, a, b Store) {
+	t.Helper()
+	ctx := context.Background()
+	slot := base.Truncate(time.Second)
+	const n = 200
+	won := [2]map[string]bool{{}, {}}
+	var wg sync.WaitGroup
+	for i, st := range []Store{a, b} {
+		wg.Go(func() {
+			for d := range n {
+				dev := fmt.Sprintf("mx%03d", d)
+				ok, err := st.ClaimPoll(ctx, slot, dev)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					won[i][dev] = true
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for d := range n {
+		dev := fmt.Sprintf("mx%03d", d)
+		if won[0][dev] == won[1][dev] {
+			t.Errorf("%s: claimed by agent a %v and b %v, want exactly one", dev, won[0][dev], won[1][dev])
+		}
+	}
+	if ok, err := b.ClaimPoll(ctx, slot.Add(10*time.Second), "mx000"); err != nil || !ok {
+		t.Errorf("next slot: %v, %v", ok, err)
+	}
+}
