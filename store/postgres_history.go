@@ -303,12 +303,8 @@ func (s *pgStore) EachTransition(ctx context.Context, f Filter, fn func(*devices
 		if err := rows.Scan(&t.Device, &t.RE, &t.Time, &t.From, &t.To, &sources, &evidence); err != nil {
 			return err
 		}
-		var err error
-		if t.Sources, err = stringsFromJSON(sources); err != nil {
-			return fmt.Errorf("sources: %w", err)
-		}
-		if t.Evidence, err = stringsFromJSON(evidence); err != nil {
-			return fmt.Errorf("evidence: %w", err)
+		if err := transitionText(&t, sources, evidence); err != nil {
+			return err
 		}
 		return stopErr(fn(&t))
 	})
@@ -515,20 +511,8 @@ func (s *pgStore) EachFinding(ctx context.Context, f Filter, fn func(*devices.Fi
 			&alarms, &otherCauses, &fd.Remedy); err != nil {
 			return err
 		}
-		fd.Cause, fd.Severity = devices.Cause(cause), devices.Severity(severity)
-		var err error
-		if fd.Evidence, err = stringsFromJSON(evidence); err != nil {
-			return fmt.Errorf("evidence: %w", err)
-		}
-		if fd.Alarms, err = alarmsFromJSON(alarms); err != nil {
-			return fmt.Errorf("alarms: %w", err)
-		}
-		others, err := stringsFromJSON(otherCauses)
-		if err != nil {
-			return fmt.Errorf("other causes: %w", err)
-		}
-		for _, c := range others {
-			fd.OtherCauses = append(fd.OtherCauses, devices.Cause(c))
+		if err := findingText(&fd, cause, severity, evidence, alarms, otherCauses); err != nil {
+			return err
 		}
 		return stopErr(fn(&fd))
 	})
