@@ -1,11 +1,7 @@
 package netconftest
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -86,15 +82,9 @@ func NewBastion(cfg BastionConfig) (*Bastion, error) {
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	b.signer = cfg.HostKey
-	if b.signer == nil {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("netconftest: generate bastion host key: %w", err)
-		}
-		if b.signer, err = ssh.NewSignerFromKey(priv); err != nil {
-			return nil, fmt.Errorf("netconftest: bastion host key: %w", err)
-		}
+	var err error
+	if b.signer, err = hostSigner(cfg.HostKey, "bastion host key"); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -343,20 +333,16 @@ func (b *Bastion) sshConfig() *ssh.ServerConfig {
 	cfg := &ssh.ServerConfig{
 		NoClientAuth: len(b.cfg.Users) == 0 && len(b.cfg.AuthorizedKeys) == 0,
 		PasswordCallback: func(meta ssh.ConnMetadata, password []byte) (*ssh.Permissions, error) {
-			want, ok := b.cfg.Users[meta.User()]
-			if !ok || subtle.ConstantTimeCompare([]byte(want), password) != 1 {
+			if !passwordOK(b.cfg.Users, meta.User(), password) {
 				return nil, reject
 			}
 			return &ssh.Permissions{}, nil
 		},
 		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			blob := key.Marshal()
-			for _, k := range b.cfg.AuthorizedKeys {
-				if bytes.Equal(k.Marshal(), blob) {
-					return &ssh.Permissions{}, nil
-				}
+			if !keyAuthorized(b.cfg.AuthorizedKeys, key) {
+				return nil, reject
 			}
-			return nil, reject
+			return &ssh.Permissions{}, nil
 		},
 	}
 	cfg.AddHostKey(b.signer)

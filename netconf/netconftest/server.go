@@ -11,11 +11,7 @@
 package netconftest
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -186,15 +182,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.signer = cfg.HostKey
-	if s.signer == nil {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("netconftest: generate host key: %w", err)
-		}
-		if s.signer, err = ssh.NewSignerFromKey(priv); err != nil {
-			return nil, fmt.Errorf("netconftest: host key: %w", err)
-		}
+	var err error
+	if s.signer, err = hostSigner(cfg.HostKey, "host key"); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -467,16 +457,10 @@ func (s *Server) sshConfig(fault Fault) *ssh.ServerConfig {
 			return &ssh.Permissions{}, nil
 		},
 		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if fault.RejectAuth {
+			if fault.RejectAuth || !keyAuthorized(s.cfg.AuthorizedKeys, key) {
 				return nil, reject
 			}
-			blob := key.Marshal()
-			for _, k := range s.cfg.AuthorizedKeys {
-				if bytes.Equal(k.Marshal(), blob) {
-					return &ssh.Permissions{}, nil
-				}
-			}
-			return nil, reject
+			return &ssh.Permissions{}, nil
 		},
 	}
 	cfg.AddHostKey(s.signer)
@@ -484,8 +468,7 @@ func (s *Server) sshConfig(fault Fault) *ssh.ServerConfig {
 }
 
 func (s *Server) passwordOK(user, password string) bool {
-	want, ok := s.cfg.Users[user]
-	return ok && subtle.ConstantTimeCompare([]byte(want), []byte(password)) == 1
+	return passwordOK(s.cfg.Users, user, []byte(password))
 }
 
 // serveNETCONF runs one NETCONF session on ch until the client closes it,
