@@ -169,7 +169,10 @@ func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (m
 			continue
 		}
 		for _, name := range chunk {
-			hist := hists[name]
+			var hist correlate.History
+			if hists[name] != nil {
+				hist = *hists[name]
+			}
 			hist.ConfigDrift = drift[name]
 			found := correlate.Findings(name, hist, h.Settings)
 			if len(found) > 0 || stored[name] {
@@ -187,7 +190,7 @@ func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (m
 // histories reads the history of names since the given time, grouped by
 // device, and which of them have findings stored that ReplaceFindings
 // would look at (last transition at or after since).
-func (h *Historian) histories(ctx context.Context, names []string, since time.Time) (map[string]correlate.History, map[string]bool, error) {
+func (h *Historian) histories(ctx context.Context, names []string, since time.Time) (map[string]*correlate.History, map[string]bool, error) {
 	fail := func(err error) error {
 		if len(names) == 1 {
 			return fmt.Errorf("history of %s: %w", names[0], err)
@@ -195,24 +198,28 @@ func (h *Historian) histories(ctx context.Context, names []string, since time.Ti
 		return fmt.Errorf("history of %d devices (%s to %s): %w", len(names), names[0], names[len(names)-1], err)
 	}
 	f := store.Filter{Devices: names, Since: since}
-	hists := make(map[string]correlate.History, len(names))
+	hists := make(map[string]*correlate.History, len(names))
+	of := func(device string) *correlate.History {
+		if hists[device] == nil {
+			hists[device] = &correlate.History{}
+		}
+		return hists[device]
+	}
 	ts, err := h.Store.Transitions(ctx, f)
 	if err != nil {
 		return nil, nil, fail(err)
 	}
 	for _, t := range ts {
-		hist := hists[t.Device]
+		hist := of(t.Device)
 		hist.Transitions = append(hist.Transitions, t)
-		hists[t.Device] = hist
 	}
 	evs, err := h.Store.Events(ctx, f)
 	if err != nil {
 		return nil, nil, fail(err)
 	}
 	for _, e := range evs {
-		hist := hists[e.Device]
+		hist := of(e.Device)
 		hist.Events = append(hist.Events, e)
-		hists[e.Device] = hist
 	}
 	// Every alarm record, as Record reads them: the lifecycle is judged whole.
 	recs, err := h.Store.AlarmRecords(ctx, store.Filter{Devices: names})
@@ -220,9 +227,8 @@ func (h *Historian) histories(ctx context.Context, names []string, since time.Ti
 		return nil, nil, fail(err)
 	}
 	for _, r := range recs {
-		hist := hists[r.Device]
+		hist := of(r.Device)
 		hist.Alarms = append(hist.Alarms, r)
-		hists[r.Device] = hist
 	}
 	fs, err := h.Store.Findings(ctx, f)
 	if err != nil {

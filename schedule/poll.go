@@ -137,13 +137,6 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		return poll
 	}
 
-	if err := unsupported(d); err != nil {
-		// Silently polling without the jump host or algorithms the
-		// operator asked for could reach the wrong box or fail obscurely.
-		poll.Finished = p.Now().UTC()
-		poll.Outcome, poll.ErrorKind, poll.Error = devices.OutcomeProtocol, string(devices.OutcomeProtocol), err.Error()
-		return poll
-	}
 	cfg, err := p.sessionConfig(d)
 	if err != nil {
 		// A device whose credentials cannot be read is an auth failure of
@@ -415,14 +408,6 @@ type decodeError struct {
 
 func (e *decodeError) Error() string { return "decode reply: " + e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
-
-// unsupported names inventory settings this release parses but cannot
-// honour, so that a device is not polled without what the operator asked
-// for (a jump host, an ssh_config, old algorithms), which could reach the
-// wrong box or fail obscurely. Every setting is honoured today.
-func unsupported(devices.Device) error {
-	return nil
-}
 
 // sessionConfig turns an inventory device into netconf settings, reading
 // its secrets (and its jump hosts' own) from the environment or files

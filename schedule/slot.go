@@ -6,8 +6,10 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Aligned makes an "@every D" schedule fire at multiples of D since the
-// Unix epoch instead of D after whenever the agent started, so that
+// Aligned makes an "@every D" schedule fire at multiples of D since Go's
+// zero time (time.Truncate; for a D that divides a day these are the same
+// instants as multiples since the Unix epoch) instead of D after whenever
+// the agent started, so that
 // several agents sharing a fleet (each started at its own moment) agree
 // on the audit times. Cron specs are aligned already and are returned
 // unchanged.

@@ -155,7 +155,7 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 	}
 	r.cursor = r.start
 	if d.Faults != nil {
-		r.rpcErrorOn, r.backupAborted = d.Faults.RPCErrorOn, d.Faults.BackupAborted
+		r.setFaults(*d.Faults)
 	}
 	rnd := newDetRand(d.Name, seed)
 	// A fleet's routers were booted weeks to a year ago; REs of one chassis
