@@ -184,8 +184,9 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		names := make([]string, 0, len(devs))
 		for i, d := range devs {
 			// Shared: this agent's metrics are of the devices it polled;
-			// another agent reports the rest.
-			if !o.shared || res.Polls[i].Device != "" {
+			// another agent reports the rest. An audit that could not
+			// begin its run has no polls at all.
+			if !o.shared || (i < len(res.Polls) && res.Polls[i].Device != "") {
 				names = append(names, d.Name)
 			}
 		}
