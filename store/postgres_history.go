@@ -282,12 +282,7 @@ WHERE id = $4`, r.time, r.src, r.ev, r.id)
 }
 
 func (s *pgStore) Transitions(ctx context.Context, f Filter) ([]devices.Transition, error) {
-	var out []devices.Transition
-	err := s.EachTransition(ctx, f, func(t *devices.Transition) error {
-		out = append(out, *t)
-		return nil
-	})
-	return out, err
+	return collect(ctx, f, s.EachTransition)
 }
 
 func (s *pgStore) EachTransition(ctx context.Context, f Filter, fn func(*devices.Transition) error) error {
@@ -312,10 +307,6 @@ func (s *pgStore) EachTransition(ctx context.Context, f Filter, fn func(*devices
 }
 
 // Alarm records.
-
-// pgAlarmRecordQuery is the AlarmRecords select without its WHERE clause.
-const pgAlarmRecordQuery = `SELECT device, member, description, alarm_time, source, class, type, short_description,
-    first_seen, last_seen, cleared_at FROM alarm_records`
 
 func (s *pgStore) SaveAlarmRecords(ctx context.Context, device string, recs []devices.AlarmRecord) error {
 	if err := s.saveAlarmRecords(ctx, device, recs); err != nil {
@@ -358,12 +349,7 @@ ON CONFLICT (device, member, description, alarm_key) DO UPDATE SET
 }
 
 func (s *pgStore) AlarmRecords(ctx context.Context, f Filter) ([]devices.AlarmRecord, error) {
-	var out []devices.AlarmRecord
-	err := s.EachAlarmRecord(ctx, f, func(r *devices.AlarmRecord) error {
-		out = append(out, *r)
-		return nil
-	})
-	return out, err
+	return collect(ctx, f, s.EachAlarmRecord)
 }
 
 func (s *pgStore) EachAlarmRecord(ctx context.Context, f Filter, fn func(*devices.AlarmRecord) error) error {
@@ -372,7 +358,7 @@ func (s *pgStore) EachAlarmRecord(ctx context.Context, f Filter, fn func(*device
 	// Life from the alarm's own time (first seen when it has none) to the
 	// clear; an active alarm's life is open-ended.
 	w.timeRange("COALESCE(alarm_time, first_seen)", "COALESCE(cleared_at, 'infinity')", f)
-	query := pgAlarmRecordQuery + w.String() + `
+	query := alarmRecordQuery + w.String() + `
 ORDER BY COALESCE(alarm_time, first_seen), device, member, description` + w.limit(f)
 	err := pgStream(ctx, s.pool, query, w.args, func(rows pgx.Rows) error {
 		var (
@@ -429,7 +415,7 @@ func (s *pgStore) replaceFindings(ctx context.Context, device string, since time
 	upserts := &pgBatch{}
 	detected := pgTime(s.now())
 	for i, f := range fs {
-		if _, err := findingArgs(device, f); err != nil { // the SQLite engine's validation
+		if err := checkFinding(device, f); err != nil {
 			return fmt.Errorf("finding %d (%s from %s): %w", i, f.RE, f.First.Format(time.RFC3339), err)
 		}
 		first := pgTime(f.First)
@@ -439,21 +425,9 @@ func (s *pgStore) replaceFindings(ctx context.Context, device string, since time
 		}
 		keep[k] = true
 		keepRE, keepFirst = append(keepRE, f.RE), append(keepFirst, first)
-		evidence, err := stringsJSON(f.Evidence)
+		evidence, alarms, otherCauses, err := findingJSON(f)
 		if err != nil {
-			return fmt.Errorf("finding %d: evidence: %w", i, err)
-		}
-		alarms, err := alarmsJSON(f.Alarms)
-		if err != nil {
-			return fmt.Errorf("finding %d: alarms: %w", i, err)
-		}
-		others := make([]string, len(f.OtherCauses))
-		for j, c := range f.OtherCauses {
-			others[j] = string(c)
-		}
-		otherCauses, err := stringsJSON(others)
-		if err != nil {
-			return fmt.Errorf("finding %d: other causes: %w", i, err)
+			return fmt.Errorf("finding %d: %w", i, err)
 		}
 		// A finding already stored keeps its detected_at.
 		upserts.exec(fmt.Sprintf("finding %d (%s)", i, f.RE), pgUpsertFindingSQL,
@@ -484,12 +458,7 @@ ON CONFLICT (device, re, first_transition) DO UPDATE SET
     other_causes = excluded.other_causes, remedy = excluded.remedy`
 
 func (s *pgStore) Findings(ctx context.Context, f Filter) ([]devices.Finding, error) {
-	var out []devices.Finding
-	err := s.EachFinding(ctx, f, func(fd *devices.Finding) error {
-		out = append(out, *fd)
-		return nil
-	})
-	return out, err
+	return collect(ctx, f, s.EachFinding)
 }
 
 func (s *pgStore) EachFinding(ctx context.Context, f Filter, fn func(*devices.Finding) error) error {
@@ -564,15 +533,13 @@ func (s *pgStore) Configs(ctx context.Context) (map[string]devices.RedundancyCon
 	// key reads few rows.
 	err := pgStream(ctx, s.pool, `SELECT DISTINCT ON (device) device, config::text FROM configs ORDER BY device, at DESC`,
 		nil, func(rows pgx.Rows) error {
-			var (
-				device, config string
-				cfg            devices.RedundancyConfig
-			)
+			var device, config string
 			if err := rows.Scan(&device, &config); err != nil {
 				return err
 			}
-			if err := json.Unmarshal([]byte(config), &cfg); err != nil {
-				return fmt.Errorf("configuration of %s: %w", device, err)
+			cfg, err := configFromJSON(device, config)
+			if err != nil {
+				return err
 			}
 			out[device] = cfg
 			return nil

@@ -215,17 +215,8 @@ func (s *pgStore) UnparsedLines(ctx context.Context, device string) (int, error)
 	return n, nil
 }
 
-const pgEventsQuery = `SELECT e.device, e.kind, e.time, e.re, e.change, e.subject, e.class, e.rule,
-    l.file, l.raw, l.line_time, l.host, l.process, l.pid, l.tag, l.message, l.parsed
-FROM events e JOIN log_lines l ON l.id = e.log_line_id`
-
 func (s *pgStore) Events(ctx context.Context, f Filter) ([]devices.Event, error) {
-	var out []devices.Event
-	err := s.EachEvent(ctx, f, func(e *devices.Event) error {
-		out = append(out, *e)
-		return nil
-	})
-	return out, err
+	return collect(ctx, f, s.EachEvent)
 }
 
 func (s *pgStore) EachEvent(ctx context.Context, f Filter, fn func(*devices.Event) error) error {
@@ -233,7 +224,7 @@ func (s *pgStore) EachEvent(ctx context.Context, f Filter, fn func(*devices.Even
 	w.devices("e.device", f.Devices)
 	w.timeRange("e.time", "e.time", f)
 	// NULLS FIRST: events without a time first, as SQLite orders them.
-	query := pgEventsQuery + w.String() + ` ORDER BY e.time NULLS FIRST, e.id` + w.limit(f)
+	query := eventsQuery + w.String() + ` ORDER BY e.time NULLS FIRST, e.id` + w.limit(f)
 	err := pgStream(ctx, s.pool, query, w.args, func(rows pgx.Rows) error {
 		var (
 			e                                devices.Event

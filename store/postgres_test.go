@@ -781,14 +781,14 @@ ORDER BY started DESC, id DESC LIMIT 1`,
 		"children": `SELECT * FROM alarms WHERE poll_id = ANY('{1,2,3}'::bigint[]) ORDER BY poll_id, ord`,
 		"children of the latest RE poll": `SELECT * FROM route_engines WHERE poll_id = ANY(SELECT id FROM polls
 WHERE device = 'x' AND re_count > 0 ORDER BY started DESC, id DESC LIMIT 1) ORDER BY poll_id, ord`,
-		"events of a device": pgEventsQuery + ` WHERE e.device = ANY('{x}'::text[]) AND e.time >= ` + t0 +
+		"events of a device": eventsQuery + ` WHERE e.device = ANY('{x}'::text[]) AND e.time >= ` + t0 +
 			` ORDER BY e.time NULLS FIRST, e.id`,
 		"transition merge candidates": strings.NewReplacer("$1", "'{x}'", "$2", t0, "$3", t0).
 			Replace(pgTransitionCandidatesSQL),
 		"findings gone": `DELETE FROM findings WHERE device = 'x' AND last_transition >= ` + t0 + `
 AND NOT EXISTS (SELECT FROM unnest('{r}'::text[], ARRAY[` + t0 + `]) AS k(re, first)
     WHERE k.re = findings.re AND k.first = findings.first_transition)`,
-		"alarm records of a device": pgAlarmRecordQuery + ` WHERE device = ANY('{x}'::text[])`,
+		"alarm records of a device": alarmRecordQuery + ` WHERE device = ANY('{x}'::text[])`,
 		"findings of a device":      pgFindingQuery + ` WHERE device = ANY('{x}'::text[]) AND last_transition >= ` + t0,
 		"unparsed lines":            `SELECT COUNT(*) FROM log_lines WHERE device = 'x' AND NOT parsed`,
 		"log cursor":                `SELECT tail FROM log_cursors WHERE device = 'x' AND file = 'f'`,
@@ -799,7 +799,7 @@ AND l.time_key = ` + t0 + ` AND sha256(l.raw) = sha256('\x00'::bytea)`,
 AND time_key > '-infinity' AND time_key < ` + t0 + ` ORDER BY time_key LIMIT 500`,
 	}
 	exports := map[string]string{
-		"all events":      pgEventsQuery + ` ORDER BY e.time NULLS FIRST, e.id`,
+		"all events":      eventsQuery + ` ORDER BY e.time NULLS FIRST, e.id`,
 		"all transitions": pgTransitionQuery + ` ORDER BY time, id`,
 		"a page of polls": `SELECT ` + pollColumns + ` FROM polls WHERE (started, id) > (` + t0 + `, 2) ORDER BY started, id LIMIT 512`,
 	}

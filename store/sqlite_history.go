@@ -217,12 +217,7 @@ func addSat(n int64, d time.Duration) int64 {
 }
 
 func (s *sqliteStore) Transitions(ctx context.Context, f Filter) ([]devices.Transition, error) {
-	var out []devices.Transition
-	err := s.EachTransition(ctx, f, func(t *devices.Transition) error {
-		out = append(out, *t)
-		return nil
-	})
-	return out, err
+	return collect(ctx, f, s.EachTransition)
 }
 
 func (s *sqliteStore) EachTransition(ctx context.Context, f Filter, fn func(*devices.Transition) error) error {
@@ -340,12 +335,7 @@ func alarmRecordArgs(device string, r devices.AlarmRecord) ([]any, error) {
 }
 
 func (s *sqliteStore) AlarmRecords(ctx context.Context, f Filter) ([]devices.AlarmRecord, error) {
-	var out []devices.AlarmRecord
-	err := s.EachAlarmRecord(ctx, f, func(r *devices.AlarmRecord) error {
-		out = append(out, *r)
-		return nil
-	})
-	return out, err
+	return collect(ctx, f, s.EachAlarmRecord)
 }
 
 func (s *sqliteStore) EachAlarmRecord(ctx context.Context, f Filter, fn func(*devices.AlarmRecord) error) error {
@@ -484,14 +474,8 @@ func (s *sqliteStore) replaceFindings(ctx context.Context, device string, since 
 }
 
 func findingArgs(device string, f devices.Finding) ([]any, error) {
-	if f.Device != "" && f.Device != device {
-		return nil, fmt.Errorf("finding is of device %q", f.Device)
-	}
-	if f.Cause == "" {
-		return nil, errors.New("no cause")
-	}
-	if f.First.IsZero() || f.Last.IsZero() {
-		return nil, errors.New("no first or last transition time")
+	if err := checkFinding(device, f); err != nil {
+		return nil, err
 	}
 	first, err := nanos(f.First)
 	if err != nil {
@@ -501,33 +485,16 @@ func findingArgs(device string, f devices.Finding) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("last: %w", err)
 	}
-	evidence, err := stringsJSON(f.Evidence)
+	evidence, alarms, otherCauses, err := findingJSON(f)
 	if err != nil {
-		return nil, fmt.Errorf("evidence: %w", err)
-	}
-	alarms, err := alarmsJSON(f.Alarms)
-	if err != nil {
-		return nil, fmt.Errorf("alarms: %w", err)
-	}
-	others := make([]string, len(f.OtherCauses))
-	for i, c := range f.OtherCauses {
-		others[i] = string(c)
-	}
-	otherCauses, err := stringsJSON(others)
-	if err != nil {
-		return nil, fmt.Errorf("other causes: %w", err)
+		return nil, err
 	}
 	return []any{device, f.RE, first, last, string(f.Cause), string(f.Severity), int64(f.Transitions),
 		evidence, alarms, otherCauses, f.Remedy}, nil
 }
 
 func (s *sqliteStore) Findings(ctx context.Context, f Filter) ([]devices.Finding, error) {
-	var out []devices.Finding
-	err := s.EachFinding(ctx, f, func(fd *devices.Finding) error {
-		out = append(out, *fd)
-		return nil
-	})
-	return out, err
+	return collect(ctx, f, s.EachFinding)
 }
 
 func (s *sqliteStore) EachFinding(ctx context.Context, f Filter, fn func(*devices.Finding) error) error {
@@ -685,15 +652,13 @@ func (s *sqliteStore) Configs(ctx context.Context) (map[string]devices.Redundanc
 	out := make(map[string]devices.RedundancyConfig)
 	err := eachRowOf(ctx, s.latestConfigs, nil,
 		func(rows *sql.Rows) error {
-			var (
-				device, config string
-				cfg            devices.RedundancyConfig
-			)
+			var device, config string
 			if err := rows.Scan(&device, &config); err != nil {
 				return err
 			}
-			if err := json.Unmarshal([]byte(config), &cfg); err != nil {
-				return fmt.Errorf("configuration of %s: %w", device, err)
+			cfg, err := configFromJSON(device, config)
+			if err != nil {
+				return err
 			}
 			out[device] = cfg
 			return nil
@@ -759,9 +724,11 @@ func stringsFromJSON(s string) ([]string, error) {
 // reader pool and calls fn for every row. The statement is prepared once
 // and kept when f names at most one device: the text then depends only on
 // which of f's bounds are set, so there are few of them, and they are what
-// every poll and judgement asks. A longer device list makes a text of its
-// own per length (an IN list of that many placeholders): those are one-off
-// report queries, run unprepared rather than kept.
+// every poll and a one-device check ask. A longer device list makes a text
+// of its own per length (an IN list of that many placeholders): report
+// selections and Judge's chunks of up to 256 devices, run unprepared
+// rather than kept (a chunk's query reads hundreds of devices' rows, so
+// its one preparation is a small part of it).
 func (s *sqliteStore) eachFiltered(ctx context.Context, f Filter, query string, args []any, fn func(*sql.Rows) error) error {
 	if len(f.Devices) <= 1 {
 		st, err := s.filtered.get(ctx, query)

@@ -257,12 +257,7 @@ const eventsQuery = `SELECT e.device, e.kind, e.time, e.re, e.change, e.subject,
 FROM events e JOIN log_lines l ON l.id = e.log_line_id`
 
 func (s *sqliteStore) Events(ctx context.Context, f Filter) ([]devices.Event, error) {
-	var out []devices.Event
-	err := s.EachEvent(ctx, f, func(e *devices.Event) error {
-		out = append(out, *e)
-		return nil
-	})
-	return out, err
+	return collect(ctx, f, s.EachEvent)
 }
 
 func (s *sqliteStore) EachEvent(ctx context.Context, f Filter, fn func(*devices.Event) error) error {

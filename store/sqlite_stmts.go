@@ -52,6 +52,9 @@ type sqliteStmts struct {
 	pollREs, pollAlarms, pollSoftware *sql.Stmt
 	// Reader: LogCursor, UnparsedLines, Configs.
 	logCursor, unparsedLines, latestConfigs *sql.Stmt
+
+	// prepared is every statement above that prepare made, for Close.
+	prepared []*sql.Stmt
 }
 
 // prepare prepares the statements of sqliteStmts.
@@ -98,6 +101,7 @@ func (s *sqliteStore) prepare(ctx context.Context) error {
 			return fmt.Errorf("prepare %q: %w", p.text, err)
 		}
 		*p.dst = st
+		s.prepared = append(s.prepared, st)
 	}
 	s.filtered = newStmtCache(s.reader, maxFilteredStmts)
 	return nil
@@ -106,21 +110,8 @@ func (s *sqliteStore) prepare(ctx context.Context) error {
 // closeStmts closes what prepare prepared, returning each error.
 func (s *sqliteStore) closeStmts() []error {
 	var errs []error
-	for _, st := range []*sql.Stmt{
-		s.insertPoll, s.insertRE, s.insertAlarm, s.insertSoftware,
-		s.insertLogLine, s.insertEvent, s.upsertCursor, s.countStoredLines,
-		s.findTransition, s.insertTransition, s.updateTransition,
-		s.upsertAlarmRecord,
-		s.storedFindings, s.deleteFinding, s.upsertFinding,
-		s.configInEffect, s.insertConfig,
-		s.insertRun, s.finishRun, s.claimPoll,
-		s.maxREs, s.latestPoll, s.latestREPoll,
-		s.pollREs, s.pollAlarms, s.pollSoftware,
-		s.logCursor, s.unparsedLines, s.latestConfigs,
-	} {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
+	for _, st := range s.prepared {
+		errs = append(errs, st.Close())
 	}
 	if s.filtered != nil {
 		errs = append(errs, s.filtered.close())

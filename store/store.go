@@ -127,9 +127,6 @@ var (
 	// ErrSchemaTooNew is wrapped when the database was written by a newer
 	// version of mastership: using it could lose or misread data.
 	ErrSchemaTooNew = errors.New("database schema is newer than this build of mastership")
-	// ErrNotSupported is wrapped when the DSN names an engine this build
-	// cannot use yet.
-	ErrNotSupported = errors.New("not supported yet")
 )
 
 // Open opens (creating or migrating as needed) the store named by dsn:

@@ -16,8 +16,9 @@ func claimsSuite() []suiteTest {
 }
 
 // suiteClaimPollOnce: within one store (one agent) a claim is granted and
-// granted again; another agent's claim of the same slot and device is
-// refused, while other slots and devices are free.
+// granted again, and concurrent claims of one agent all see their own.
+// Another agent's claim being refused is raceClaims, run by each engine's
+// two-agent test (they open a second store on the same database).
 func suiteClaimPollOnce(t *testing.T, open opener) {
 	st := open(t)
 	ctx := context.Background()
