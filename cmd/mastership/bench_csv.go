@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/store"
 )
 
 // newBenchFillCommand is `mastership bench fill`, hidden: it stores --rows
@@ -50,7 +51,10 @@ func benchFillEvents(ctx context.Context, db string, n int) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	return errors.Join(saveBenchEvents(ctx, st, n), st.Close())
+}
+
+func saveBenchEvents(ctx context.Context, st store.Store, n int) error {
 	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	const devs, batch = 100, 5000
 	step := benchHistoryDays * 24 * time.Hour / time.Duration(n)
@@ -76,7 +80,7 @@ func benchFillEvents(ctx context.Context, db string, n int) error {
 			return fmt.Errorf("save logs: %w", err)
 		}
 	}
-	return st.Close()
+	return nil
 }
 
 // benchPeakPrefix starts the line in which `bench export` reports its peak

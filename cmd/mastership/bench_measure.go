@@ -165,11 +165,11 @@ func benchHeapProfile(path, scenario string) error {
 // what project makes of it, passes limit (checked every 200 ms), so that
 // an agent that holds too much per session ends its scenario instead of
 // the machine. project (nil: none) returns the RSS the scenario is heading
-// for, from the RSS now. stop ends the watch and returns the error that
-// cancelled the context, if the guard did.
-func benchGuard(ctx context.Context, limit int64, project func(rss int64) int64) (context.Context, func() error) {
+// for, from the RSS now. stop ends the watch; whether the guard cancelled
+// the context is context.Cause's errBenchMemory.
+func benchGuard(ctx context.Context, limit int64, project func(rss int64) int64) (context.Context, func()) {
 	if limit <= 0 || benchRSS() == 0 {
-		return ctx, func() error { return nil }
+		return ctx, func() {}
 	}
 	if project == nil {
 		project = func(rss int64) int64 { return rss }
@@ -199,15 +199,10 @@ func benchGuard(ctx context.Context, limit int64, project func(rss int64) int64)
 			}
 		}
 	})
-	return ctx, func() error {
+	return ctx, func() {
 		close(done)
 		wg.Wait()
-		err := context.Cause(ctx)
 		cancel(nil)
-		if errors.Is(err, errBenchMemory) {
-			return err
-		}
-		return nil
 	}
 }
 

@@ -80,7 +80,6 @@ type benchNcclientLine struct {
 	Ready       bool              `json:"ready"`
 	Done        bool              `json:"done"`
 	CPU         float64           `json:"cpu"` // seconds, the script's so far
-	Wall        float64           `json:"wall"`
 	PeakRSS     int64             `json:"peak_rss"`
 	Results     []struct {
 		Name  string `json:"name"`

@@ -26,7 +26,7 @@ func newDemoCommand(a *app) *cobra.Command {
 NETCONF-over-SSH server on 127.0.0.1 with its own host key — writes an
 inventory, known_hosts and password file for it, audits it through the same
 code path as 'audit' into a SQLite file, prints the fleet table and writes
-the devices CSV report. The fleet has healthy single- and dual-RE routers, an
+the devices CSV report and the HTML fleet report. The fleet has healthy single- and dual-RE routers, an
 MX Virtual Chassis, an SRX cluster, a router on chunked (base:1.1) framing,
 and routers with a Major PEM alarm, a lost backup RE, a Minor alarm, no
 listener, a changed host key, a hang after hello and a rejected password.`,
@@ -86,7 +86,7 @@ listener, a changed host key, a hang after hello and a rejected password.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.dir, "dir", "", "directory for the inventory, database and CSV (default: a new temporary directory)")
+	cmd.Flags().StringVar(&o.dir, "dir", "", "directory for the inventory, database and reports (default: a new temporary directory)")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Second, "per-device deadline (the demo has a router that hangs after hello)")
 	return cmd
 }

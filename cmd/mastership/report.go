@@ -124,15 +124,12 @@ func (a *app) report(ctx context.Context, o reportOptions) error {
 	if q.Devices, err = selectDevices(ctx, st, inv, o.names, o.sites, o.tags); err != nil {
 		return usageError(err)
 	}
+	var invDevs []devices.Device
+	if inv != nil {
+		invDevs = inv.Devices
+	}
 	return writeReportFile(o.out, a.stdout, func(w io.Writer) error {
-		if format == report.FormatHTML {
-			var invDevs []devices.Device
-			if inv != nil {
-				invDevs = inv.Devices
-			}
-			return report.WriteHTML(ctx, st, w, report.GatherOptions{Query: q, Now: now, Inventory: invDevs})
-		}
-		return report.WriteTable(ctx, st, w, kind, format, q)
+		return writeReport(ctx, st, w, kind, format, q, now, invDevs)
 	})
 }
 
@@ -214,8 +211,7 @@ func selectDevices(ctx context.Context, st store.Store, inv *devices.Inventory, 
 		for _, d := range inv.Devices {
 			all[d.Name] = known{d.Site, d.Tags}
 		}
-	}
-	if inv == nil {
+	} else {
 		// Without an inventory, the devices and sites are those the
 		// database has polled.
 		polls, err := st.LatestPolls(ctx)
@@ -308,9 +304,17 @@ func writeRunReport(ctx context.Context, st store.Store, path string, devs []dev
 	}
 	q := report.Query{Devices: names}
 	return writeReportFile(path, nil, func(w io.Writer) error {
-		if format == report.FormatHTML {
-			return report.WriteHTML(ctx, st, w, report.GatherOptions{Query: q, Now: now, Inventory: devs})
-		}
-		return report.WriteTable(ctx, st, w, report.KindDevices, format, q)
+		return writeReport(ctx, st, w, report.KindDevices, format, q, now, devs)
 	})
+}
+
+// writeReport writes one report: the HTML page (kind is then ignored:
+// the page holds them all), or the table of kind in format. inv lists the
+// devices the HTML shows even when never polled.
+func writeReport(ctx context.Context, st store.Store, w io.Writer, kind report.Kind, format report.Format,
+	q report.Query, now time.Time, inv []devices.Device) error {
+	if format == report.FormatHTML {
+		return report.WriteHTML(ctx, st, w, report.GatherOptions{Query: q, Now: now, Inventory: inv})
+	}
+	return report.WriteTable(ctx, st, w, kind, format, q)
 }

@@ -3,17 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/mastership/mastership/devices"
-	"github.com/mastership/mastership/store"
 )
 
 // BenchmarkReportEvents1M exports 1,000,000 stored events as CSV with the
@@ -73,32 +68,7 @@ func BenchmarkReportEvents1M(b *testing.B) {
 // 100 devices and 30 days, in batches as the poller saves them.
 func fillEvents(b *testing.B, db string, n int) {
 	b.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, db)
-	if err != nil {
+	if err := benchFillEvents(context.Background(), db, n); err != nil {
 		b.Fatal(err)
-	}
-	defer st.Close()
-	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-	const devs, batch = 100, 5000
-	step := 30 * 24 * time.Hour / time.Duration(n)
-	lines := make([]devices.LogLine, 0, batch)
-	events := make([]devices.Event, 0, batch)
-	for i := 0; i < n; i += batch {
-		dev := fmt.Sprintf("bench-mx%03d", (i/batch)%devs)
-		lines, events = lines[:0], events[:0]
-		for j := i; j < min(i+batch, n); j++ {
-			at := start.Add(time.Duration(j) * step).Truncate(time.Second)
-			raw := fmt.Sprintf("%s  %s mcontrol[1817]: mcontrol_ore_alive_set: re1 removed from alive set (line %d)",
-				at.Format(time.Stamp), dev, j)
-			l := devices.LogLine{File: "messages", Raw: raw, Time: at, Host: dev, Process: "mcontrol", PID: 1817,
-				Message: "mcontrol_ore_alive_set: re1 removed from alive set", Parsed: true}
-			lines = append(lines, l)
-			events = append(events, devices.Event{Kind: devices.EventAliveSet, Time: at, RE: "re1", Change: "removed",
-				Rule: "mcontrol-alive-set-removed", Line: l})
-		}
-		if _, err := st.SaveLogs(ctx, dev, lines, events, nil); err != nil {
-			b.Fatalf("save logs: %v", err)
-		}
 	}
 }

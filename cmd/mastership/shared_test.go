@@ -105,11 +105,7 @@ func runSharedAgents(t *testing.T, bin, inv, dsn string) {
 		}
 	}
 
-	st, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := watch
 	perSlot := make([]map[string]int, slots)
 	for i := range perSlot {
 		perSlot[i] = map[string]int{}
@@ -169,12 +165,11 @@ func buildBinaries(t *testing.T) string {
 // cannot be hurried, only watched.
 func waitForPolls(t *testing.T, st store.Store, from, to time.Time, want int, deadline time.Time) {
 	t.Helper()
-	ex := st.(store.ExportStore)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		n := 0
-		if err := ex.EachPoll(t.Context(), store.Filter{Since: from, Until: to}, func(*devices.Poll) error {
+		if err := st.EachPoll(t.Context(), store.Filter{Since: from, Until: to}, func(*devices.Poll) error {
 			n++
 			return nil
 		}); err != nil {
