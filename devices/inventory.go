@@ -211,14 +211,22 @@ func ParseJump(s string) ([]JumpHost, error) {
 			}
 			return nil, err
 		}
-		for _, prev := range hops {
-			if prev.Name == h.Name && prev.Port == h.Port {
-				return nil, &duplicateHopError{name: h.Name}
-			}
+		if hops, err = appendHop(hops, h); err != nil {
+			return nil, err
 		}
-		hops = append(hops, h)
 	}
 	return hops, nil
+}
+
+// appendHop adds h to a chain, refusing a jump host the chain already
+// goes through.
+func appendHop(hops []JumpHost, h JumpHost) ([]JumpHost, error) {
+	for _, prev := range hops {
+		if prev.Name == h.Name && prev.Port == h.Port {
+			return hops, &duplicateHopError{name: h.Name}
+		}
+	}
+	return append(hops, h), nil
 }
 
 // duplicateHopError is a chain that goes through the same jump host twice.
@@ -1119,13 +1127,10 @@ func (p *parser) jump(v *yaml.Node, ctx string) *[]JumpHost {
 				p.errorf(line, itf, "%v", err)
 				return nil
 			}
-			for _, prev := range hops {
-				if prev.Name == h.Name && prev.Port == h.Port {
-					p.errorf(line, itf, "%v", &duplicateHopError{name: h.Name})
-					return nil
-				}
+			if hops, err = appendHop(hops, h); err != nil {
+				p.errorf(line, itf, "%v", err)
+				return nil
 			}
-			hops = append(hops, h)
 		}
 		if len(hops) == 0 {
 			p.errorf(v.Line, f, "empty list (write %s to connect directly)", quote(JumpNone))
