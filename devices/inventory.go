@@ -979,13 +979,7 @@ func (p *parser) layer(m *yaml.Node, ctx, where string, l *layer, extra func(key
 		case "jump":
 			l.jump = p.jump(v, ctx)
 		case "port":
-			if n, ok := p.integer(v, f); ok {
-				if n < 1 || n > 65535 {
-					p.errorf(v.Line, f, "%d is out of range 1..65535", n)
-				} else {
-					l.port = &n
-				}
-			}
+			l.port = p.port(v, v.Line, f)
 		case "expected_res":
 			if n, ok := p.integer(v, f); ok {
 				if n < 1 {
@@ -1007,13 +1001,7 @@ func (p *parser) layer(m *yaml.Node, ctx, where string, l *layer, extra func(key
 				}
 			}
 		case "host_key_policy":
-			if s := p.str(v, ctx, key, false); s != nil {
-				if oneOf(*s, HostKeyStrict, HostKeyAcceptNew, HostKeyOff) {
-					l.hostKeyPolicy = s
-				} else {
-					p.errorf(v.Line, f, "%s is not one of strict, accept-new, off", quote(*s))
-				}
-			}
+			l.hostKeyPolicy = p.hostKeyPolicy(v, v.Line, ctx, key)
 		case "session":
 			if s := p.str(v, ctx, key, false); s != nil {
 				if oneOf(*s, SessionPerPoll, SessionPersistent) {
@@ -1228,13 +1216,7 @@ func (p *parser) jumpHostsSection(v *yaml.Node) {
 					}
 				}
 			case "port":
-				if n, ok := p.integer(v, f); ok {
-					if n < 1 || n > 65535 {
-						p.errorf(resolve(v).Line, f, "%d is out of range 1..65535", n)
-					} else {
-						e.port = &n
-					}
-				}
+				e.port = p.port(v, resolve(v).Line, f)
 			case "username":
 				e.username = p.str(v, ctx, key, false)
 			case "known_hosts":
@@ -1242,13 +1224,7 @@ func (p *parser) jumpHostsSection(v *yaml.Node) {
 					e.knownHosts = s
 				}
 			case "host_key_policy":
-				if s := p.str(v, ctx, key, false); s != nil {
-					if oneOf(*s, HostKeyStrict, HostKeyAcceptNew, HostKeyOff) {
-						e.hostKeyPolicy = s
-					} else {
-						p.errorf(resolve(v).Line, f, "%s is not one of strict, accept-new, off", quote(*s))
-					}
-				}
+				e.hostKeyPolicy = p.hostKeyPolicy(v, resolve(v).Line, ctx, key)
 			case "auth":
 				var a authLayer
 				before := len(p.errs)
@@ -1443,6 +1419,34 @@ func (p *parser) strList(v *yaml.Node, ctx, key string) *[]string {
 		}
 	}
 	return &out
+}
+
+// port reads a TCP port (1..65535) of field; nil after reporting an
+// error at line.
+func (p *parser) port(v *yaml.Node, line int, field string) *int {
+	n, ok := p.integer(v, field)
+	if !ok {
+		return nil
+	}
+	if n < 1 || n > 65535 {
+		p.errorf(line, field, "%d is out of range 1..65535", n)
+		return nil
+	}
+	return &n
+}
+
+// hostKeyPolicy reads a host_key_policy; nil after reporting an error at
+// line.
+func (p *parser) hostKeyPolicy(v *yaml.Node, line int, ctx, key string) *string {
+	s := p.str(v, ctx, key, false)
+	if s == nil {
+		return nil
+	}
+	if !oneOf(*s, HostKeyStrict, HostKeyAcceptNew, HostKeyOff) {
+		p.errorf(line, ctx+": "+key, "%s is not one of strict, accept-new, off", quote(*s))
+		return nil
+	}
+	return s
 }
 
 func (p *parser) integer(v *yaml.Node, field string) (int, bool) {
