@@ -369,7 +369,9 @@ func commitNotes(commits []devices.Event) []string {
 }
 
 // commitUser is the user a UI_* line names ("User 'luke' requested
-// 'commit' operation"), else the event's Subject.
+// 'commit' operation"), else the one a rule's "OP by USER" subject names,
+// else "": UI_COMMIT_COMPLETED names nobody (its subject is "commit
+// complete", which is not a user).
 func commitUser(e devices.Event) string {
 	for _, text := range []string{e.Line.Message, e.Line.Raw} {
 		if i := strings.Index(text, "User '"); i >= 0 {
@@ -379,7 +381,10 @@ func commitUser(e devices.Event) string {
 			}
 		}
 	}
-	return strings.TrimSpace(e.Subject)
+	if _, user, ok := strings.Cut(e.Subject, " by "); ok {
+		return strings.TrimSpace(user)
+	}
+	return ""
 }
 
 // fruOf names the FRU an alarm text is about, or the whole text when it

@@ -311,3 +311,28 @@ func TestFindingsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitNotes: the demo's remedy said "commit by commit complete":
+// the UI_COMMIT_COMPLETED line names no user, and its subject is not one.
+func TestCommitNotes(t *testing.T) {
+	at := time.Date(2025, 3, 19, 10, 10, 0, 0, time.UTC)
+	requested := devices.Event{Kind: devices.EventCommit, Time: at, Subject: "commit by ops",
+		Line: devices.LogLine{Message: "UI_COMMIT: User 'ops' requested 'commit' operation (comment: ntp servers)"}}
+	completed := devices.Event{Kind: devices.EventCommit, Time: at.Add(3 * time.Second), Subject: "commit complete",
+		Line: devices.LogLine{Message: "UI_COMMIT_COMPLETED: commit complete"}}
+	byRule := devices.Event{Kind: devices.EventCommit, Time: at, Subject: "rollback 1 by luke"}
+	for _, tc := range []struct {
+		name    string
+		commits []devices.Event
+		want    string
+	}{
+		{"requested and completed", []devices.Event{requested, completed}, "commit by ops at "},
+		{"completed only", []devices.Event{completed}, "commit at "},
+		{"user from a rule's subject", []devices.Event{byRule}, "commit by luke at "},
+	} {
+		got := commitNotes(tc.commits)
+		if len(got) != 1 || !strings.HasPrefix(got[0], tc.want) {
+			t.Errorf("%s: %q, want one note starting %q", tc.name, got, tc.want)
+		}
+	}
+}
