@@ -9,6 +9,7 @@ import (
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos/junossim"
+	"github.com/mastership/mastership/store"
 )
 
 func TestSpreadOffset(t *testing.T) {
@@ -83,9 +84,17 @@ func TestAuditSpreadStartsEachDeviceAtItsOffset(t *testing.T) {
 // ends promptly when cancelled, as an interrupted run.
 func TestAuditSpreadHonoursCancel(t *testing.T) {
 	devs := fleetDevices(t, junossim.Generate(4, 1))
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	a := &Auditor{Poller: &Poller{Now: time.Now, Timeout: 5 * time.Second}, Store: openStore(t), Spread: time.Hour}
+	// Cancelled once the run has begun, when the audit is waiting for
+	// the spread's slots; a fixed deadline could end BeginRun itself on
+	// a loaded machine.
+	st := &beginSignal{Store: openStore(t), begun: make(chan struct{})}
+	go func() {
+		<-st.begun
+		cancel()
+	}()
+	a := &Auditor{Poller: &Poller{Now: time.Now, Timeout: 5 * time.Second}, Store: st, Spread: time.Hour}
 	start := time.Now()
 	res, err := a.Audit(ctx, devs)
 	if err != nil {
@@ -106,4 +115,16 @@ func TestAuditSpreadHonoursCancel(t *testing.T) {
 	if stored, err = a.Store.Runs(t.Context(), 1); err != nil || len(stored) != 1 || !stored[0].Interrupted {
 		t.Errorf("stored %+v %v", stored, err)
 	}
+}
+
+// beginSignal is the real store, closing begun once a run has begun.
+type beginSignal struct {
+	store.Store
+	begun chan struct{}
+}
+
+func (b *beginSignal) BeginRun(ctx context.Context, started time.Time) (int64, error) {
+	id, err := b.Store.BeginRun(ctx, started)
+	close(b.begun)
+	return id, err
 }
