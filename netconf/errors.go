@@ -8,8 +8,6 @@ import (
 	"os"
 	"strings"
 	"syscall"
-
-	"github.com/mastership/mastership/devices"
 )
 
 // ErrSessionClosed is returned by RPC on a session that was closed, or
@@ -82,32 +80,49 @@ func (e *RPCError) Error() string {
 	return b.String()
 }
 
-// Classify maps an error from Dial, RPC or Close to the poll outcome the
-// user sees. The order matters: a size or host-key failure is reported as
-// such even if the connection was torn down afterwards, and a deadline
-// wins over the EOF that tearing the connection down causes.
-func Classify(err error) devices.Outcome {
+// Kind is what went wrong in a Dial, RPC or Close, as far as the
+// transport can tell. The poller turns it into the outcome the user sees
+// (schedule owns that word); the values are the same words.
+type Kind string
+
+// The kinds of failure, from the most specific to the least.
+const (
+	KindNone     Kind = ""          // no error
+	KindTooLarge Kind = "too-large" // a reply exceeded the size limit (*ErrReplyTooLarge)
+	KindHostKey  Kind = "hostkey"   // the host key is unknown or changed (*HostKeyError)
+	KindRPCError Kind = "rpc-error" // the device answered with an error (*RPCError)
+	KindTimeout  Kind = "timeout"   // a deadline or cancellation
+	KindRefused  Kind = "refused"   // connect refused, reset while connecting, or unreachable
+	KindAuth     Kind = "auth"      // credentials rejected or unavailable
+	KindProtocol Kind = "protocol"  // anything else: framing, XML, hello, a dropped session
+)
+
+// KindOf classifies err. The order matters: a size or host-key failure
+// is reported as such even if the connection was torn down afterwards,
+// and a deadline wins over the EOF that tearing the connection down
+// causes.
+func KindOf(err error) Kind {
 	if err == nil {
-		return devices.OutcomeOK
+		return KindNone
 	}
 	var tooLarge *ErrReplyTooLarge
 	var hostKey *HostKeyError
 	var rpcErr *RPCError
 	switch {
 	case errors.As(err, &tooLarge):
-		return devices.OutcomeTooLarge
+		return KindTooLarge
 	case errors.As(err, &hostKey):
-		return devices.OutcomeHostKey
+		return KindHostKey
 	case errors.As(err, &rpcErr):
-		return devices.OutcomeRPCError
+		return KindRPCError
 	case isTimeout(err):
-		return devices.OutcomeTimeout
+		return KindTimeout
 	case isRefused(err):
-		return devices.OutcomeRefused
+		return KindRefused
 	case isAuth(err):
-		return devices.OutcomeAuth
+		return KindAuth
 	default:
-		return devices.OutcomeProtocol
+		return KindProtocol
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/netconf"
 )
 
@@ -91,32 +90,32 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want devices.Outcome
+		want netconf.Kind
 	}{
-		{"nil", nil, devices.OutcomeOK},
-		{"connection refused", refusedErr(t), devices.OutcomeRefused},
-		{"connection reset", resetErr(t), devices.OutcomeRefused},
-		{"host unreachable", fmt.Errorf("dial r1:830: %w", unreachable), devices.OutcomeRefused},
-		{"network unreachable", fmt.Errorf("dial r1:830: %w", netUnreachable), devices.OutcomeRefused},
-		{"context deadline", expired.Err(), devices.OutcomeTimeout},
-		{"context cancelled", fmt.Errorf("rpc x: %w", cancelled.Err()), devices.OutcomeTimeout},
-		{"dial with expired context", dialTimeout, devices.OutcomeTimeout},
-		{"i/o timeout", fmt.Errorf("ssh handshake with r1:830: %w", ioTimeoutErr(t)), devices.OutcomeTimeout},
-		{"deadline over EOF", fmt.Errorf("%w: %w", context.DeadlineExceeded, &netconf.ProtocolError{Op: "read message", Err: io.ErrUnexpectedEOF}), devices.OutcomeTimeout},
-		{"ssh auth", sshAuth, devices.OutcomeAuth},
-		{"no credentials", fmt.Errorf("credentials for r1:830: %w: %w", netconf.ErrNoCredentials, errors.New("no SSH authentication configured")), devices.OutcomeAuth},
-		{"host key", fmt.Errorf("ssh handshake with r1:830: %w", &netconf.HostKeyError{Host: "[r1]:830", Unknown: true}), devices.OutcomeHostKey},
-		{"rpc error", fmt.Errorf("rpc get-x on r1:830: %w", &netconf.RPCError{Severity: "error", Message: "boom"}), devices.OutcomeRPCError},
-		{"too large", fmt.Errorf("rpc get-log on r1:830: %w", &netconf.ErrReplyTooLarge{Limit: 10}), devices.OutcomeTooLarge},
-		{"bad framing", &netconf.ProtocolError{Op: "read message", Err: errors.New("malformed chunked framing")}, devices.OutcomeProtocol},
-		{"bad xml", fmt.Errorf("rpc: %w", &netconf.ProtocolError{Op: "parse reply", Err: xmlErr}), devices.OutcomeProtocol},
-		{"eof", io.EOF, devices.OutcomeProtocol},
-		{"session closed", netconf.ErrSessionClosed, devices.OutcomeProtocol},
+		{"nil", nil, netconf.KindNone},
+		{"connection refused", refusedErr(t), netconf.KindRefused},
+		{"connection reset", resetErr(t), netconf.KindRefused},
+		{"host unreachable", fmt.Errorf("dial r1:830: %w", unreachable), netconf.KindRefused},
+		{"network unreachable", fmt.Errorf("dial r1:830: %w", netUnreachable), netconf.KindRefused},
+		{"context deadline", expired.Err(), netconf.KindTimeout},
+		{"context cancelled", fmt.Errorf("rpc x: %w", cancelled.Err()), netconf.KindTimeout},
+		{"dial with expired context", dialTimeout, netconf.KindTimeout},
+		{"i/o timeout", fmt.Errorf("ssh handshake with r1:830: %w", ioTimeoutErr(t)), netconf.KindTimeout},
+		{"deadline over EOF", fmt.Errorf("%w: %w", context.DeadlineExceeded, &netconf.ProtocolError{Op: "read message", Err: io.ErrUnexpectedEOF}), netconf.KindTimeout},
+		{"ssh auth", sshAuth, netconf.KindAuth},
+		{"no credentials", fmt.Errorf("credentials for r1:830: %w: %w", netconf.ErrNoCredentials, errors.New("no SSH authentication configured")), netconf.KindAuth},
+		{"host key", fmt.Errorf("ssh handshake with r1:830: %w", &netconf.HostKeyError{Host: "[r1]:830", Unknown: true}), netconf.KindHostKey},
+		{"rpc error", fmt.Errorf("rpc get-x on r1:830: %w", &netconf.RPCError{Severity: "error", Message: "boom"}), netconf.KindRPCError},
+		{"too large", fmt.Errorf("rpc get-log on r1:830: %w", &netconf.ErrReplyTooLarge{Limit: 10}), netconf.KindTooLarge},
+		{"bad framing", &netconf.ProtocolError{Op: "read message", Err: errors.New("malformed chunked framing")}, netconf.KindProtocol},
+		{"bad xml", fmt.Errorf("rpc: %w", &netconf.ProtocolError{Op: "parse reply", Err: xmlErr}), netconf.KindProtocol},
+		{"eof", io.EOF, netconf.KindProtocol},
+		{"session closed", netconf.ErrSessionClosed, netconf.KindProtocol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := netconf.Classify(tt.err); got != tt.want {
-				t.Errorf("Classify(%v) = %s, want %s", tt.err, got, tt.want)
+			if got := netconf.KindOf(tt.err); got != tt.want {
+				t.Errorf("KindOf(%v) = %s, want %s", tt.err, got, tt.want)
 			}
 		})
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/netconf"
 )
 
@@ -116,7 +115,7 @@ func checkErrKind(t *testing.T, err error, kind string, limit int64) {
 		if !errors.As(err, &pe) {
 			t.Errorf("err = %v, want *ProtocolError", err)
 		}
-		if got := netconf.Classify(err); got != devices.OutcomeProtocol {
+		if got := netconf.KindOf(err); got != netconf.KindProtocol {
 			t.Errorf("Classify = %s, want protocol", got)
 		}
 	case "too-large":
@@ -165,7 +164,7 @@ func TestFrameReaderTooLargeStopsReading(t *testing.T) {
 			if !errors.Is(err, &netconf.ErrReplyTooLarge{}) {
 				t.Fatalf("err = %v, want ErrReplyTooLarge", err)
 			}
-			if got := netconf.Classify(err); got != devices.OutcomeTooLarge {
+			if got := netconf.KindOf(err); got != netconf.KindTooLarge {
 				t.Errorf("Classify = %s", got)
 			}
 			read := cr.n

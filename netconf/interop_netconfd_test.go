@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/netconf"
 	"github.com/mastership/mastership/netconf/netconfdtest"
 )
@@ -38,7 +37,7 @@ func dialNetconfd(t *testing.T, ctx context.Context, srv *netconfdtest.Server) *
 		HostKeyPolicy:  netconf.PolicyStrict,
 	})
 	if err != nil {
-		t.Fatalf("Dial %s: %v (outcome %s)", srv.Addr(), err, netconf.Classify(err))
+		t.Fatalf("Dial %s: %v (outcome %s)", srv.Addr(), err, netconf.KindOf(err))
 	}
 	t.Cleanup(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -153,8 +152,8 @@ func TestNetconfdInterop(t *testing.T) {
 			if !errors.As(err, &rpcErr) {
 				t.Fatalf("get-route-engine-information: err = %v (%T), want *netconf.RPCError", err, err)
 			}
-			if got := netconf.Classify(err); got != devices.OutcomeRPCError {
-				t.Errorf("Classify = %s, want %s", got, devices.OutcomeRPCError)
+			if got := netconf.KindOf(err); got != netconf.KindRPCError {
+				t.Errorf("Classify = %s, want %s", got, netconf.KindRPCError)
 			}
 			if rpcErr.Severity != "error" || rpcErr.Tag == "" {
 				t.Errorf("RPCError = %+v, want severity error and a tag", *rpcErr)
@@ -219,8 +218,8 @@ func TestNetconfdInteropHostKey(t *testing.T) {
 	if !errors.As(err, &hkErr) || hkErr.Unknown {
 		t.Fatalf("Dial: %v, want a changed-key *netconf.HostKeyError", err)
 	}
-	if got := netconf.Classify(err); got != devices.OutcomeHostKey {
-		t.Errorf("Classify = %s, want %s", got, devices.OutcomeHostKey)
+	if got := netconf.KindOf(err); got != netconf.KindHostKey {
+		t.Errorf("Classify = %s, want %s", got, netconf.KindHostKey)
 	}
 }
 

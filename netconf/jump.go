@@ -12,8 +12,6 @@ import (
 	"syscall"
 
 	"golang.org/x/crypto/ssh"
-
-	"github.com/mastership/mastership/devices"
 )
 
 // DefaultJumpPort is the port of a jump host that names none: a jump host
@@ -151,12 +149,12 @@ func resolveRoute(cfg Config) (*route, error) {
 		}
 		t.host, t.port, t.user, t.creds.KeyFile, t.knownHosts = r.host, r.port, r.user, r.keyFile, r.knownHosts
 		if jump == nil && r.proxyJump != "" {
-			hops, err := devices.ParseJump(r.proxyJump)
+			hops, err := ParseJump(r.proxyJump)
 			if err != nil {
 				return nil, fmt.Errorf("dial %s: ssh_config %s: Host %s: ProxyJump %q: %w", addr, sc.path, cfg.Host, r.proxyJump, err)
 			}
 			for _, h := range hops {
-				j := JumpHost{Name: h.Name, Port: h.Port, User: h.Username}
+				j := h
 				if cfg.ProxyJumpHost != nil {
 					known, ok, err := cfg.ProxyJumpHost(h.Name)
 					if err != nil {
@@ -165,7 +163,7 @@ func resolveRoute(cfg Config) (*route, error) {
 					if ok {
 						known.Name = h.Name
 						known.Port = cmp.Or(h.Port, known.Port)
-						known.User = cmp.Or(h.Username, known.User)
+						known.User = cmp.Or(h.User, known.User)
 						j = known
 					}
 				}

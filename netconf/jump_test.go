@@ -18,7 +18,6 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/netconf"
 	"github.com/mastership/mastership/netconf/netconftest"
 )
@@ -187,7 +186,7 @@ func TestDialJumpHostKeyChanged(t *testing.T) {
 		knownhosts.Line([]string{b.Addr()}, otherSigner.PublicKey()))
 
 	err = dialErr(t, cfg, 5*time.Second)
-	wantOutcome(t, err, devices.OutcomeHostKey)
+	wantOutcome(t, err, netconf.KindHostKey)
 	msg := err.Error()
 	for _, want := range []string{
 		"jump host " + b.Addr() + ": ssh handshake:",
@@ -214,7 +213,7 @@ func TestDialJumpHostUnknownUnderItsOwnName(t *testing.T) {
 	}
 	cfg.KnownHostsFile = writeKnownHosts(t, strings.Split(strings.TrimSpace(string(lines)), "\n")[0])
 	err = dialErr(t, cfg, 5*time.Second)
-	wantOutcome(t, err, devices.OutcomeHostKey)
+	wantOutcome(t, err, netconf.KindHostKey)
 	if !strings.Contains(err.Error(), "host key for [127.0.0.1]:"+strconv.Itoa(b.Port())+" is unknown") {
 		t.Errorf("error %q", err)
 	}
@@ -224,7 +223,7 @@ func TestDialJumpHostRejectsAuth(t *testing.T) {
 	cfg, _, bastions := routerBehind(t, 1)
 	cfg.Jump[0].Credentials = &netconf.Credentials{Password: "wrong"}
 	err := dialErr(t, cfg, 5*time.Second)
-	wantOutcome(t, err, devices.OutcomeAuth)
+	wantOutcome(t, err, netconf.KindAuth)
 	if !strings.HasPrefix(err.Error(), "jump host "+bastions[0].Addr()+": ssh handshake: ") {
 		t.Errorf("error %q does not name the jump host first", err)
 	}
@@ -240,7 +239,7 @@ func TestDialJumpHostRefusesForwarding(t *testing.T) {
 	cfg.KnownHostsFile = writeKnownHosts(t, srv.KnownHostsLine(), b.KnownHostsLine())
 	cfg.Jump = []netconf.JumpHost{hop(b)}
 	err := dialErr(t, cfg, 5*time.Second)
-	wantOutcome(t, err, devices.OutcomeProtocol)
+	wantOutcome(t, err, netconf.KindProtocol)
 	want := "jump host " + b.Addr() + ": cannot reach " + srv.Addr() + ": administratively prohibited (TCP forwarding is disabled); the jump host does not allow TCP forwarding"
 	if !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error\n got: %s\nwant: %s…", err, want)
@@ -255,7 +254,7 @@ func TestDialJumpHostCannotConnect(t *testing.T) {
 	cfg.Jump = []netconf.JumpHost{hop(b)}
 	err := dialErr(t, cfg, 5*time.Second)
 	// The router refused the jump host: refused, as without a jump host.
-	wantOutcome(t, err, devices.OutcomeRefused)
+	wantOutcome(t, err, netconf.KindRefused)
 	if !strings.Contains(err.Error(), "jump host "+b.Addr()+": cannot reach "+srv.Addr()+": connect failed") {
 		t.Errorf("error %q", err)
 	}
@@ -308,7 +307,7 @@ func TestDialJumpDeadlines(t *testing.T) {
 			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("Dial took %v with a 300ms deadline", d)
 			}
-			wantOutcome(t, err, devices.OutcomeTimeout)
+			wantOutcome(t, err, netconf.KindTimeout)
 			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("error %q, want it to start with %q", err, tt.want)
 			}
@@ -329,7 +328,7 @@ func TestDialJumpCancelled(t *testing.T) {
 	cancel()
 	select {
 	case err := <-done:
-		wantOutcome(t, err, devices.OutcomeTimeout)
+		wantOutcome(t, err, netconf.KindTimeout)
 	case <-time.After(5 * time.Second):
 		t.Fatal("Dial did not return after cancel")
 	}
@@ -426,7 +425,7 @@ func TestDialSSHConfig(t *testing.T) {
 	other := cfg
 	other.KnownHostsFile = writeKnownHosts(t, "")
 	err := dialErr(t, other, 5*time.Second)
-	wantOutcome(t, err, devices.OutcomeHostKey)
+	wantOutcome(t, err, netconf.KindHostKey)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -436,7 +435,7 @@ func TestDialSSHConfig(t *testing.T) {
 	other = cfg
 	other.Port = closedPort
 	err = dialErr(t, other, 5*time.Second)
-	wantOutcome(t, err, devices.OutcomeRefused)
+	wantOutcome(t, err, netconf.KindRefused)
 	if !strings.Contains(err.Error(), "dial 127.0.0.1:"+strconv.Itoa(closedPort)) {
 		t.Errorf("error %q does not name the inventory's port", err)
 	}

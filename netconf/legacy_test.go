@@ -12,7 +12,6 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/netconf"
 	"github.com/mastership/mastership/netconf/netconftest"
 )
@@ -108,7 +107,7 @@ func TestDialLegacyRouter(t *testing.T) {
 			srv := newServer(t, netconftest.Config{Crypto: tt.crypto, HostKey: tt.hostKey})
 			cfg := clientConfig(t, srv)
 			err := dialErr(t, cfg, 5*time.Second)
-			wantOutcome(t, err, devices.OutcomeProtocol)
+			wantOutcome(t, err, netconf.KindProtocol)
 			want := "ssh handshake with " + srv.Addr() + ": no common " + tt.what + " algorithm: the router offers only old ones ("
 			if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "set legacy_algorithms: true for it") {
 				t.Errorf("error\n got: %s\nwant: %s… set legacy_algorithms: true for it…", err, want)
@@ -126,7 +125,7 @@ func TestDialLegacyNotEnough(t *testing.T) {
 	srv := newServer(t, netconftest.Config{Crypto: ssh.Config{Ciphers: []string{ssh.InsecureCipherRC4}}})
 	cfg := clientConfig(t, srv)
 	err := dialErr(t, cfg, 5*time.Second)
-	wantOutcome(t, err, devices.OutcomeProtocol)
+	wantOutcome(t, err, netconf.KindProtocol)
 	if !strings.Contains(err.Error(), "none of which is implemented here, not even with legacy_algorithms") {
 		t.Errorf("without legacy: %v", err)
 	}
@@ -159,7 +158,7 @@ func TestDialHostKeyTypeChanged(t *testing.T) {
 			cfg.KnownHostsFile = writeKnownHosts(t, knownhosts.Line([]string{srv.Addr()}, tt.known.PublicKey()))
 			cfg.LegacyAlgorithms = tt.legacy
 			err := dialErr(t, cfg, 5*time.Second)
-			wantOutcome(t, err, devices.OutcomeHostKey)
+			wantOutcome(t, err, netconf.KindHostKey)
 			for _, want := range []string{
 				"has CHANGED",
 				"expected " + tt.known.PublicKey().Type() + " " + ssh.FingerprintSHA256(tt.known.PublicKey()),

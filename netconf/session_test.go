@@ -20,7 +20,6 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/netconf"
 	"github.com/mastership/mastership/netconf/netconftest"
 )
@@ -103,10 +102,10 @@ func rpcCtx(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-func wantOutcome(t *testing.T, err error, want devices.Outcome) {
+func wantOutcome(t *testing.T, err error, want netconf.Kind) {
 	t.Helper()
-	if got := netconf.Classify(err); got != want {
-		t.Errorf("Classify(%v) = %s, want %s", err, got, want)
+	if got := netconf.KindOf(err); got != want {
+		t.Errorf("KindOf(%v) = %s, want %s", err, got, want)
 	}
 }
 
@@ -250,7 +249,7 @@ func TestRPCErrors(t *testing.T) {
 					if !strings.Contains(err.Error(), "get-chassis-inventory") || !strings.Contains(err.Error(), srv.Addr()) {
 						t.Errorf("error does not name the RPC and target: %v", err)
 					}
-					wantOutcome(t, err, devices.OutcomeRPCError)
+					wantOutcome(t, err, netconf.KindRPCError)
 				}
 			})
 		}
@@ -265,7 +264,7 @@ func TestDefaultHandlerAnswersRPCError(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 	s := dial(t, clientConfig(t, srv))
 	_, err = s.RPC(rpcCtx(t, 5*time.Second), "<get-foo/>")
-	wantOutcome(t, err, devices.OutcomeRPCError)
+	wantOutcome(t, err, netconf.KindRPCError)
 }
 
 func TestReplyTooLarge(t *testing.T) {
@@ -280,7 +279,7 @@ func TestReplyTooLarge(t *testing.T) {
 			if !errors.As(err, &tl) || tl.Limit != 64<<10 {
 				t.Fatalf("err = %v, want ErrReplyTooLarge{65536}", err)
 			}
-			wantOutcome(t, err, devices.OutcomeTooLarge)
+			wantOutcome(t, err, netconf.KindTooLarge)
 			wantClosedFast(t, s)
 		})
 	}
@@ -300,7 +299,7 @@ func TestRPCDeadlineStallMidReply(t *testing.T) {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("err = %v, want DeadlineExceeded", err)
 			}
-			wantOutcome(t, err, devices.OutcomeTimeout)
+			wantOutcome(t, err, netconf.KindTimeout)
 			if elapsed < deadline || elapsed > deadline+500*time.Millisecond {
 				t.Errorf("RPC returned after %v, deadline %v", elapsed, deadline)
 			}
@@ -327,7 +326,7 @@ func TestRPCCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want Canceled", err)
 	}
-	wantOutcome(t, err, devices.OutcomeTimeout)
+	wantOutcome(t, err, netconf.KindTimeout)
 	wantClosedFast(t, s)
 }
 
@@ -336,7 +335,7 @@ func TestHangAfterHello(t *testing.T) {
 	s := dial(t, clientConfig(t, srv))
 	start := time.Now()
 	_, err := s.RPC(rpcCtx(t, 200*time.Millisecond), "<get-route-engine-information/>")
-	wantOutcome(t, err, devices.OutcomeTimeout)
+	wantOutcome(t, err, netconf.KindTimeout)
 	if d := time.Since(start); d > 700*time.Millisecond {
 		t.Errorf("RPC returned after %v", d)
 	}
@@ -355,7 +354,7 @@ func TestLatency(t *testing.T) {
 	}
 	// A deadline shorter than the latency: timeout.
 	_, err := s.RPC(rpcCtx(t, 50*time.Millisecond), "<get-route-engine-information/>")
-	wantOutcome(t, err, devices.OutcomeTimeout)
+	wantOutcome(t, err, netconf.KindTimeout)
 }
 
 func TestDialFailures(t *testing.T) {
@@ -364,20 +363,20 @@ func TestDialFailures(t *testing.T) {
 		fault   netconftest.Fault
 		timeout time.Duration
 		modify  func(*netconf.Config)
-		want    devices.Outcome
+		want    netconf.Kind
 		msg     string // the error names the step
 	}{
-		{name: "refused", fault: netconftest.Fault{Refuse: true}, want: devices.OutcomeRefused, msg: "dial 127.0.0.1:"},
-		{name: "silent after accept", fault: netconftest.Fault{SilentAfterAccept: true}, timeout: 300 * time.Millisecond, want: devices.OutcomeTimeout, msg: "ssh handshake with 127.0.0.1:"},
-		{name: "hang after hello is not a dial failure", fault: netconftest.Fault{HangAfterHello: true}, want: devices.OutcomeOK},
-		{name: "reject auth", fault: netconftest.Fault{RejectAuth: true}, want: devices.OutcomeAuth, msg: "ssh handshake with"},
-		{name: "wrong password", modify: func(c *netconf.Config) { c.Credentials.Password = "wrong" }, want: devices.OutcomeAuth, msg: "unable to authenticate"},
-		{name: "unknown user", modify: func(c *netconf.Config) { c.User = "nobody" }, want: devices.OutcomeAuth},
-		{name: "no credentials", modify: func(c *netconf.Config) { c.Credentials = netconf.Credentials{} }, want: devices.OutcomeAuth, msg: "credentials for"},
-		{name: "unreadable key file", modify: func(c *netconf.Config) { c.Credentials = netconf.Credentials{KeyFile: "/nonexistent/id_ed25519"} }, want: devices.OutcomeAuth},
+		{name: "refused", fault: netconftest.Fault{Refuse: true}, want: netconf.KindRefused, msg: "dial 127.0.0.1:"},
+		{name: "silent after accept", fault: netconftest.Fault{SilentAfterAccept: true}, timeout: 300 * time.Millisecond, want: netconf.KindTimeout, msg: "ssh handshake with 127.0.0.1:"},
+		{name: "hang after hello is not a dial failure", fault: netconftest.Fault{HangAfterHello: true}, want: netconf.KindNone},
+		{name: "reject auth", fault: netconftest.Fault{RejectAuth: true}, want: netconf.KindAuth, msg: "ssh handshake with"},
+		{name: "wrong password", modify: func(c *netconf.Config) { c.Credentials.Password = "wrong" }, want: netconf.KindAuth, msg: "unable to authenticate"},
+		{name: "unknown user", modify: func(c *netconf.Config) { c.User = "nobody" }, want: netconf.KindAuth},
+		{name: "no credentials", modify: func(c *netconf.Config) { c.Credentials = netconf.Credentials{} }, want: netconf.KindAuth, msg: "credentials for"},
+		{name: "unreadable key file", modify: func(c *netconf.Config) { c.Credentials = netconf.Credentials{KeyFile: "/nonexistent/id_ed25519"} }, want: netconf.KindAuth},
 		{name: "unknown host key", modify: func(c *netconf.Config) {
 			c.KnownHostsFile = filepath.Join(filepath.Dir(c.KnownHostsFile), "empty_known_hosts")
-		}, want: devices.OutcomeHostKey},
+		}, want: netconf.KindHostKey},
 		{name: "changed host key", modify: func(c *netconf.Config) {
 			// known_hosts names another key for this host and port.
 			pub, _, err := ed25519.GenerateKey(rand.Reader)
@@ -392,11 +391,11 @@ func TestDialFailures(t *testing.T) {
 			if err := os.WriteFile(c.KnownHostsFile, []byte(line+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, want: devices.OutcomeHostKey, msg: "CHANGED"},
+		}, want: netconf.KindHostKey, msg: "CHANGED"},
 		{name: "host key checking off", modify: func(c *netconf.Config) {
 			c.HostKeyPolicy = netconf.PolicyOff
 			c.KnownHostsFile = ""
-		}, want: devices.OutcomeOK},
+		}, want: netconf.KindNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -447,7 +446,7 @@ func TestMessageIDMismatch(t *testing.T) {
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "message-id") {
 		t.Fatalf("err = %v, want a message-id ProtocolError", err)
 	}
-	wantOutcome(t, err, devices.OutcomeProtocol)
+	wantOutcome(t, err, netconf.KindProtocol)
 	wantClosedFast(t, s)
 }
 
@@ -458,7 +457,7 @@ func TestBadReplyXML(t *testing.T) {
 	srv := newServer(t, netconftest.Config{Handler: netconftest.HandlerFunc(handler)})
 	s := dial(t, clientConfig(t, srv))
 	_, err := s.RPC(rpcCtx(t, 5*time.Second), "<get-route-engine-information/>")
-	wantOutcome(t, err, devices.OutcomeProtocol)
+	wantOutcome(t, err, netconf.KindProtocol)
 	wantClosedFast(t, s)
 }
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/store"
 )
@@ -66,7 +68,7 @@ type Result struct {
 // Audit polls devs and stores a run. Device failures are results; the
 // error is for the store or a cancelled context. A store error on one
 // device does not stop the others.
-func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, error) {
+func (a *Auditor) Audit(ctx context.Context, devs []inventory.Device) (Result, error) {
 	return a.AuditSlot(ctx, time.Time{}, devs)
 }
 
@@ -77,7 +79,7 @@ func (a *Auditor) Audit(ctx context.Context, devs []devices.Device) (Result, err
 // device is polled exactly once per slot by whichever agent gets to it
 // first. The devices other agents took have a zero Poll in the result and
 // are not counted in the run. A zero slot polls every device.
-func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []devices.Device) (Result, error) {
+func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventory.Device) (Result, error) {
 	now := a.Poller.Now
 	run := devices.Run{Started: now().UTC(), Devices: len(devs)}
 	id, err := a.Store.BeginRun(ctx, run.Started)
@@ -201,7 +203,7 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []devices.
 }
 
 // save stores one poll and what it adds to the device's history.
-func (a *Auditor) save(ctx context.Context, d devices.Device, p *devices.Poll) error {
+func (a *Auditor) save(ctx context.Context, d inventory.Device, p *devices.Poll) error {
 	exp, err := ExpectedREs(ctx, a.Store, d, *p)
 	if err != nil && a.Logger != nil {
 		a.Logger.Warn("expected RE count unknown", "device", d.Name, "error", err)
@@ -226,7 +228,7 @@ func (a *Auditor) save(ctx context.Context, d devices.Device, p *devices.Poll) e
 
 // pollWithHardDeadline returns the device's poll, or a timeout poll if the
 // poll has not returned shortly after its deadline.
-func (a *Auditor) pollWithHardDeadline(ctx context.Context, d devices.Device) devices.Poll {
+func (a *Auditor) pollWithHardDeadline(ctx context.Context, d inventory.Device) devices.Poll {
 	done := make(chan devices.Poll, 1)
 	started := a.Poller.Now().UTC()
 	// One budget for all attempts; cancelled if the poll is abandoned.
@@ -260,7 +262,7 @@ func (a *Auditor) pollWithHardDeadline(ctx context.Context, d devices.Device) de
 
 // panicPoll records a panic in d's poll as that device's protocol
 // failure; the stack goes to the log, not into the stored error.
-func (a *Auditor) panicPoll(d devices.Device, started time.Time, r any) devices.Poll {
+func (a *Auditor) panicPoll(d inventory.Device, started time.Time, r any) devices.Poll {
 	log := a.Logger
 	if log == nil {
 		log = a.Poller.logger()
@@ -279,7 +281,7 @@ func (a *Auditor) panicPoll(d devices.Device, started time.Time, r any) devices.
 
 // Check polls one device outside any run (an operator's on-demand check),
 // stores the poll and its history, and judges the device's findings.
-func (a *Auditor) Check(ctx context.Context, d devices.Device) (devices.Poll, []devices.Finding, error) {
+func (a *Auditor) Check(ctx context.Context, d inventory.Device) (devices.Poll, []devices.Finding, error) {
 	p := a.pollWithHardDeadline(ctx, d)
 	if err := a.save(context.WithoutCancel(ctx), d, &p); err != nil {
 		return p, nil, fmt.Errorf("store poll of %s: %w", d.Name, err)

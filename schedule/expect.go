@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/store"
 )
@@ -13,7 +15,7 @@ import (
 // history or in poll p. A router that has lost its backup RE before its
 // first audit can only be caught with expected_res; the inventory docs say
 // so.
-func ExpectedREs(ctx context.Context, st store.Store, d devices.Device, p devices.Poll) (int, error) {
+func ExpectedREs(ctx context.Context, st store.Store, d inventory.Device, p devices.Poll) (int, error) {
 	if d.ExpectedREs > 0 {
 		return d.ExpectedREs, nil
 	}

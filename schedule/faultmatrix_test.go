@@ -31,6 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"go.uber.org/goleak"
 
 	"github.com/mastership/mastership/devices"
@@ -371,7 +373,7 @@ func TestFaultMatrix(t *testing.T) {
 	if err := fleet.WriteInventory(invPath); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := devices.LoadInventory(invPath)
+	inv, err := inventory.LoadInventory(invPath)
 	if err != nil {
 		t.Fatal(err)
 	}

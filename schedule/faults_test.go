@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos/junossim"
 	"github.com/mastership/mastership/store"
@@ -178,7 +180,7 @@ func auditFleet(ctx context.Context, sc junossim.Scenario, dir string) ([]device
 	if err := fleet.WriteInventory(path); err != nil {
 		return nil, 0, err
 	}
-	inv, err := devices.LoadInventory(path)
+	inv, err := inventory.LoadInventory(path)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -534,7 +536,7 @@ func TestFaultsSwitchAtRunTime(t *testing.T) {
 	if err := fleet.WriteInventory(path); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := devices.LoadInventory(path)
+	inv, err := inventory.LoadInventory(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mastership/mastership/devices/junos/rules"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/correlate"
-	"github.com/mastership/mastership/devices/junos"
 	"github.com/mastership/mastership/store"
 )
 
@@ -21,7 +22,7 @@ import (
 // this is the I/O around them.
 type Historian struct {
 	Store    store.Store
-	Rules    *junos.Rules
+	Rules    *rules.Rules
 	Settings correlate.Settings
 	// Horizon is how far back findings are kept and judged; default 24h.
 	Horizon time.Duration
@@ -33,7 +34,7 @@ type Historian struct {
 // NewHistorian returns a Historian with the built-in rules and default
 // settings.
 func NewHistorian(st store.Store, log *slog.Logger) (*Historian, error) {
-	rules, err := junos.BuiltinRules()
+	rules, err := rules.BuiltinRules()
 	if err != nil {
 		return nil, fmt.Errorf("built-in event rules: %w", err)
 	}

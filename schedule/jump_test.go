@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
@@ -62,7 +64,7 @@ func jumpBastion(t *testing.T, cfg netconftest.BastionConfig) *netconftest.Basti
 // loadTestInventory writes files into a new directory, then the
 // inventory, and loads it. The routers' password is in $ROUTER_PW, the
 // bastions' in $BASTION_PW.
-func loadTestInventory(t *testing.T, inventory string, files map[string]string) []devices.Device {
+func loadTestInventory(t *testing.T, text string, files map[string]string) []inventory.Device {
 	t.Helper()
 	t.Setenv("ROUTER_PW", jumpTestPassword)
 	t.Setenv("BASTION_PW", jumpTestBastionPW)
@@ -73,18 +75,18 @@ func loadTestInventory(t *testing.T, inventory string, files map[string]string) 
 		}
 	}
 	path := filepath.Join(dir, "devices.yaml")
-	if err := os.WriteFile(path, []byte(inventory), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := devices.LoadInventory(path)
+	inv, err := inventory.LoadInventory(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return inv.Devices
 }
 
-func byName(devs []devices.Device, name string) devices.Device {
-	i := slices.IndexFunc(devs, func(d devices.Device) bool { return d.Name == name })
+func byName(devs []inventory.Device, name string) inventory.Device {
+	i := slices.IndexFunc(devs, func(d inventory.Device) bool { return d.Name == name })
 	return devs[i]
 }
 
@@ -323,9 +325,9 @@ Host bastion
 // TestPollJumpHostCredentialsUnreadable: a jump host's own password that
 // cannot be read is an auth failure of the device, naming the jump host.
 func TestPollJumpHostCredentialsUnreadable(t *testing.T) {
-	d := devices.Device{Name: "r", Host: "127.0.0.1", Port: 1, Username: "u", Timeout: time.Second,
-		Auth: devices.Auth{Agent: true},
-		Jump: []devices.JumpHost{{Name: "b", Auth: devices.Auth{PasswordEnv: "MASTERSHIP_TEST_UNSET_VARIABLE"}}}}
+	d := inventory.Device{Name: "r", Host: "127.0.0.1", Port: 1, Username: "u", Timeout: time.Second,
+		Auth: inventory.Auth{Agent: true},
+		Jump: []inventory.JumpHost{{Name: "b", Auth: inventory.Auth{PasswordEnv: "MASTERSHIP_TEST_UNSET_VARIABLE"}}}}
 	p := (&Poller{Now: time.Now}).Poll(t.Context(), d)
 	if p.Outcome != devices.OutcomeAuth || !strings.Contains(p.Error, "credentials of jump host b for r: ") ||
 		!strings.Contains(p.Error, "MASTERSHIP_TEST_UNSET_VARIABLE") {

@@ -13,6 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mastership/mastership/devices/junos/syslog"
+
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos"
 	"github.com/mastership/mastership/netconf"
@@ -107,7 +111,7 @@ func pollSteps() []step {
 }
 
 // DeviceTimeout is the hard deadline of one device's whole poll.
-func (p *Poller) DeviceTimeout(d devices.Device) time.Duration {
+func (p *Poller) DeviceTimeout(d inventory.Device) time.Duration {
 	switch {
 	case p.Timeout > 0:
 		return p.Timeout
@@ -120,7 +124,7 @@ func (p *Poller) DeviceTimeout(d devices.Device) time.Duration {
 
 // Poll polls one device and always returns a Poll: failures are results,
 // classified in Outcome, never a Go error.
-func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
+func (p *Poller) Poll(ctx context.Context, d inventory.Device) devices.Poll {
 	log := p.logger().With("device", d.Name)
 	poll := devices.Poll{Device: d.Name, Host: d.Host, Site: d.Site, Started: p.Now().UTC()}
 	ctx, cancel := context.WithTimeout(ctx, p.DeviceTimeout(d))
@@ -130,7 +134,7 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		poll.Finished = p.Now().UTC()
 		poll.Outcome = outcome
 		if err != nil {
-			poll.ErrorKind = string(netconf.Classify(err))
+			poll.ErrorKind = string(Outcome(err))
 			poll.Error = err.Error()
 		}
 		log.Debug("poll finished", "outcome", outcome, "duration", poll.Finished.Sub(poll.Started), "error", poll.Error)
@@ -146,7 +150,7 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		return poll
 	}
 	dial := func(ctx context.Context) (*netconf.Session, error) { return netconf.Dial(ctx, cfg) }
-	persistent := d.Session == devices.SessionPersistent && p.Sessions != nil
+	persistent := d.Session == inventory.SessionPersistent && p.Sessions != nil
 	key := sessionKey(d)
 	var sess *netconf.Session
 	reused := false
@@ -156,7 +160,7 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		sess, err = dial(ctx)
 	}
 	if err != nil {
-		return finish(netconf.Classify(err), err)
+		return finish(Outcome(err), err)
 	}
 	// keep is set when the poll ends with the session still good; a panic
 	// or any failure other than a device's rpc-error leaves it false.
@@ -218,7 +222,7 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 			log.Debug("persistent session was dropped while idle; redialling", "error", err)
 			reused = false
 			if sess, err = p.Sessions.replace(ctx, key, sess, dial); err != nil {
-				return finish(netconf.Classify(err), err)
+				return finish(Outcome(err), err)
 			}
 			reply, err = sess.RPC(ctx, st.body)
 		}
@@ -267,14 +271,14 @@ func (p *Poller) Poll(ctx context.Context, d devices.Device) devices.Poll {
 		// Not a broken Junos router: some other NETCONF server. Say so in
 		// one line instead of a list of identical rpc-errors.
 		err := &notJunosError{err: firstErr}
-		return finish(netconf.Classify(err), err)
+		return finish(Outcome(err), err)
 	case succeeded == 0:
-		return finish(netconf.Classify(firstErr), firstErr)
+		return finish(Outcome(firstErr), firstErr)
 	case len(failed) > 0:
 		poll.Snapshot = snap
 		poll.Finished = p.Now().UTC()
 		poll.Outcome = devices.OutcomePartial
-		poll.ErrorKind = string(netconf.Classify(firstErr))
+		poll.ErrorKind = string(Outcome(firstErr))
 		if keptData(firstErr) {
 			// A member that answered with an error or a notice instead
 			// of data: the device's own answer, not a broken reply.
@@ -339,7 +343,7 @@ func closeBudget(ctx context.Context) time.Duration {
 
 // sessionKey names a device's persistent session: a device whose address
 // or user changes (an inventory reload) gets a new session.
-func sessionKey(d devices.Device) string {
+func sessionKey(d inventory.Device) string {
 	var b strings.Builder
 	b.WriteString(d.Name + "\x00" + d.Username + "@" + net.JoinHostPort(d.Host, strconv.Itoa(d.Port)))
 	// A new path to the router (another jump chain, ssh_config or
@@ -351,7 +355,7 @@ func sessionKey(d devices.Device) string {
 	return b.String()
 }
 
-func logFiles(d devices.Device) []string {
+func logFiles(d inventory.Device) []string {
 	if d.Logs != nil {
 		return d.Logs // an explicit empty list reads no logs
 	}
@@ -362,7 +366,7 @@ func logFiles(d devices.Device) []string {
 // on devices that refuse it, and keeps only the lines new since the
 // cursor. Junos ignores "| last" over NETCONF, so the whole file comes
 // back and the tail is cut here.
-func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d devices.Device, file string, snap *devices.Snapshot) error {
+func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory.Device, file string, snap *devices.Snapshot) error {
 	reply, err := sess.RPC(ctx, junos.GetLogRPC(file))
 	var rpcErr *netconf.RPCError
 	if errors.As(err, &rpcErr) {
@@ -385,12 +389,12 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d devices.D
 			cur = c
 		}
 	}
-	clock := junos.DeviceClock{Now: snap.DeviceTime, Location: snap.DeviceZone}
+	clock := syslog.DeviceClock{Now: snap.DeviceTime, Location: snap.DeviceZone}
 	if clock.Now.IsZero() {
 		clock.Now = p.Now()
 	}
-	parse := func(raw string) devices.LogLine { return junos.ParseLine(file, raw, clock) }
-	lines, next, info := junos.TakeNewLines(content, cur, junos.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse})
+	parse := func(raw string) devices.LogLine { return syslog.ParseLine(file, raw, clock) }
+	lines, next, info := syslog.TakeNewLines(content, cur, syslog.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse})
 	next.Device, next.File = d.Name, file
 	next.Appended = !info.First && !info.Rotated
 	for _, raw := range lines {
@@ -413,7 +417,7 @@ func (e *decodeError) Unwrap() error { return e.err }
 // its secrets (and its jump hosts' own) from the environment or files
 // named in the inventory. With ssh_config, the port and known_hosts the
 // inventory only defaulted are left empty, for ssh_config to fill.
-func (p *Poller) sessionConfig(d devices.Device) (netconf.Config, error) {
+func (p *Poller) sessionConfig(d inventory.Device) (netconf.Config, error) {
 	creds, err := credentials(d.Auth)
 	if err != nil {
 		return netconf.Config{}, fmt.Errorf("credentials of %s: %w", d.Name, err)
@@ -476,7 +480,7 @@ func (p *Poller) logger() *slog.Logger {
 }
 
 // credentials reads the secrets an inventory Auth points at.
-func credentials(a devices.Auth) (netconf.Credentials, error) {
+func credentials(a inventory.Auth) (netconf.Credentials, error) {
 	password, err := a.Password()
 	if err != nil {
 		return netconf.Credentials{}, err
@@ -496,7 +500,7 @@ func credentials(a devices.Auth) (netconf.Credentials, error) {
 // jumpHost turns one of a device's jump hosts into netconf's, reading its
 // own secrets if it has any; without, netconf gives it the device's
 // credentials.
-func jumpHost(d devices.Device, h devices.JumpHost) (netconf.JumpHost, error) {
+func jumpHost(d inventory.Device, h inventory.JumpHost) (netconf.JumpHost, error) {
 	j := netconf.JumpHost{Name: h.Name, Host: h.Host, Port: h.Port, User: h.Username, KnownHostsFile: h.KnownHosts}
 	if h.HostKeyPolicy != "" {
 		policy, err := netconf.ParseHostKeyPolicy(h.HostKeyPolicy)

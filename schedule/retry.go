@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 )
 
@@ -29,7 +31,7 @@ const (
 // and no backoff is slept past it. The poll returned is the last
 // attempt's; its Error names the attempt count when there was more than
 // one.
-func (a *Auditor) pollAttempts(ctx context.Context, d devices.Device) devices.Poll {
+func (a *Auditor) pollAttempts(ctx context.Context, d inventory.Device) devices.Poll {
 	for attempt := 1; ; attempt++ {
 		if a.OnAttempt != nil {
 			a.OnAttempt(d.Name, attempt)

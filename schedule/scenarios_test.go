@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos/junossim"
 )
@@ -42,7 +44,7 @@ type scenarioFleet struct {
 	sc    junossim.Scenario
 	clock *junossim.Clock
 	start time.Time
-	devs  []devices.Device
+	devs  []inventory.Device
 }
 
 func startScenario(t *testing.T, file string) scenarioFleet {
@@ -65,7 +67,7 @@ func startScenario(t *testing.T, file string) scenarioFleet {
 	if err := fleet.WriteInventory(inv); err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := devices.LoadInventory(inv)
+	loaded, err := inventory.LoadInventory(inv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +77,7 @@ func startScenario(t *testing.T, file string) scenarioFleet {
 func runScenario(t *testing.T, file string) {
 	f := startScenario(t, file)
 	sc, clock, start := f.sc, f.clock, f.start
-	loaded := struct{ Devices []devices.Device }{f.devs}
+	loaded := struct{ Devices []inventory.Device }{f.devs}
 	var err error
 	st := openStore(t)
 	hist, err := NewHistorian(st, nil)
@@ -143,7 +145,7 @@ func runScenario(t *testing.T, file string) {
 }
 
 // countHistory summarises what the store holds for the devices.
-func countHistory(t *testing.T, a *Auditor, devs []devices.Device) string {
+func countHistory(t *testing.T, a *Auditor, devs []inventory.Device) string {
 	t.Helper()
 	var names []string
 	for _, d := range devs {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos/junossim"
 	"github.com/mastership/mastership/netconf/netconftest"
@@ -16,7 +18,7 @@ import (
 )
 
 // fleetDevices starts a simulated fleet and returns its inventory devices.
-func fleetDevices(t *testing.T, sc junossim.Scenario) []devices.Device {
+func fleetDevices(t *testing.T, sc junossim.Scenario) []inventory.Device {
 	t.Helper()
 	fleet, err := junossim.Start(t.Context(), sc, junossim.Options{InventoryTimeout: 2 * time.Second})
 	if err != nil {
@@ -27,7 +29,7 @@ func fleetDevices(t *testing.T, sc junossim.Scenario) []devices.Device {
 	if err := fleet.WriteInventory(path); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := devices.LoadInventory(path)
+	inv, err := inventory.LoadInventory(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestAuditConcurrencyBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var devs []devices.Device
+	var devs []inventory.Device
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pwFile, []byte("s3cret-for-the-bound-test"), 0o600); err != nil {
@@ -158,9 +160,9 @@ func TestAuditConcurrencyBound(t *testing.T) {
 		}
 		t.Cleanup(func() { srv.Close() })
 		known = append(known, srv.KnownHostsLine())
-		devs = append(devs, devices.Device{
+		devs = append(devs, inventory.Device{
 			Name: "r" + string(rune('a'+i)), Host: srv.Host(), Port: srv.Port(), Username: "netconf",
-			Auth: devices.Auth{PasswordFile: pwFile}, KnownHosts: filepath.Join(dir, "known_hosts"),
+			Auth: inventory.Auth{PasswordFile: pwFile}, KnownHosts: filepath.Join(dir, "known_hosts"),
 			HostKeyPolicy: "strict", Timeout: 5 * time.Second,
 		})
 	}
@@ -202,8 +204,8 @@ func TestPollPartialKeepsWhatCameBack(t *testing.T) {
 	}
 	defer srv.Close()
 	t.Setenv("PARTIAL_PW", "partial-test-password")
-	d := devices.Device{Name: "r", Host: srv.Host(), Port: srv.Port(), Username: "netconf",
-		Auth: devices.Auth{PasswordEnv: "PARTIAL_PW"}, HostKeyPolicy: "off", Timeout: 5 * time.Second}
+	d := inventory.Device{Name: "r", Host: srv.Host(), Port: srv.Port(), Username: "netconf",
+		Auth: inventory.Auth{PasswordEnv: "PARTIAL_PW"}, HostKeyPolicy: "off", Timeout: 5 * time.Second}
 
 	p := (&Poller{Now: time.Now}).Poll(t.Context(), d)
 	if p.Outcome != devices.OutcomePartial || p.ErrorKind != string(devices.OutcomeRPCError) {
@@ -245,8 +247,8 @@ func TestAuditCancelledIsInterrupted(t *testing.T) {
 }
 
 func TestPollUnreadableCredentialsIsAuth(t *testing.T) {
-	d := devices.Device{Name: "r", Host: "127.0.0.1", Port: 1, Username: "u",
-		Auth: devices.Auth{PasswordEnv: "MASTERSHIP_TEST_UNSET_VARIABLE"}, Timeout: time.Second}
+	d := inventory.Device{Name: "r", Host: "127.0.0.1", Port: 1, Username: "u",
+		Auth: inventory.Auth{PasswordEnv: "MASTERSHIP_TEST_UNSET_VARIABLE"}, Timeout: time.Second}
 	p := (&Poller{Now: time.Now}).Poll(t.Context(), d)
 	if p.Outcome != devices.OutcomeAuth || !strings.Contains(p.Error, "MASTERSHIP_TEST_UNSET_VARIABLE") {
 		t.Errorf("outcome %s error %q, want auth naming the variable", p.Outcome, p.Error)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos/junossim"
 	"github.com/mastership/mastership/netconf"
@@ -93,7 +95,7 @@ func (p *countingProxy) dropAll() {
 
 // persistentDevice starts a one-router fleet and returns its inventory
 // device, set to persistent sessions and reached through a counting proxy.
-func persistentDevice(t *testing.T) (devices.Device, *countingProxy) {
+func persistentDevice(t *testing.T) (inventory.Device, *countingProxy) {
 	t.Helper()
 	sc := junossim.Scenario{Devices: []junossim.Device{{Name: "r1", Topology: junossim.TopologyDual}}}
 	fleet, err := junossim.Start(t.Context(), sc, junossim.Options{InventoryTimeout: 5 * time.Second})
@@ -106,7 +108,7 @@ func persistentDevice(t *testing.T) (devices.Device, *countingProxy) {
 	if err := fleet.WriteInventory(path); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := devices.LoadInventory(path)
+	inv, err := inventory.LoadInventory(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func persistentDevice(t *testing.T) (devices.Device, *countingProxy) {
 	if err := os.WriteFile(d.KnownHosts, []byte(line+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.Session = devices.SessionPersistent
+	d.Session = inventory.SessionPersistent
 	return d, proxy
 }
 
@@ -158,7 +160,7 @@ func TestPersistentSessionReused(t *testing.T) {
 	}
 
 	// A per-poll device is dialled every time and never pooled.
-	d.Session = devices.SessionPerPoll
+	d.Session = inventory.SessionPerPoll
 	wantPollOK(t, p.Poll(t.Context(), d))
 	if n := proxy.accepted.Load(); n != 2 {
 		t.Errorf("per-poll device: router saw %d connections, want 2", n)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/store"
 	"github.com/mastership/mastership/store/pgtest"
@@ -135,7 +137,7 @@ func auditScenario(t *testing.T, file string, dsns []string, together bool) scen
 // dumpHistory renders everything stored about devs that does not depend
 // on which agent stored it (row ids, run ids and durations do), one
 // sorted line per row.
-func dumpHistory(t *testing.T, st store.Store, devs []devices.Device) string {
+func dumpHistory(t *testing.T, st store.Store, devs []inventory.Device) string {
 	t.Helper()
 	var names []string
 	for _, d := range devs {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver: no cgo
@@ -259,4 +260,19 @@ func boolInt(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// checkSQLitePath rejects paths the engine cannot serve. An in-memory
+// database is refused because the writer and the reader pool are separate
+// connections and would each see a different, empty database.
+func checkSQLitePath(path string) error {
+	switch {
+	case path == "":
+		return errors.New("store DSN: empty SQLite file path")
+	case strings.HasPrefix(path, ":memory:"):
+		return errors.New("store DSN: in-memory SQLite databases are not supported (the writer and readers use separate connections); use a file, e.g. in a temporary directory")
+	case strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)):
+		return fmt.Errorf("store DSN: %q is a directory, not a database file", path)
+	}
+	return nil
 }

@@ -12,11 +12,15 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"path/filepath"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -222,17 +226,317 @@ func parseDSN(dsn string) (engine, string, error) {
 	return engineSQLite, path, checkSQLitePath(path)
 }
 
-// checkSQLitePath rejects paths the engine cannot serve. An in-memory
-// database is refused because the writer and the reader pool are separate
-// connections and would each see a different, empty database.
-func checkSQLitePath(path string) error {
-	switch {
-	case path == "":
-		return errors.New("store DSN: empty SQLite file path")
-	case strings.HasPrefix(path, ":memory:"):
-		return errors.New("store DSN: in-memory SQLite databases are not supported (the writer and readers use separate connections); use a file, e.g. in a temporary directory")
-	case strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)):
-		return fmt.Errorf("store DSN: %q is a directory, not a database file", path)
+// PruneStats counts the rows Prune deleted, per table.
+type PruneStats struct {
+	Runs, Polls, RouteEngines, Alarms, Software int64
+	LogLines, Events                            int64
+	Transitions, AlarmRecords, Findings         int64
+	Configs                                     int64
+	Claims                                      int64 // poll claims of past slots
+}
+
+// Total is the number of rows deleted from all tables.
+func (s PruneStats) Total() int64 {
+	return s.Runs + s.Polls + s.RouteEngines + s.Alarms + s.Software + s.LogLines + s.Events +
+		s.Transitions + s.AlarmRecords + s.Findings + s.Configs + s.Claims
+}
+
+// pruneBatch is how many rows one retention transaction deletes (a little
+// more for log lines, whose time groups are never split). A SavePoll that
+// arrives while Prune runs waits for at most one such transaction.
+const pruneBatch = 500
+
+// HistoryStore keeps what the agent learns about the alive set over time:
+// the log lines it read and where it stopped, the events rules found in
+// them, the transitions of each RE, the life of each alarm, the findings
+// the correlation draws, and the redundancy configuration.
+//
+// Writes are idempotent: an audit of a router that did not change, or a
+// re-read of lines already stored, stores nothing new. That is what lets
+// the poller save everything it saw without first asking what is known.
+type HistoryStore interface {
+	// LogCursor returns where reading device's file stopped; ok is false
+	// when the file was never read.
+	LogCursor(ctx context.Context, device, file string) (cur devices.LogCursor, ok bool, err error)
+
+	// SaveLogs stores lines (with events, the meaning rules gave some of
+	// them) and moves cursors, all in one transaction, and returns how
+	// many lines were new. A cursor's Device may be empty (it is device);
+	// an event's Device may be empty or device, and its Line must be one
+	// of lines (same File, Time and Raw).
+	//
+	// A line's identity is (device, file, time, raw text, occurrence),
+	// where occurrence tells apart identical lines stamped with the same
+	// time — the mastership log repeats a line several times in one
+	// second, and each is a real line. The rule:
+	//
+	//   - Within the batch, the identical lines (same file, time and raw
+	//     text) of a group get occurrences 0, 1, 2, … in batch order.
+	//   - A line whose occurrence is already stored for its group is a
+	//     re-read, not stored again, and neither are its events. So if k
+	//     lines of a group are stored and the batch holds m, the first k
+	//     are taken as those and the other m-k are new, stored with
+	//     occurrences k … m-1: new lines continue the stored numbering.
+	//
+	// A reader whose cursor holds its place sends only new lines, and the
+	// rule stores them all. A re-read happens when the cursor lost its
+	// place (rotation, clear-log, a fallback to the whole file): the
+	// re-read copies are matched to the stored ones in occurrence order
+	// and dropped, so two audits of an unchanged router store nothing new.
+	// The one case the store cannot tell apart: a batch holding only the
+	// later copies of a group whose earlier copies were stored by an
+	// earlier batch (a poll that read the file in the middle of a burst)
+	// looks like a re-read. A reader that resumes at a cursor's LastTime
+	// therefore sends again every line of the file stamped with that
+	// time; the store recognises those and keeps the rest.
+	//
+	// Lines with Parsed=false are stored like the others (see
+	// UnparsedLines); a line without a time (zero Time) is grouped with
+	// the other untimed identical lines of its file.
+	SaveLogs(ctx context.Context, device string, lines []devices.LogLine, events []devices.Event, cursors []devices.LogCursor) (newLines int, err error)
+
+	// UnparsedLines counts the stored lines of device that matched no
+	// known syslog shape, so a parser gap shows instead of hiding.
+	UnparsedLines(ctx context.Context, device string) (int, error)
+
+	// Events returns the events matching f (by event time), oldest first
+	// (events without a time first), each with its log line.
+	Events(ctx context.Context, f Filter) ([]devices.Event, error)
+
+	// SaveTransitions merges ts into the stored transitions. A stored
+	// transition of the same device, RE, From and To whose time is within
+	// tol of the new one (the nearest, if several) is the same transition:
+	// its Sources become the sorted union of both, its Evidence the
+	// stored lines followed by the new ones not already there, and its
+	// time the more precise of the two — a log line's timestamp beats an
+	// alarm-time, which beats a time derived from the RE table (now minus
+	// up-time); between equally precise times the earlier wins. Any other
+	// transition is inserted. Saving the same transitions again changes
+	// nothing, whatever the order they arrive in.
+	SaveTransitions(ctx context.Context, ts []devices.Transition, tol time.Duration) error
+	// Transitions returns the transitions matching f (by time), oldest
+	// first.
+	Transitions(ctx context.Context, f Filter) ([]devices.Transition, error)
+
+	// SaveAlarmRecords upserts the device's alarm records. An alarm's
+	// identity is (device, member, description, alarm time): the source is
+	// not part of it, so one alarm reported by both the chassis and the
+	// system RPC is one record. The record given is the caller's current
+	// view: source, class, type, short description and ClearedAt (zero:
+	// active again) are taken as given, while FirstSeen only ever moves
+	// earlier and LastSeen later, so a caller that did not read the stored
+	// record first cannot shorten the alarm's known life. Records not
+	// given are kept: the lifecycle's history is never dropped by a save.
+	SaveAlarmRecords(ctx context.Context, device string, recs []devices.AlarmRecord) error
+	// AlarmRecords returns the records whose life — from the alarm time
+	// (or first seen, when the alarm has no time) to the clear, open while
+	// active — overlaps f's time range, oldest first.
+	AlarmRecords(ctx context.Context, f Filter) ([]devices.AlarmRecord, error)
+
+	// ReplaceFindings makes the device's stored findings exactly fs:
+	// findings are recomputed from history on every poll, so fs must be
+	// the device's complete set, and stored findings not in it are
+	// deleted. A finding's identity is (device, RE, First); a finding
+	// already stored keeps the time it was first detected, so recomputing
+	// the same history changes nothing. Two findings of fs with one
+	// identity are an error.
+	//
+	// Only stored findings whose last transition is at or after since are
+	// replaced: the correlation judges a recent window, and what happened
+	// before it stays as it was found (zero since: all of them).
+	ReplaceFindings(ctx context.Context, device string, since time.Time, fs []devices.Finding) error
+	// Findings returns the findings matching f — their span from First to
+	// Last overlapping f's time range, and of f.Cause when set — ordered
+	// by First, then device and RE.
+	Findings(ctx context.Context, f Filter) ([]devices.Finding, error)
+
+	// SaveConfig records the device's redundancy configuration as read at
+	// at. Only changes make history: a configuration equal to the one in
+	// effect at at is not stored again, so Configs' time for a device is
+	// when its current configuration was first seen. A configuration with
+	// Known=false is not stored: an unanswered RPC says nothing about the
+	// configuration, and the last known one stays current.
+	SaveConfig(ctx context.Context, device string, cfg devices.RedundancyConfig, at time.Time) error
+	// Configs returns the latest configuration of every device that has
+	// one.
+	Configs(ctx context.Context) (map[string]devices.RedundancyConfig, error)
+}
+
+// Filter selects history. Its zero value selects everything.
+type Filter struct {
+	// Devices restricts the result to these devices; empty means all.
+	Devices []string
+	// Since and Until bound time as Since <= t < Until; a zero bound is
+	// open. Each reader says which time it filters on. Rows without a time
+	// are only returned when both bounds are open.
+	Since, Until time.Time
+	// Cause restricts findings to one cause; the other readers ignore it.
+	Cause devices.Cause
+	// Limit > 0 returns at most Limit rows, the first ones in the reader's
+	// order (oldest first); 0 or less returns all.
+	Limit int
+}
+
+// Both engines keep a transition's sources and evidence, and a finding's
+// evidence, alarms and other causes, as JSON text; these read them back
+// the same way whatever driver scanned the row.
+
+// transitionText fills the JSON text columns of a transition.
+func transitionText(t *devices.Transition, sources, evidence string) error {
+	var err error
+	if t.Sources, err = stringsFromJSON(sources); err != nil {
+		return fmt.Errorf("sources: %w", err)
+	}
+	if t.Evidence, err = stringsFromJSON(evidence); err != nil {
+		return fmt.Errorf("evidence: %w", err)
 	}
 	return nil
+}
+
+// findingText fills the text columns of a finding.
+func findingText(fd *devices.Finding, cause, severity, evidence, alarms, otherCauses string) error {
+	fd.Cause, fd.Severity = devices.Cause(cause), devices.Severity(severity)
+	var err error
+	if fd.Evidence, err = stringsFromJSON(evidence); err != nil {
+		return fmt.Errorf("evidence: %w", err)
+	}
+	if fd.Alarms, err = alarmsFromJSON(alarms); err != nil {
+		return fmt.Errorf("alarms: %w", err)
+	}
+	others, err := stringsFromJSON(otherCauses)
+	if err != nil {
+		return fmt.Errorf("other causes: %w", err)
+	}
+	for _, c := range others {
+		fd.OtherCauses = append(fd.OtherCauses, devices.Cause(c))
+	}
+	return nil
+}
+
+// checkFinding is what both engines require of a finding before storing
+// it for device (times in SQLite's range, which PostgreSQL keeps too, so
+// the engines refuse the same findings).
+func checkFinding(device string, f devices.Finding) error {
+	if f.Device != "" && f.Device != device {
+		return fmt.Errorf("finding is of device %q", f.Device)
+	}
+	if f.Cause == "" {
+		return errors.New("no cause")
+	}
+	if f.First.IsZero() || f.Last.IsZero() {
+		return errors.New("no first or last transition time")
+	}
+	if _, err := nanos(f.First); err != nil {
+		return fmt.Errorf("first: %w", err)
+	}
+	if _, err := nanos(f.Last); err != nil {
+		return fmt.Errorf("last: %w", err)
+	}
+	return nil
+}
+
+// findingJSON encodes the text columns findingText reads back.
+func findingJSON(f devices.Finding) (evidence, alarms, otherCauses string, err error) {
+	if evidence, err = stringsJSON(f.Evidence); err != nil {
+		return "", "", "", fmt.Errorf("evidence: %w", err)
+	}
+	if alarms, err = alarmsJSON(f.Alarms); err != nil {
+		return "", "", "", fmt.Errorf("alarms: %w", err)
+	}
+	others := make([]string, len(f.OtherCauses))
+	for i, c := range f.OtherCauses {
+		others[i] = string(c)
+	}
+	if otherCauses, err = stringsJSON(others); err != nil {
+		return "", "", "", fmt.Errorf("other causes: %w", err)
+	}
+	return evidence, alarms, otherCauses, nil
+}
+
+// collect gathers what one of the Each readers streams into a slice.
+func collect[T any](ctx context.Context, f Filter, each func(context.Context, Filter, func(*T) error) error) ([]T, error) {
+	var out []T
+	err := each(ctx, f, func(v *T) error {
+		out = append(out, *v)
+		return nil
+	})
+	return out, err
+}
+
+// configFromJSON reads a stored redundancy configuration of device.
+func configFromJSON(device, text string) (devices.RedundancyConfig, error) {
+	var cfg devices.RedundancyConfig
+	if err := json.Unmarshal([]byte(text), &cfg); err != nil {
+		return cfg, fmt.Errorf("configuration of %s: %w", device, err)
+	}
+	return cfg, nil
+}
+
+// agent names the process that began a run: host, boot and process ID, as
+// "host/boot/pid". A run left unfinished by an agent that is gone (killed,
+// crashed, the machine rebooted) can then be told from one still going —
+// another agent's, or another command's on the same database.
+type agent struct {
+	host, boot string
+	pid        int
+	// instance is random per opened store. Host, boot and PID tell a live
+	// process from a dead one; they do not tell agents apart: two stores
+	// opened by one process, or two containers on one kernel that share a
+	// hostname and both run as PID 1, look alike. Claims need that.
+	instance string
+}
+
+// thisAgent describes the current process.
+func thisAgent() agent {
+	host, _ := os.Hostname() // empty on error: such runs are never judged dead
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails on supported platforms
+	return agent{host: host, boot: bootID(), pid: os.Getpid(), instance: hex.EncodeToString(nonce[:])}
+}
+
+// claimant names this agent in poll claims: the process and the store
+// instance, so that no two agents can mistake each other's claim for
+// their own.
+func (a agent) claimant() string { return a.String() + "/" + a.instance }
+
+func (a agent) String() string {
+	return fmt.Sprintf("%s/%s/%d", a.host, a.boot, a.pid)
+}
+
+func parseAgent(s string) (agent, bool) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 {
+		return agent{}, false
+	}
+	pid, err := strconv.Atoi(parts[2])
+	if err != nil || pid <= 0 {
+		return agent{}, false
+	}
+	return agent{host: parts[0], boot: parts[1], pid: pid}, true
+}
+
+// gone reports whether the agent a, as seen from the agent me, surely no
+// longer runs: it ran on this host and either the host has rebooted since
+// or its process is gone. Agents of other hosts are never judged (that is
+// for leases shared through the database), nor is anything unsure.
+func (me agent) gone(a agent) bool {
+	if a.host == "" || a.host != me.host {
+		return false
+	}
+	if a.boot != "" && me.boot != "" && a.boot != me.boot {
+		return true
+	}
+	if a.pid == me.pid {
+		return false
+	}
+	return !processAlive(a.pid)
+}
+
+// bootID is Linux's random ID of this boot, empty elsewhere.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }

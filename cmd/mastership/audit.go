@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mastership/mastership/devices"
@@ -108,13 +110,13 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 
 // audit runs one audit of devs into st and returns each device's view in
 // inventory order, findings and recent transitions included.
-func (a *app) audit(ctx context.Context, st store.Store, devs []devices.Device, concurrency int, timeout time.Duration, h *historyOptions) ([]deviceView, devices.Run, error) {
+func (a *app) audit(ctx context.Context, st store.Store, devs []inventory.Device, concurrency int, timeout time.Duration, h *historyOptions) ([]deviceView, devices.Run, error) {
 	return a.auditWatched(ctx, st, devs, concurrency, timeout, h, nil)
 }
 
 // auditWatched is audit calling onPoll (if not nil) as each device's poll
 // is stored.
-func (a *app) auditWatched(ctx context.Context, st store.Store, devs []devices.Device, concurrency int, timeout time.Duration, h *historyOptions, onPoll func(devices.Poll)) ([]deviceView, devices.Run, error) {
+func (a *app) auditWatched(ctx context.Context, st store.Store, devs []inventory.Device, concurrency int, timeout time.Duration, h *historyOptions, onPoll func(devices.Poll)) ([]deviceView, devices.Run, error) {
 	hist, err := h.historian(a, st)
 	if err != nil {
 		return nil, devices.Run{}, usageError(err)

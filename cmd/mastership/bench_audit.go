@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/spf13/pflag"
 	"golang.org/x/crypto/ssh/knownhosts"
 
@@ -62,7 +64,7 @@ func (b *bencher) auditor(st store.Store, pool *schedule.SessionPool) (*schedule
 // past its hard limit) is too low for that, the fleet is split over
 // several simulator processes, and the devices of shard k are renamed
 // NAME-sk (each shard generates the same names).
-func (b *bencher) fleet(ctx context.Context, sc benchScenario, need uint64) (stop func(), devs []devices.Device, err error) {
+func (b *bencher) fleet(ctx context.Context, sc benchScenario, need uint64) (stop func(), devs []inventory.Device, err error) {
 	lim, err := benchRaiseFileLimit(need)
 	if err == nil && lim < need {
 		return nil, nil, fmt.Errorf("the open files limit is %d, and %s needs about %d: raise it (ulimit -n)", lim, sc.name(), need)
@@ -116,7 +118,7 @@ func (b *bencher) fleet(ctx context.Context, sc benchScenario, need uint64) (sto
 
 // benchJoinKnownHosts writes the known_hosts files of devs, one after the
 // other, to path, and points every device at it.
-func benchJoinKnownHosts(devs []devices.Device, path string) error {
+func benchJoinKnownHosts(devs []inventory.Device, path string) error {
 	var all []byte
 	done := map[string]bool{}
 	for _, d := range devs {
@@ -148,7 +150,7 @@ func btoi(b bool) int {
 
 // benchSplitKnownHosts writes each device's line of its known_hosts file
 // to a file of its own in dir and points the device at it.
-func benchSplitKnownHosts(devs []devices.Device, dir string) error {
+func benchSplitKnownHosts(devs []inventory.Device, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -202,7 +204,7 @@ func benchOutcomes(polls []devices.Poll) (ok, failed int, first string) {
 
 // measureAudit runs one agent audit of devs and measures it: CPU, wall,
 // allocations and peak RSS, under a CPU profile when asked.
-func (b *bencher) measureAudit(ctx context.Context, auditor *schedule.Auditor, devs []devices.Device, name string, r *benchResult) error {
+func (b *bencher) measureAudit(ctx context.Context, auditor *schedule.Auditor, devs []inventory.Device, name string, r *benchResult) error {
 	benchSettle()
 	stopProfile, err := benchProfile(b.o.cpuprofile, name)
 	if err != nil {
@@ -235,7 +237,7 @@ func (b *bencher) measureAudit(ctx context.Context, auditor *schedule.Auditor, d
 
 // refFresh runs the reference client over devs, a session per poll, and
 // records its outcomes in r.
-func (b *bencher) refFresh(ctx context.Context, sc benchScenario, devs []devices.Device, r *benchResult) (benchRefRun, error) {
+func (b *bencher) refFresh(ctx context.Context, sc benchScenario, devs []inventory.Device, r *benchResult) (benchRefRun, error) {
 	b.logf("%s: reference client, a session per poll", sc.name())
 	ref, err := newBenchRef(devs, b.o.concurrency)
 	if err != nil {
@@ -254,7 +256,7 @@ func (b *bencher) refFresh(ctx context.Context, sc benchScenario, devs []devices
 
 // agentFresh audits devs with the agent into a new store of the scenario's
 // and measures the audit into r.
-func (b *bencher) agentFresh(ctx context.Context, sc benchScenario, devs []devices.Device, r *benchResult) error {
+func (b *bencher) agentFresh(ctx context.Context, sc benchScenario, devs []inventory.Device, r *benchResult) error {
 	st, err := openStore(ctx, b.storeFor(sc.name()))
 	if err != nil {
 		return err
@@ -320,7 +322,7 @@ func (b *bencher) runPersistent(ctx context.Context, sc benchScenario) (benchRes
 		r.Note = "diagnostic --split-known-hosts: a one-line known_hosts file per device"
 	}
 	for i := range devs {
-		devs[i].Session = devices.SessionPersistent
+		devs[i].Session = inventory.SessionPersistent
 	}
 	pool := schedule.NewSessionPool(b.o.keepalive, b.log)
 	benchSettle()

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/inventory"
 )
 
 // The ncclient scenario measures a NETCONF client people actually use
@@ -255,14 +255,14 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 // ncclientPoll runs the script against devs and measures it: wall time
 // from its ready line to its exit, CPU (os.ProcessState) less what it had
 // used when ready.
-func (b *bencher) ncclientPoll(ctx context.Context, python, script, dir string, devs []devices.Device) (benchNcclientRun, error) {
+func (b *bencher) ncclientPoll(ctx context.Context, python, script, dir string, devs []inventory.Device) (benchNcclientRun, error) {
 	var run benchNcclientRun
 	req := benchNcclientRequest{Concurrency: b.o.concurrency, Timeout: benchNcclientTimeout, RPCs: benchRefRPCs}
 	// ncclient reads known_hosts through an OpenSSH client config, as a
 	// user pointing it at the fleet would: one config per known_hosts
 	// file.
 	configs := map[string]string{}
-	passwords := map[devices.Auth]string{}
+	passwords := map[inventory.Auth]string{}
 	for _, d := range devs {
 		cfg, ok := configs[d.KnownHosts]
 		if !ok {

@@ -14,10 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos"
 )
 
@@ -48,7 +49,7 @@ const (
 
 // benchRef polls devs with the minimal client, conc at a time.
 type benchRef struct {
-	devs      []devices.Device
+	devs      []inventory.Device
 	conc      int
 	passwords map[string]string        // by password file
 	keys      map[string]ssh.PublicKey // by known_hosts label, "[host]:port"
@@ -65,7 +66,7 @@ type benchRefRun struct {
 	goroutinesPerSession float64
 }
 
-func newBenchRef(devs []devices.Device, conc int) (*benchRef, error) {
+func newBenchRef(devs []inventory.Device, conc int) (*benchRef, error) {
 	if len(devs) == 0 {
 		return nil, errors.New("reference client: no devices")
 	}
@@ -214,7 +215,7 @@ type benchRefSession struct {
 	id     int
 }
 
-func (r *benchRef) dial(ctx context.Context, d devices.Device) (*benchRefSession, error) {
+func (r *benchRef) dial(ctx context.Context, d inventory.Device) (*benchRefSession, error) {
 	addr := net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
 	key, ok := r.keys[knownhosts.Normalize(addr)]
 	if !ok {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mastership/mastership/devices"
@@ -100,7 +102,7 @@ WARNING; each is printed under the status line with its evidence.`,
 			if o.report != "" {
 				// Before the scratch database goes: the report is of this
 				// poll and whatever history --db holds.
-				if err := writeRunReport(cmd.Context(), st, o.report, []devices.Device{d}, utcNow()); err != nil {
+				if err := writeRunReport(cmd.Context(), st, o.report, []inventory.Device{d}, utcNow()); err != nil {
 					return unknown(err)
 				}
 			}

@@ -7,7 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/store"
 )
 
@@ -24,11 +25,11 @@ func defaultDBPath() string {
 }
 
 // loadInventory loads the inventory and prints its warnings.
-func (a *app) loadInventory(path string) (*devices.Inventory, error) {
+func (a *app) loadInventory(path string) (*inventory.Inventory, error) {
 	if path == "" {
 		return nil, fmt.Errorf("--inventory is required")
 	}
-	inv, err := devices.LoadInventory(path)
+	inv, err := inventory.LoadInventory(path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mastership/mastership/devices/junos/rules"
+	"github.com/mastership/mastership/devices/junos/syslog"
+
 	"github.com/spf13/pflag"
 
 	"github.com/mastership/mastership/devices/correlate"
-	"github.com/mastership/mastership/devices/junos"
 	"github.com/mastership/mastership/netconf"
 	"github.com/mastership/mastership/schedule"
 	"github.com/mastership/mastership/store"
@@ -31,8 +33,8 @@ func (h *historyOptions) addFlags(f *pflag.FlagSet) {
 	f.DurationVar(&h.settings.EvidenceWindow, "evidence-window", h.settings.EvidenceWindow, "evidence is looked for this long before and after a flap")
 	f.DurationVar(&h.settings.CommitLookback, "commit-lookback", h.settings.CommitLookback, "a commit this long before a flap is configuration evidence")
 	f.DurationVar(&h.horizon, "findings-horizon", 24*time.Hour, "how far back findings are judged and shown")
-	f.IntVar(&h.logTail, "log-tail", junos.DefaultFirstTail, "lines taken from each log on a device's first poll")
-	f.IntVar(&h.logMaxBytes, "log-max-bytes", junos.DefaultMaxBytes, "most log text taken per file per poll")
+	f.IntVar(&h.logTail, "log-tail", syslog.DefaultFirstTail, "lines taken from each log on a device's first poll")
+	f.IntVar(&h.logMaxBytes, "log-max-bytes", syslog.DefaultMaxBytes, "most log text taken per file per poll")
 }
 
 // historian builds the history recorder from the options.
@@ -48,7 +50,7 @@ func (h *historyOptions) historian(a *app, st store.Store) (*schedule.Historian,
 		return nil, err
 	}
 	if h.rules != "" {
-		rules, err := junos.LoadRules(h.rules)
+		rules, err := rules.LoadRules(h.rules)
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos/junossim"
 	"golang.org/x/crypto/ssh"
@@ -336,11 +338,11 @@ func redact(s string, secrets []string) string {
 // otherPassphrase.
 func addKeyDevices(t *testing.T, inv, passphrase, otherPassphrase string) {
 	t.Helper()
-	loaded, err := devices.LoadInventory(inv)
+	loaded, err := inventory.LoadInventory(inv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var healthy devices.Device
+	var healthy inventory.Device
 	for _, d := range loaded.Devices {
 		if d.Name == "healthy" {
 			healthy = d

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/spf13/cobra"
 
 	"github.com/mastership/mastership/devices"
@@ -108,7 +110,7 @@ func (a *app) report(ctx context.Context, o reportOptions) error {
 		// Reading must not create an empty database where none was.
 		return usageError(fmt.Errorf("database %s: %w", o.db, err))
 	}
-	var inv *devices.Inventory
+	var inv *inventory.Inventory
 	if o.inventory != "" {
 		if inv, err = a.loadInventory(o.inventory); err != nil {
 			return usageError(err)
@@ -124,7 +126,7 @@ func (a *app) report(ctx context.Context, o reportOptions) error {
 	if q.Devices, err = selectDevices(ctx, st, inv, o.names, o.sites, o.tags); err != nil {
 		return usageError(err)
 	}
-	var invDevs []devices.Device
+	var invDevs []inventory.Device
 	if inv != nil {
 		invDevs = inv.Devices
 	}
@@ -198,7 +200,7 @@ func parseTime(s string) (time.Time, error) {
 // the inventory (the database may know devices since removed from it),
 // but a selection that matches nothing is an error, not an empty report
 // that looks like a quiet fleet.
-func selectDevices(ctx context.Context, st store.Store, inv *devices.Inventory, names, sites, tags []string) ([]string, error) {
+func selectDevices(ctx context.Context, st store.Store, inv *inventory.Inventory, names, sites, tags []string) ([]string, error) {
 	if len(names) == 0 && len(sites) == 0 && len(tags) == 0 {
 		return nil, nil
 	}
@@ -293,7 +295,7 @@ func reportFormatOf(path string) (report.Format, error) {
 // writeRunReport writes --report FILE for audit and check: the devices
 // just polled, as an HTML report (with their last day of history) or as
 // the devices table.
-func writeRunReport(ctx context.Context, st store.Store, path string, devs []devices.Device, now time.Time) error {
+func writeRunReport(ctx context.Context, st store.Store, path string, devs []inventory.Device, now time.Time) error {
 	format, err := reportFormatOf(path)
 	if err != nil {
 		return err
@@ -312,7 +314,7 @@ func writeRunReport(ctx context.Context, st store.Store, path string, devs []dev
 // the page holds them all), or the table of kind in format. inv lists the
 // devices the HTML shows even when never polled.
 func writeReport(ctx context.Context, st store.Store, w io.Writer, kind report.Kind, format report.Format,
-	q report.Query, now time.Time, inv []devices.Device) error {
+	q report.Query, now time.Time, inv []inventory.Device) error {
 	if format == report.FormatHTML {
 		return report.WriteHTML(ctx, st, w, report.GatherOptions{Query: q, Now: now, Inventory: inv})
 	}

@@ -11,10 +11,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/schedule"
 	"github.com/mastership/mastership/schedule/metrics"
 )
@@ -217,7 +218,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	for {
 		select {
 		case <-hup:
-			fresh, err := devices.LoadInventory(o.inventory)
+			fresh, err := inventory.LoadInventory(o.inventory)
 			if err != nil {
 				a.log.Error("SIGHUP: inventory not reloaded, keeping the old one", "error", err)
 				continue

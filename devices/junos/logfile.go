@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/mastership/mastership/devices/junos/syslog"
 )
 
 // GetLogRPC returns the request body for "show log FILE": <get-log> takes
@@ -95,7 +97,7 @@ type outputText struct {
 // line order and the cursor.
 //
 // Some releases answer get-log with the log as <output> text. An <output>
-// is taken as the file only when one of its lines is a log line ParseLine
+// is taken as the file only when one of its lines is a log line syslog.ParseLine
 // reads (it starts with a syslog timestamp): the same element is how Junos says "Aborted! This command can
 // only be used on the master routing engine", and that notice must not be
 // stored as a log line. A reply with neither is a *NoDataError carrying
@@ -127,11 +129,11 @@ func DecodeLogContent(reply []byte) (string, error) {
 	return "", err
 }
 
-// looksLikeLog reports whether some line of text is a log line ParseLine
+// looksLikeLog reports whether some line of text is a log line syslog.ParseLine
 // reads. No clock is needed to tell: only whether the shape is there.
 func looksLikeLog(text string) bool {
 	for line := range strings.Lines(text) {
-		if ParseLine("", strings.TrimRight(line, "\r\n"), DeviceClock{}).Parsed {
+		if syslog.ParseLine("", strings.TrimRight(line, "\r\n"), syslog.DeviceClock{}).Parsed {
 			return true
 		}
 	}

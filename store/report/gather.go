@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/store"
 )
@@ -26,7 +28,7 @@ type GatherOptions struct {
 	// Inventory, when given, adds its devices that were never polled (so
 	// the summary counts them) and gives each device its inventory host
 	// and site. A device outside q.Devices is left out as usual.
-	Inventory []devices.Device
+	Inventory []inventory.Device
 }
 
 // Gather reads from src what the HTML report shows: every selected

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
+
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/store"
 )
@@ -15,7 +17,7 @@ func TestGather(t *testing.T) {
 	st := fixtureStore(t)
 	now := t0.Add(2 * time.Hour)
 	f, err := Gather(context.Background(), st, GatherOptions{Now: now,
-		Inventory: []devices.Device{{Name: "new1", Host: "192.0.2.9", Site: "lon1"}, {Name: "mx1", Host: "mx1.example.net"}}})
+		Inventory: []inventory.Device{{Name: "new1", Host: "192.0.2.9", Site: "lon1"}, {Name: "mx1", Host: "mx1.example.net"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -302,6 +302,14 @@
 // missing entirely, and no capture shows a Routing Engine with status
 // Absent. An SRX node or VC member whose REs are all absent is left out of
 // multi-routing-engine-results too.
+//
+// # Imports
+//
+// The simulator is the one package of devices that imports netconf: it
+// serves its routers through netconf/netconftest, the NETCONF-over-SSH
+// test server. That is the only import across the tree's layers, and it
+// is allowed because junossim is a test fixture (used by tests, the demo
+// and the bench), never a dependency of the agent's own packages.
 package junossim
 
 // Scenario timezones must load on machines without a zoneinfo database.

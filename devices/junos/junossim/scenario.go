@@ -1,10 +1,8 @@
 package junossim
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"reflect"
 	"regexp"
@@ -12,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mastership/mastership/devices/strictyaml"
 
 	"gopkg.in/yaml.v3"
 
@@ -859,19 +859,17 @@ func ParseScenario(data []byte, filename string) (Scenario, error) {
 	if filename == "" {
 		filename = "scenario"
 	}
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return Scenario{}, fmt.Errorf("%s: empty scenario: no devices", filename)
-		}
-		return Scenario{}, fmt.Errorf("%s: %w", filename, err)
+	r := strictyaml.Reader{File: filename}
+	root, empty := r.Document(data, "a scenario")
+	if empty {
+		return Scenario{}, fmt.Errorf("%s: empty scenario: no devices", filename)
 	}
-	lines := map[string]int{}
-	var errs []error
-	checkKeys(&root, reflect.TypeFor[Scenario](), "", filename, lines, &errs)
-	if len(errs) > 0 {
-		return Scenario{}, errors.Join(errs...)
+	if root == nil {
+		return Scenario{}, r.Err()
+	}
+	lines := r.CheckKeys(root, reflect.TypeFor[Scenario]())
+	if err := r.Err(); err != nil {
+		return Scenario{}, err
 	}
 	var sc Scenario
 	// yaml.v3's Node.Decode cannot be strict; checkKeys above did that.
@@ -896,99 +894,4 @@ func ParseScenario(data []byte, filename string) (Scenario, error) {
 		return Scenario{}, err
 	}
 	return sc, nil
-}
-
-// checkKeys rejects mapping keys that name no field of t, reporting
-// file:line:column, and records the line of every path it visits.
-func checkKeys(n *yaml.Node, t reflect.Type, path, file string, lines map[string]int, errs *[]error) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind == yaml.DocumentNode {
-		for _, c := range n.Content {
-			checkKeys(c, t, path, file, lines, errs)
-		}
-		return
-	}
-	if path != "" {
-		lines[path] = n.Line
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	join := func(key string) string {
-		if path == "" {
-			return key
-		}
-		return path + "." + key
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return // the decoder reports the type mismatch with its line
-		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Value == "<<" {
-				checkKeys(v, t, path, file, lines, errs)
-				continue
-			}
-			ft, ok := fields[k.Value]
-			if !ok {
-				*errs = append(*errs, fmt.Errorf("%s:%d:%d: unknown key %q in %s (known: %s)",
-					file, k.Line, k.Column, k.Value, describe(path), strings.Join(sortedKeys(fields), ", ")))
-				continue
-			}
-			checkKeys(v, ft, join(k.Value), file, lines, errs)
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			checkKeys(n.Content[i+1], t.Elem(), join(n.Content[i].Value), file, lines, errs)
-		}
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return
-		}
-		for i, c := range n.Content {
-			checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), file, lines, errs)
-		}
-	}
-}
-
-func describe(path string) string {
-	if path == "" {
-		return "the scenario"
-	}
-	return path
-}
-
-// yamlFields maps the YAML keys of a struct to their field types.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	m := make(map[string]reflect.Type, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("yaml")
-		if tag == "-" || !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		m[name] = f.Type
-	}
-	return m
-}
-
-func sortedKeys(m map[string]reflect.Type) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

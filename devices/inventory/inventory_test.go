@@ -1,4 +1,4 @@
-package devices
+package inventory
 
 import (
 	"errors"
@@ -116,9 +116,9 @@ func TestInvalidInventories(t *testing.T) {
 			if got := err.Error(); got != tc.want {
 				t.Errorf("error\n got: %s\nwant: %s", got, tc.want)
 			}
-			var ie *InventoryError
+			var ie *Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("%T is not an *InventoryError", err)
+				t.Fatalf("%T is not an *Error", err)
 			}
 			if ie.File != path || ie.Line == 0 {
 				t.Errorf("File, Line = %q, %d", ie.File, ie.Line)
@@ -148,7 +148,7 @@ func TestSeveralErrorsOneLineEach(t *testing.T) {
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Fatalf("error\n got: %v\nwant: %s", err, strings.Join(want, "\n"))
 	}
-	var ie *InventoryError
+	var ie *Error
 	if !errors.As(err, &ie) || ie.Line != 3 || ie.Field != "devices[0] (r1): timeout" {
 		t.Errorf("errors.As gave %+v", ie)
 	}
@@ -262,7 +262,7 @@ devices:
 }
 
 func TestExampleInventory(t *testing.T) {
-	inv, err := LoadInventory("../devices.example.yaml")
+	inv, err := LoadInventory("../../devices.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestExampleInventory(t *testing.T) {
 		t.Fatal("no devices")
 	}
 	// The example must document every key the parser accepts.
-	data, err := os.ReadFile("../devices.example.yaml")
+	data, err := os.ReadFile("../../devices.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +507,7 @@ func TestSelect(t *testing.T) {
 // the rest of the agent relies on.
 func FuzzParseInventory(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.yml")
-	files = append(files, "../devices.example.yaml")
+	files = append(files, "../../devices.example.yaml")
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -520,9 +520,9 @@ func FuzzParseInventory(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inv, err := ParseInventory("fuzz.yaml", data)
 		if err != nil {
-			var ie *InventoryError
+			var ie *Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("%T is not an *InventoryError: %v", err, err)
+				t.Fatalf("%T is not an *Error: %v", err, err)
 			}
 			for _, line := range strings.Split(err.Error(), "\n") {
 				if !strings.HasPrefix(line, "fuzz.yaml") {
@@ -663,51 +663,6 @@ devices:
 	}
 	if d, _ := inv.Device("inherit"); d.JumpHosts != nil {
 		t.Errorf("inherit: JumpHosts = %+v, want nil without ssh_config", d.JumpHosts)
-	}
-}
-
-func TestParseJump(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    []JumpHost
-		wantErr string
-	}{
-		{"bastion", []JumpHost{{Name: "bastion"}}, ""},
-		{"netops@bastion.example.net:2222", []JumpHost{{Name: "bastion.example.net", Port: 2222, Username: "netops"}}, ""},
-		{"a,b@c:22", []JumpHost{{Name: "a"}, {Name: "c", Port: 22, Username: "b"}}, ""},
-		{" a , b ", []JumpHost{{Name: "a"}, {Name: "b"}}, ""},
-		{"ssh://u@h:22", []JumpHost{{Name: "h", Port: 22, Username: "u"}}, ""},
-		{"[2001:db8::1]", []JumpHost{{Name: "2001:db8::1"}}, ""},
-		{"u@[2001:db8::1]:22", []JumpHost{{Name: "2001:db8::1", Port: 22, Username: "u"}}, ""},
-		{"user@domain@h", []JumpHost{{Name: "h", Username: "user@domain"}}, ""},
-		{"none", []JumpHost{}, ""},
-		{"", nil, "empty"},
-		{"a,,b", nil, `hop 2 (""): empty jump host`},
-		{"a,none", nil, `hop 2 ("none"): "none" cannot be part of a chain`},
-		{"@h", nil, `empty user name before "@"`},
-		{"h:", nil, `empty port after ":"`},
-		{"h:0", nil, `port "0" is not a number in 1..65535`},
-		{"h:ssh", nil, `port "ssh" is not a number in 1..65535`},
-		{"2001:db8::1", nil, "write an IPv6 address in brackets"},
-		{"[2001:db8::1", nil, `"[" without "]"`},
-		{"[::1]x", nil, `unexpected "x" after "]"`},
-		{"-oProxyCommand=x", nil, "must not start with -"},
-		{"h/x", nil, `"h/x" is not a host name or address`},
-		{"a b", nil, "must not contain spaces"},
-		{"a,b,a", nil, `"a" is listed twice`},
-	}
-	for _, tt := range tests {
-		got, err := ParseJump(tt.in)
-		switch {
-		case tt.wantErr != "":
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("ParseJump(%q) = %+v, %v; want error %q", tt.in, got, err, tt.wantErr)
-			}
-		case err != nil:
-			t.Errorf("ParseJump(%q): %v", tt.in, err)
-		case !reflect.DeepEqual(got, tt.want):
-			t.Errorf("ParseJump(%q) = %+v, want %+v", tt.in, got, tt.want)
-		}
 	}
 }
 

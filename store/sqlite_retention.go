@@ -9,26 +9,6 @@ import (
 	"time"
 )
 
-// PruneStats counts the rows Prune deleted, per table.
-type PruneStats struct {
-	Runs, Polls, RouteEngines, Alarms, Software int64
-	LogLines, Events                            int64
-	Transitions, AlarmRecords, Findings         int64
-	Configs                                     int64
-	Claims                                      int64 // poll claims of past slots
-}
-
-// Total is the number of rows deleted from all tables.
-func (s PruneStats) Total() int64 {
-	return s.Runs + s.Polls + s.RouteEngines + s.Alarms + s.Software + s.LogLines + s.Events +
-		s.Transitions + s.AlarmRecords + s.Findings + s.Configs + s.Claims
-}
-
-// pruneBatch is how many rows one retention transaction deletes (a little
-// more for log lines, whose time groups are never split). A SavePoll that
-// arrives while Prune runs waits for at most one such transaction.
-const pruneBatch = 500
-
 // Prune deletes the history older than before:
 //
 //   - polls started before it, with their route engines, alarms and

@@ -1,4 +1,4 @@
-package junos
+package syslog
 
 import (
 	"path"

@@ -1,7 +1,6 @@
-package junos
+package rules
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -11,11 +10,11 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
-	"github.com/agnivade/levenshtein"
+	"github.com/mastership/mastership/devices/strictyaml"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/mastership/mastership/devices"
@@ -205,26 +204,18 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 }
 
 func parseRules(name string, data []byte, mayExtend bool) (*Rules, error) {
-	p := &ruleParser{file: name, mayExtend: mayExtend}
+	p := &ruleParser{Reader: strictyaml.Reader{File: name}, mayExtend: mayExtend}
 	rs := p.parse(data)
-	if len(p.errs) == 0 {
-		return rs, nil
+	if err := p.Err(); err != nil {
+		return nil, err
 	}
-	if len(p.errs) == 1 {
-		return nil, p.errs[0]
-	}
-	const maxErrors = 20
-	errs := p.errs
-	if more := len(errs) - maxErrors; more > 0 {
-		errs = append(errs[:maxErrors:maxErrors], &RuleError{File: name, Msg: fmt.Sprintf("%d more errors not shown", more)})
-	}
-	return nil, errors.Join(errs...)
+	return rs, nil
 }
 
 // RuleError is one problem in a rule file, as one self-contained line:
 // file, line, which rule and field (e.g. "rules[3] (em0-down): message"),
 // what is wrong.
-type RuleError = devices.ConfigError
+type RuleError = strictyaml.Error
 
 // Classify gives line a meaning with the first rule that matches it. ok is
 // false when no rule matches or an ignore rule does. The event carries
@@ -518,101 +509,68 @@ func ruleOtherRE(re string) string {
 // Parsing.
 
 type ruleParser struct {
-	file      string
+	strictyaml.Reader
 	mayExtend bool
-	errs      []error
-}
-
-func (p *ruleParser) errorf(line int, field, format string, args ...any) {
-	p.errs = append(p.errs, &RuleError{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (p *ruleParser) parse(data []byte) *Rules {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := decodeYAML(dec, &doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			p.errorf(1, "", "empty: give a list of rules, or extends: builtin and rules")
-		} else {
-			p.syntaxError(err)
-		}
-		return nil
+	root, empty := p.Document(data, "a rule file")
+	if empty {
+		p.Errorf(1, "", "empty: give a list of rules, or extends: builtin and rules")
 	}
-	var extra yaml.Node
-	if err := decodeYAML(dec, &extra); err == nil {
-		p.errorf(extra.Line, "", "a second YAML document (---): a rule file is one document")
+	if root == nil {
 		return nil
-	} else if !errors.Is(err, io.EOF) {
-		p.syntaxError(err)
-		return nil
-	}
-	root := yamlResolve(&doc)
-	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-		root = yamlResolve(root.Content[0])
 	}
 	switch root.Kind {
 	case yaml.SequenceNode:
 		if len(root.Content) == 0 {
-			p.errorf(root.Line, "", "empty list: a plain list replaces the built-in rules, so it needs at least one rule")
+			p.Errorf(root.Line, "", "empty list: a plain list replaces the built-in rules, so it needs at least one rule")
 			return nil
 		}
 		rules := p.ruleList(root, nil)
-		return &Rules{source: p.file, rules: rules}
+		return &Rules{source: p.File, rules: rules}
 	case yaml.MappingNode:
 		return p.extending(root)
 	default:
-		p.errorf(root.Line, "", "want a list of rules, or a mapping with extends and rules, got %s", devices.YAMLKind(root))
+		p.Errorf(root.Line, "", "want a list of rules, or a mapping with extends and rules, got %s", strictyaml.Kind(root))
 		return nil
 	}
-}
-
-// decodeYAML is dec.Decode made safe: yaml.v3 is not ours, and whatever
-// it does with hostile input, a rule file must give an error, never bring
-// the agent down. Only the decoder is guarded, so that a bug of this
-// file's own still shows as a panic in tests and fuzzing.
-func decodeYAML(dec *yaml.Decoder, n *yaml.Node) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("cannot read the YAML: %v", v)
-		}
-	}()
-	return dec.Decode(n)
 }
 
 // extending parses the {extends: builtin, rules: […]} form.
 func (p *ruleParser) extending(root *yaml.Node) *Rules {
 	var extendsNode, rulesNode *yaml.Node
-	p.eachKey(root, "", func(key string, k, v *yaml.Node) {
+	p.EachKey(root, "", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "extends":
 			extendsNode = v
 		case "rules":
 			rulesNode = v
 		default:
-			p.unknownKey(k, "", key, []string{"extends", "rules"}, "unknown top-level key")
+			p.UnknownKey(k, "", key, []string{"extends", "rules"}, "unknown top-level key")
 		}
 	})
 	if extendsNode == nil {
-		if len(p.errs) == 0 {
-			p.errorf(root.Line, "extends", "missing: a mapping extends the built-in rules (extends: builtin); give a plain list to replace them")
+		if len(p.Errs) == 0 {
+			p.Errorf(root.Line, "extends", "missing: a mapping extends the built-in rules (extends: builtin); give a plain list to replace them")
 		}
 		return nil
 	}
 	if extendsNode.Kind != yaml.ScalarNode || extendsNode.ShortTag() != "!!str" || extendsNode.Value != builtinExtends {
-		what := devices.YAMLKind(extendsNode)
+		what := strictyaml.Kind(extendsNode)
 		if extendsNode.Kind == yaml.ScalarNode {
-			what = ruleQuote(extendsNode.Value)
+			what = strictyaml.Quote(extendsNode.Value)
 		}
-		p.errorf(extendsNode.Line, "extends", "%s is not %s, the only rule set a file can extend", what, builtinExtends)
+		p.Errorf(extendsNode.Line, "extends", "%s is not %s, the only rule set a file can extend", what, builtinExtends)
 		return nil
 	}
 	if !p.mayExtend {
-		p.errorf(extendsNode.Line, "extends", "the built-in rules cannot extend themselves")
+		p.Errorf(extendsNode.Line, "extends", "the built-in rules cannot extend themselves")
 		return nil
 	}
 	builtin, err := BuiltinRules()
 	if err != nil {
-		p.errs = append(p.errs, err)
+		p.Errs = append(p.Errs, err)
 		return nil
 	}
 	reserved := map[string]bool{}
@@ -620,13 +578,13 @@ func (p *ruleParser) extending(root *yaml.Node) *Rules {
 		reserved[n] = true
 	}
 	var rules []*rule
-	if rulesNode != nil && !yamlIsNull(rulesNode) {
-		if seq := p.sequence(rulesNode, "rules"); seq != nil {
+	if rulesNode != nil && !strictyaml.IsNull(rulesNode) {
+		if seq := p.Sequence(rulesNode, "rules"); seq != nil {
 			rules = p.ruleList(seq, reserved)
 		}
 	}
 	return &Rules{
-		source: p.file + " extends " + builtinExtends,
+		source: p.File + " extends " + builtinExtends,
 		rules:  append(rules, builtin.rules...),
 	}
 }
@@ -635,7 +593,7 @@ func (p *ruleParser) ruleList(seq *yaml.Node, reserved map[string]bool) []*rule 
 	firstLine := map[string]int{}
 	var out []*rule
 	for i, item := range seq.Content {
-		if ru := p.rule(i, yamlResolve(item), firstLine, reserved); ru != nil {
+		if ru := p.rule(i, strictyaml.Resolve(item), firstLine, reserved); ru != nil {
 			out = append(out, ru)
 		}
 	}
@@ -647,38 +605,38 @@ func (p *ruleParser) ruleList(seq *yaml.Node, reserved map[string]bool) []*rule 
 func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserved map[string]bool) *rule {
 	ctx := fmt.Sprintf("rules[%d]", i)
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n.Line, ctx, "want a mapping with name, kind and message, got %s", devices.YAMLKind(n))
+		p.Errorf(n.Line, ctx, "want a mapping with name, kind and message, got %s", strictyaml.Kind(n))
 		return nil
 	}
-	before := len(p.errs)
+	before := len(p.Errs)
 	keyErrors := false
 	// The name goes into the context of the rule's other errors, so read
 	// it first.
 	for j := 0; j+1 < len(n.Content); j += 2 {
-		if k := yamlResolve(n.Content[j]); k.Kind == yaml.ScalarNode && k.Value == "name" {
-			if v := yamlResolve(n.Content[j+1]); v.Kind == yaml.ScalarNode && !yamlIsNull(v) && v.Value != "" {
-				ctx += " (" + ruleShow(v.Value) + ")"
+		if k := strictyaml.Resolve(n.Content[j]); k.Kind == yaml.ScalarNode && k.Value == "name" {
+			if v := strictyaml.Resolve(n.Content[j+1]); v.Kind == yaml.ScalarNode && !strictyaml.IsNull(v) && v.Value != "" {
+				ctx += " (" + strictyaml.Show(v.Value) + ")"
 			}
 			break
 		}
 	}
 	vals := map[string]string{}
 	lines := map[string]int{}
-	p.eachKey(n, ctx, func(key string, k, v *yaml.Node) {
+	p.EachKey(n, ctx, func(key string, k, v *yaml.Node) {
 		// Each return below reports an error, after which "missing"
 		// errors would only be its consequence (a misspelt message key
 		// also leaves the message missing).
-		keyErrs := len(p.errs)
-		defer func() { keyErrors = keyErrors || len(p.errs) > keyErrs }()
+		keyErrs := len(p.Errs)
+		defer func() { keyErrors = keyErrors || len(p.Errs) > keyErrs }()
 		if !slices.Contains(ruleKeys(), key) {
-			p.unknownKey(k, ctx, key, ruleKeys(), "unknown key")
+			p.UnknownKey(k, ctx, key, ruleKeys(), "unknown key")
 			return
 		}
-		if yamlIsNull(v) {
+		if strictyaml.IsNull(v) {
 			return // "subject:" with nothing after it is not set
 		}
 		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
-			p.errorf(v.Line, ruleJoinField(ctx, key), "want a string, got %s", devices.YAMLKind(v))
+			p.Errorf(v.Line, strictyaml.JoinField(ctx, key), "want a string, got %s", strictyaml.Kind(v))
 			return
 		}
 		vals[key] = v.Value
@@ -692,7 +650,7 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 	}
 	missing := func(key, format string, args ...any) {
 		if !keyErrors {
-			p.errorf(lineOf(key), ruleJoinField(ctx, key), format, args...)
+			p.Errorf(lineOf(key), strictyaml.JoinField(ctx, key), format, args...)
 		}
 	}
 	ru := &rule{}
@@ -701,11 +659,11 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 	if name, ok := vals["name"]; !ok || name == "" {
 		missing("name", "missing")
 	} else if !validRuleName(name) {
-		p.errorf(lineOf("name"), ruleJoinField(ctx, "name"), "%s: use letters, digits, '-', '_' and '.', starting with a letter or digit", ruleQuote(name))
+		p.Errorf(lineOf("name"), strictyaml.JoinField(ctx, "name"), "%s: use letters, digits, '-', '_' and '.', starting with a letter or digit", strictyaml.Quote(name))
 	} else if reserved[name] {
-		p.errorf(lineOf("name"), ruleJoinField(ctx, "name"), "a built-in rule has this name; choose another (this file's rules run before the built-in ones, so yours already takes precedence)")
+		p.Errorf(lineOf("name"), strictyaml.JoinField(ctx, "name"), "a built-in rule has this name; choose another (this file's rules run before the built-in ones, so yours already takes precedence)")
 	} else if first, dup := firstLine[name]; dup {
-		p.errorf(lineOf("name"), ruleJoinField(ctx, "name"), "duplicate rule name (first at line %d)", first)
+		p.Errorf(lineOf("name"), strictyaml.JoinField(ctx, "name"), "duplicate rule name (first at line %d)", first)
 	} else {
 		firstLine[name] = lineOf("name")
 		ru.name = name
@@ -715,10 +673,10 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 	if kind, ok := vals["kind"]; !ok || kind == "" {
 		missing("kind", "missing; one of %s", ruleKindList())
 	} else if !slices.Contains(ruleKinds(), devices.EventKind(kind)) {
-		if best := ruleClosest(kind, ruleKindNames()); best != "" {
-			p.errorf(lineOf("kind"), ruleJoinField(ctx, "kind"), "%s is not a rule kind; did you mean %s?", ruleQuote(kind), best)
+		if best := strictyaml.Closest(kind, ruleKindNames()); best != "" {
+			p.Errorf(lineOf("kind"), strictyaml.JoinField(ctx, "kind"), "%s is not a rule kind; did you mean %s?", strictyaml.Quote(kind), best)
 		} else {
-			p.errorf(lineOf("kind"), ruleJoinField(ctx, "kind"), "%s is not a rule kind; one of %s", ruleQuote(kind), ruleKindList())
+			p.Errorf(lineOf("kind"), strictyaml.JoinField(ctx, "kind"), "%s is not a rule kind; one of %s", strictyaml.Quote(kind), ruleKindList())
 		}
 	} else {
 		ru.kind = devices.EventKind(kind)
@@ -727,7 +685,7 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 	// file
 	if g, ok := vals["file"]; ok {
 		if _, err := path.Match(g, ""); err != nil || g == "" {
-			p.errorf(lineOf("file"), ruleJoinField(ctx, "file"), "invalid glob %s", ruleQuote(g))
+			p.Errorf(lineOf("file"), strictyaml.JoinField(ctx, "file"), "invalid glob %s", strictyaml.Quote(g))
 		} else {
 			ru.file = g
 		}
@@ -745,7 +703,7 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 			}
 			continue
 		}
-		re := p.regexp(lineOf(key), ruleJoinField(ctx, key), expr, f != condMessage)
+		re := p.regexp(lineOf(key), strictyaml.JoinField(ctx, key), expr, f != condMessage)
 		if re == nil {
 			badRegexp = true
 			continue
@@ -771,14 +729,14 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 		slices.SortStableFunc(refs, func(a, b ruleGroupRef) int { return a.field - b.field })
 	}
 	if expr, ok := vals["exclude"]; ok {
-		ru.exclude = p.regexp(lineOf("exclude"), ruleJoinField(ctx, "exclude"), expr, false)
+		ru.exclude = p.regexp(lineOf("exclude"), strictyaml.JoinField(ctx, "exclude"), expr, false)
 	}
 
 	// outputs
 	if ru.kind == KindIgnore {
 		for _, key := range []string{"re", "change", "subject", "class"} {
 			if _, ok := vals[key]; ok {
-				p.errorf(lineOf(key), ruleJoinField(ctx, key), "an ignore rule gives no event; remove %s", key)
+				p.Errorf(lineOf(key), strictyaml.JoinField(ctx, key), "an ignore rule gives no event; remove %s", key)
 			}
 		}
 	}
@@ -787,7 +745,7 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 		// A group missing from a regexp that did not compile is only a
 		// consequence of that error.
 		if err != nil && !badRegexp {
-			p.errorf(lineOf(key), ruleJoinField(ctx, key), "%v", err)
+			p.Errorf(lineOf(key), strictyaml.JoinField(ctx, key), "%v", err)
 		}
 		return t
 	}
@@ -799,12 +757,12 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 	default:
 		ru.re = tmpl("re")
 		if reVal != "" && !strings.ContainsAny(reVal, "{}") && !ruleREName.MatchString(ruleNormalizeRE(reVal)) {
-			p.errorf(lineOf("re"), ruleJoinField(ctx, "re"), "%s is not self, other, an RE name like re0, or a template like {re}", ruleQuote(reVal))
+			p.Errorf(lineOf("re"), strictyaml.JoinField(ctx, "re"), "%s is not self, other, an RE name like re0, or a template like {re}", strictyaml.Quote(reVal))
 		}
 	}
 	ru.change = tmpl("change")
 	if c, ok := vals["change"]; ok && !strings.ContainsAny(c, "{}") && !slices.Contains(ruleChangeWords(), strings.ToLower(strings.TrimSpace(c))) {
-		p.errorf(lineOf("change"), ruleJoinField(ctx, "change"), "%s is not one of %s (or a template like {change})", ruleQuote(c), strings.Join(ruleChangeWords(), ", "))
+		p.Errorf(lineOf("change"), strictyaml.JoinField(ctx, "change"), "%s is not one of %s (or a template like {change})", strictyaml.Quote(c), strings.Join(ruleChangeWords(), ", "))
 	}
 	if _, ok := vals["change"]; !ok && (ru.kind == devices.EventAliveSet || ru.kind == devices.EventMastership) {
 		missing("change", "missing: rules of kind %s must say which way the RE went (left, joined, master, backup, giveup)", ru.kind)
@@ -812,7 +770,7 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 	ru.subject = tmpl("subject")
 	ru.class = tmpl("class")
 
-	if len(p.errs) > before {
+	if len(p.Errs) > before {
 		return nil
 	}
 	return ru
@@ -821,7 +779,7 @@ func (p *ruleParser) rule(i int, n *yaml.Node, firstLine map[string]int, reserve
 // regexp compiles expr; whole makes it match the whole field.
 func (p *ruleParser) regexp(line int, field, expr string, whole bool) *regexp.Regexp {
 	if expr == "" {
-		p.errorf(line, field, "empty regexp (leave the key out to match anything)")
+		p.Errorf(line, field, "empty regexp (leave the key out to match anything)")
 		return nil
 	}
 	re, err := regexp.Compile(expr)
@@ -829,9 +787,9 @@ func (p *ruleParser) regexp(line int, field, expr string, whole bool) *regexp.Re
 		msg := err.Error()
 		var se *syntax.Error
 		if errors.As(err, &se) {
-			msg = fmt.Sprintf("%s: %s", se.Code, ruleQuote(se.Expr))
+			msg = fmt.Sprintf("%s: %s", se.Code, strictyaml.Quote(se.Expr))
 		}
-		p.errorf(line, field, "invalid regexp: %s", msg)
+		p.Errorf(line, field, "invalid regexp: %s", msg)
 		return nil
 	}
 	if whole {
@@ -943,106 +901,3 @@ func ruleKindNames() []string {
 }
 
 func ruleKindList() string { return strings.Join(ruleKindNames(), ", ") }
-
-// ruleClosest returns the word of allowed nearest to s, "" when none is
-// close enough to be a likely typo.
-func ruleClosest(s string, allowed []string) string {
-	best, bestD := "", 3
-	for _, a := range allowed {
-		if d := levenshtein.ComputeDistance(s, a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	return best
-}
-
-// syntaxError turns a yaml.v3 error into a RuleError with its line.
-func (p *ruleParser) syntaxError(err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if m := ruleYAMLLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	}
-	p.errorf(line, "", "YAML syntax error: %s", strings.Join(strings.Fields(msg), " "))
-}
-
-var ruleYAMLLine = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-// eachKey calls fn for each key of mapping m, in order, after checking
-// that keys are plain strings and not repeated: yaml.v3 keeps duplicates
-// in a Node, and silently taking the last would hide a mistake.
-func (p *ruleParser) eachKey(m *yaml.Node, ctx string, fn func(key string, k, v *yaml.Node)) {
-	seen := map[string]int{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := yamlResolve(m.Content[i]), yamlResolve(m.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k.Line, ctx, "a key must be a plain word, got %s", devices.YAMLKind(k))
-			continue
-		}
-		f := ruleJoinField(ctx, ruleShow(k.Value))
-		if k.Value == "<<" {
-			p.errorf(k.Line, f, "YAML merge keys are not supported")
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			p.errorf(k.Line, f, "duplicate key (first at line %d)", first)
-			continue
-		}
-		seen[k.Value] = k.Line
-		fn(k.Value, k, v)
-	}
-}
-
-func (p *ruleParser) unknownKey(k *yaml.Node, ctx, key string, allowed []string, msg string) {
-	f := ruleJoinField(ctx, ruleShow(key))
-	if best := ruleClosest(key, allowed); best != "" {
-		p.errorf(k.Line, f, "%s; did you mean %s?", msg, best)
-		return
-	}
-	p.errorf(k.Line, f, "%s; allowed: %s", msg, strings.Join(allowed, ", "))
-}
-
-func (p *ruleParser) sequence(v *yaml.Node, field string) *yaml.Node {
-	if v.Kind != yaml.SequenceNode {
-		p.errorf(v.Line, field, "want a list, got %s", devices.YAMLKind(v))
-		return nil
-	}
-	return v
-}
-
-// yamlResolve follows YAML aliases (bounded: a cycle must not hang).
-func yamlResolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func yamlIsNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-func ruleJoinField(ctx, key string) string {
-	if ctx == "" {
-		return key
-	}
-	if key == "" {
-		return ctx
-	}
-	return ctx + ": " + key
-}
-
-// ruleShow returns s as is when it is a plain word, quoted otherwise, so that
-// an odd key cannot break the one-line error format; long values are cut.
-func ruleShow(s string) string {
-	if s != "" && len(s) <= 64 && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == '"' }) {
-		return s
-	}
-	return ruleQuote(s)
-}
-
-func ruleQuote(s string) string {
-	if len(s) > 64 {
-		s = truncate(s, 64)
-	}
-	return strconv.Quote(s)
-}

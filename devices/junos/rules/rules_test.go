@@ -1,4 +1,4 @@
-package junos
+package rules
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mastership/mastership/devices/junos/syslog"
 
 	"github.com/mastership/mastership/devices"
 )
@@ -266,7 +268,7 @@ func TestBuiltinRulesOnSamples(t *testing.T) {
 }
 
 // TestBuiltinRulesOnParsedSamples is TestBuiltinRulesOnSamples with the
-// product parser, ParseLine, cutting the lines: the two must agree on
+// product parser, syslog.ParseLine, cutting the lines: the two must agree on
 // every line of the samples.
 func TestBuiltinRulesOnParsedSamples(t *testing.T) {
 	dir := rulesSampleDir(t, "logs")
@@ -276,13 +278,13 @@ func TestBuiltinRulesOnParsedSamples(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no sample logs in %s: %v", dir, err)
 	}
-	clock := DeviceClock{Now: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)}
+	clock := syslog.DeviceClock{Now: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)}
 	for _, path := range files {
 		name := filepath.Base(path)
 		for i, raw := range rulesReadLines(t, path) {
 			key := name + ":" + strconv.Itoa(i+1)
 			w, wantEvent := want[key]
-			line := ParseLine(logFileOf(name), raw, clock)
+			line := syslog.ParseLine(logFileOf(name), raw, clock)
 			ev, ok := rules.Classify("r1", line)
 			switch {
 			case ok != wantEvent:
@@ -458,10 +460,10 @@ func TestBuiltinRulesSynthetic(t *testing.T) {
 			}
 			// The product parser cuts the raw line so that the same rule
 			// gives the same event.
-			parsed := ParseLine(c.line.File, c.line.Raw, DeviceClock{Now: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)})
+			parsed := syslog.ParseLine(c.line.File, c.line.Raw, syslog.DeviceClock{Now: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)})
 			ev, ok = rules.ClassifyFrom("r1", c.loggedBy, parsed)
 			if got := evtOf(ev); !ok || got != c.want {
-				t.Errorf("through ParseLine: %v\n got %+v\nwant %+v\nline %+v", ok, got, c.want, parsed)
+				t.Errorf("through syslog.ParseLine: %v\n got %+v\nwant %+v\nline %+v", ok, got, c.want, parsed)
 			}
 		})
 	}
