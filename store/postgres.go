@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/mastership/mastership/devices"
 )
 
 // pgStore is the PostgreSQL engine, for a database several agents share.
@@ -148,73 +147,12 @@ func (s *pgStore) Close() error {
 	return nil
 }
 
-// DSN password redaction.
-
-var (
-	dsnURLPassword = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*:([^@/?#]*)@`)
-	dsnKVPassword  = regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']\S*)`)
-)
-
-// dsnPasswords returns every string in dsn that may be a password: a
-// URL's user info and libpq "password=" values, raw and escaped, plus the
-// password the DSN parsed to, when known.
-func dsnPasswords(dsn, parsed string) []string {
-	var out []string
-	add := func(s string) {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	add(parsed)
-	if m := dsnURLPassword.FindStringSubmatch(dsn); m != nil {
-		add(m[1])
-		if p, err := url.PathUnescape(m[1]); err == nil {
-			add(p)
-		}
-	}
-	for _, m := range dsnKVPassword.FindAllStringSubmatch(dsn, -1) {
-		v := m[1]
-		add(v)
-		if len(v) >= 2 && v[0] == '\'' {
-			v = strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(v[1 : len(v)-1])
-			add(v)
-		}
-	}
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			add(p)
-			add(url.QueryEscape(p))
-		}
-		add(u.Query().Get("password"))
-	}
-	return out
-}
-
-// redactedError is err with every password of a DSN masked in its text.
-// Unwrap still reaches err, for errors.Is (context.Canceled, …).
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redactDSN masks dsn's passwords in err's message. pgx redacts the DSNs
-// it quotes already, on a best-effort basis; this is the belt to its
-// braces, since the message ends up in logs.
+// redactDSN masks dsn's passwords in err's message, and parsed, the
+// password the DSN parsed to. pgx redacts the DSNs it quotes already, on
+// a best-effort basis; this is the belt to its braces, since the message
+// ends up in logs.
 func redactDSN(dsn, parsed string, err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	for _, p := range dsnPasswords(dsn, parsed) {
-		msg = strings.ReplaceAll(msg, p, "xxxxx")
-	}
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
+	return devices.RedactError(err, append(devices.DSNPasswords(dsn), parsed)...)
 }
 
 // Times. timestamptz keeps microseconds: a stored time is the Go time

@@ -149,7 +149,8 @@ var (
 func Open(ctx context.Context, dsn string) (Store, error) {
 	engine, path, err := parseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		// The DSN as the operator wrote it, but never its password.
+		return nil, fmt.Errorf("open store %s: %w", devices.MaskDSN(dsn), err)
 	}
 	switch engine {
 	case enginePostgres:
@@ -539,4 +540,16 @@ func bootID() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// SQLiteFile tells whether dsn names an SQLite store and, if so, its
+// file, so that a command that only reads can refuse to create an empty
+// database where none was. Errors are those Open would give, without
+// the DSN's password.
+func SQLiteFile(dsn string) (path string, ok bool, err error) {
+	e, path, err := parseDSN(dsn)
+	if err != nil {
+		return "", false, err
+	}
+	return path, e == engineSQLite, nil
 }

@@ -95,7 +95,7 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
-	f.StringVar(&o.db, "db", defaultDBPath(), "SQLite database file that keeps the history")
+	dbFlag(f, &o.db, defaultDBPath(), "")
 	f.IntVar(&o.concurrency, "concurrency", 32, "devices polled at once")
 	f.DurationVar(&o.timeout, "timeout", 0, "hard deadline of one device's poll (default: the inventory's timeout, 30s)")
 	f.StringArrayVar(&o.names, "device", nil, "poll only this device (repeatable)")

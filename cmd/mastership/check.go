@@ -118,7 +118,7 @@ WARNING; each is printed under the status line with its evidence.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
-	f.StringVar(&o.db, "db", "", "SQLite database to store the poll in and read history from (default: none)")
+	dbFlag(f, &o.db, "", dbFlagUsage+"; the poll is stored there and history read from it (default: none, a scratch store for this check)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the plugin line")
 	f.StringVar(&o.report, "report", "", "also write a report of this check to FILE: .html (timeline), .csv, .json or .jsonl")
 	o.history.addFlags(f)

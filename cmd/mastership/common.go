@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices/inventory"
+	"github.com/spf13/pflag"
 
 	"github.com/mastership/mastership/store"
 )
@@ -39,12 +40,34 @@ func (a *app) loadInventory(path string) (*inventory.Inventory, error) {
 	return inv, nil
 }
 
-func openStore(ctx context.Context, db string) (store.Store, error) {
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", db, err)
+// dbFlagUsage is --db's help: one text for every command, so the same
+// value means the same store everywhere.
+const dbFlagUsage = "the store: an SQLite file path or sqlite:PATH, a PostgreSQL URL (postgres://user@host/db) or libpq keywords (host=… dbname=…); put the password in PGPASSWORD or ~/.pgpass, not here"
+
+// dbFlag registers --db on a command, and --store as its hidden,
+// deprecated alias for one release (warnDeprecated says so when used).
+func dbFlag(f *pflag.FlagSet, db *string, def, usage string) {
+	if usage == "" {
+		usage = dbFlagUsage
 	}
-	return st, nil
+	f.StringVar(db, "db", def, usage)
+	f.StringVar(db, "store", def, "deprecated alias of --db")
+	_ = f.MarkHidden("store")
+}
+
+// warnDeprecated logs a warning for each deprecated flag the command line
+// used.
+func (a *app) warnDeprecated(f *pflag.FlagSet) {
+	if fl := f.Lookup("store"); fl != nil && fl.Changed {
+		a.log.Warn("--store is deprecated and will be removed in the next release: use --db, which takes the same values")
+	}
+}
+
+// openStore opens the store --db names. store.Open's errors already name
+// the store, with its password masked (devices.MaskDSN), so they are not
+// wrapped again.
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	return store.Open(ctx, db)
 }
 
 func utcNow() time.Time { return time.Now().UTC() }

@@ -58,6 +58,7 @@ you which routers have lost a Routing Engine or carry alarms.`,
 				return usageError(fmt.Errorf("--log-level: %w", err))
 			}
 			a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			a.warnDeprecated(cmd.Flags())
 			return nil
 		},
 	}

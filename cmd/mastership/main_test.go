@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -493,5 +494,58 @@ func TestBadSettingsAndRulesExit2(t *testing.T) {
 	r := runCLI(t, "audit", "--inventory", inv, "--db", db, "--rules", rules)
 	if r.code != 2 || !regexp.MustCompile(`rules\.yaml:3: .*message`).MatchString(r.stderr) {
 		t.Errorf("bad rules: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestStorePasswordNeverPrinted: every command that opens a store, given
+// a PostgreSQL store whose password is unique and whose port is closed,
+// fails without printing that password, in every form a DSN can carry it
+// (URL user info, a password query parameter, libpq keywords) and through
+// both the --db flag and its deprecated --store alias.
+func TestStorePasswordNeverPrinted(t *testing.T) {
+	_, inv := startFleet(t, junossim.Scenario{Devices: []junossim.Device{
+		{Name: "healthy", Model: "mx960", Topology: junossim.TopologyDual, Site: "lab"},
+	}})
+	// A port nothing listens on: bound, then closed.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().(*net.TCPAddr)
+	l.Close()
+	const secret = "PW-7d41c9e0-unique-store-password"
+	dsns := []string{
+		fmt.Sprintf("postgres://mastership:%s@127.0.0.1:%d/fleet?sslmode=disable&connect_timeout=5", secret, addr.Port),
+		fmt.Sprintf("postgresql://mastership@127.0.0.1:%d/fleet?password=%s&sslmode=disable", addr.Port, secret),
+		fmt.Sprintf("host=127.0.0.1 port=%d user=mastership password=%s dbname=fleet sslmode=disable", addr.Port, secret),
+		fmt.Sprintf("host=127.0.0.1 port=%d user=mastership password='%s' dbname=fleet", addr.Port, secret),
+	}
+	for i, dsn := range dsns {
+		for _, flag := range []string{"--db", "--store"} {
+			for _, args := range [][]string{
+				{"audit", "--inventory", inv},
+				{"check", "healthy", "--inventory", inv},
+				{"check", "healthy", "--inventory", inv, "--json"},
+				{"run", "--inventory", inv, "--schedule", "@every 1h", "--listen", "127.0.0.1:0"},
+				{"report", "--kind", "devices"},
+				{"report", "--kind", "runs", "--format", "json"},
+				{"report", "--format", "html"},
+			} {
+				args := append(args, flag, dsn, "--log-level", "debug")
+				r := runCLI(t, args...)
+				out := r.stdout + r.stderr
+				if strings.Contains(out, secret) {
+					t.Errorf("DSN %d, %s %s: the password is printed:\n%s", i, args[0], flag, strings.ReplaceAll(out, secret, "<secret>"))
+				}
+				// The search proves something only if the command tried
+				// the store: it failed, and said which store.
+				if r.code == 0 || !strings.Contains(out, "127.0.0.1") || !strings.Contains(out, "fleet") {
+					t.Errorf("DSN %d, %v: exit %d, want a failure naming the store; output:\n%s", i, args[:len(args)-4], r.code, strings.ReplaceAll(out, secret, "<secret>"))
+				}
+				if flag == "--store" && !strings.Contains(r.stderr, "--store is deprecated") {
+					t.Errorf("%s --store: no deprecation warning", args[0])
+				}
+			}
+		}
 	}
 }

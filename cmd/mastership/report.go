@@ -22,7 +22,7 @@ import (
 )
 
 type reportOptions struct {
-	db, storeURL string
+	db           string
 	kind         string
 	format       string
 	out          string
@@ -70,8 +70,7 @@ stored with each device's polls).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.db, "db", defaultDBPath(), "SQLite database file")
-	f.StringVar(&o.storeURL, "store", "", "store to read instead of --db (sqlite:PATH)")
+	dbFlag(f, &o.db, defaultDBPath(), "")
 	f.StringVar(&o.kind, "kind", "devices", "what to export: "+strings.Join(kindWords(), ", "))
 	f.StringVar(&o.format, "format", "csv", "output format: csv, json, jsonl or html")
 	f.StringVarP(&o.out, "output", "o", "", "write to this file instead of stdout (written whole or not at all)")
@@ -104,11 +103,11 @@ func (a *app) report(ctx context.Context, o reportOptions) error {
 		return usageError(err)
 	}
 	dsn := o.db
-	if o.storeURL != "" {
-		dsn = o.storeURL
-	} else if _, err := os.Stat(o.db); err != nil {
+	if path, sqlite, err := store.SQLiteFile(dsn); err != nil {
+		return usageError(fmt.Errorf("store %s: %w", devices.MaskDSN(dsn), err))
+	} else if _, serr := os.Stat(path); sqlite && serr != nil {
 		// Reading must not create an empty database where none was.
-		return usageError(fmt.Errorf("database %s: %w", o.db, err))
+		return usageError(fmt.Errorf("database %s: %w", path, serr))
 	}
 	var inv *inventory.Inventory
 	if o.inventory != "" {

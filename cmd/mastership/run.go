@@ -73,7 +73,7 @@ from the next slot on, the others poll them.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
-	f.StringVar(&o.db, "db", defaultDBPath(), "SQLite database file that keeps the history")
+	dbFlag(f, &o.db, defaultDBPath(), "")
 	f.StringVar(&o.spec, "schedule", "", "cron schedule of the audits, e.g. '@every 5m' or '*/10 * * * *'")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:9728", "address of /metrics, /healthz and /readyz")
 	f.BoolVar(&o.listenAll, "listen-all", false, "allow --listen on all interfaces (0.0.0.0, ::)")
