@@ -5,15 +5,16 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mastership/mastership/internal/junossamples"
 )
 
-// Replies below are copied from shared/junos-samples/rpc (pyez captures)
-// or written in the wire format of *.nc-wire.xml.
+// Replies below are copied from junos-samples/rpc (pyez captures, in
+// devices/junos/testdata/rpc) or written in the wire format of
+// *.nc-wire.xml.
 const (
 	sampleXnmError = `<rpc-reply xmlns:junos="http://xml.juniper.net/junos/14.1R1/junos">
     <xnm:error xmlns="http://xml.juniper.net/xnm/1.1/xnm" xmlns:xnm="http://xml.juniper.net/xnm/1.1/xnm">
@@ -481,16 +482,13 @@ func TestParseReplyFastAgrees(t *testing.T) {
 // replies: they agree, and the fast path takes every reply without an
 // error-like element or anything unusual.
 func TestParseReplyFastSamples(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "shared", "junos-samples", "rpc", "*.xml"))
-	if err != nil || len(files) == 0 {
-		t.Skipf("no samples: %v", err)
+	files := junossamples.Names(t, "rpc", "*.xml")
+	if len(files) == 0 {
+		t.Fatal("no samples in devices/junos/testdata/rpc")
 	}
 	accepted := 0
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		raw := junossamples.Read(t, "rpc", f)
 		if !bytes.Contains(raw, []byte("<rpc-reply")) && !bytes.Contains(raw, []byte(":rpc-reply")) {
 			raw = []byte(`<rpc-reply message-id="7">` + string(raw) + `</rpc-reply>`)
 		}
@@ -498,13 +496,13 @@ func TestParseReplyFastSamples(t *testing.T) {
 		if ok {
 			accepted++
 		}
-		_, err = parseReply(raw)
+		_, err := parseReply(raw)
 		unusual := false
 		for _, s := range []string{"error", "warning", "<output", ":output", "CDATA", "<!DOCTYPE"} {
 			unusual = unusual || bytes.Contains(raw, []byte(s))
 		}
 		if !ok && err == nil && !unusual {
-			t.Errorf("%s: fast path declined a plain reply", filepath.Base(f))
+			t.Errorf("%s: fast path declined a plain reply", f)
 		}
 	}
 	t.Logf("fast path took %d of %d samples", accepted, len(files))

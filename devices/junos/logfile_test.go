@@ -3,8 +3,6 @@ package junos
 import (
 	"encoding/base64"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -136,22 +134,17 @@ func TestDecodeLogContentErrors(t *testing.T) {
 // TestDecodeLogContentForeignSamples feeds every other RPC's sample to
 // DecodeLogContent: none of them is a file.
 func TestDecodeLogContentForeignSamples(t *testing.T) {
-	dir := sampleDir(t)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "file-show.") || !strings.HasSuffix(e.Name(), ".xml") {
+	for _, name := range sampleNames(t) {
+		if strings.HasPrefix(name, "file-show.") || !strings.HasSuffix(name, ".xml") {
 			continue
 		}
-		_, err := DecodeLogContent(readSample(t, e.Name()))
+		_, err := DecodeLogContent(readSample(t, name))
 		var nd *NoDataError
 		// Collector fragments leave the junos: prefix undeclared, which
 		// is still well-formed for encoding/xml; any error but "no data"
 		// would be a decoder bug here.
 		if !errors.As(err, &nd) {
-			t.Errorf("%s: err = %v, want *NoDataError", e.Name(), err)
+			t.Errorf("%s: err = %v, want *NoDataError", name, err)
 		}
 	}
 }
@@ -201,9 +194,7 @@ func TestUnindent(t *testing.T) {
 // panic, and text never holds the XML envelope.
 func FuzzDecodeLogContent(f *testing.F) {
 	for _, name := range []string{"file-show.minimal.pyez.xml", "file-show.etc-hosts-junos.pyez.xml"} {
-		if b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "junos-samples", "rpc", name)); err == nil {
-			f.Add(b)
-		}
+		f.Add(readSample(f, name))
 	}
 	for _, s := range []string{
 		"", "<", "<rpc-reply/>", `<file-content encoding="base64">!!!</file-content>`,

@@ -3,53 +3,37 @@ package junos
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/internal/junossamples"
 )
 
-// sampleDir returns the directory of the shared Junos captures, which CI
-// checks out beside the repository, and skips the test when it is absent.
-func sampleDir(tb testing.TB) string {
-	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "junos-samples", "rpc")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("Junos sample replies not found at %s (they live in the shared checkout beside the repository): %v", dir, err)
-	}
-	return dir
-}
-
+// readSample returns a captured reply of junos-samples/rpc: the
+// attributed ones are copied in testdata/rpc (see testdata/SOURCES.md);
+// a test of an unattributed one skips when ../shared is absent.
 func readSample(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(sampleDir(tb), name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return junossamples.Read(tb, "rpc", name)
+}
+
+// sampleNames returns the names of the captured replies that can be
+// read: all of ../shared/junos-samples/rpc when it is there, else the
+// copies in testdata/rpc.
+func sampleNames(tb testing.TB) []string {
+	tb.Helper()
+	return junossamples.Names(tb, "rpc", "*")
 }
 
 // addSampleSeeds adds every sample whose name starts with one of prefixes
-// to the fuzz corpus. Without the shared directory the fuzz target still
-// runs on its inline seeds.
+// to the fuzz corpus.
 func addSampleSeeds(f *testing.F, prefixes ...string) {
-	dir := filepath.Join("..", "..", "..", "shared", "junos-samples", "rpc")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Logf("no sample seeds: %v", err)
-		return
-	}
-	for _, e := range entries {
+	for _, name := range sampleNames(f) {
 		for _, p := range prefixes {
-			if strings.HasPrefix(e.Name(), p) {
-				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-				if err != nil {
-					f.Fatal(err)
-				}
-				f.Add(b)
+			if strings.HasPrefix(name, p) {
+				f.Add(readSample(f, name))
 			}
 		}
 	}
@@ -95,7 +79,6 @@ func decodeAs(kind string, reply []byte) error {
 // TestEverySampleIsTested fails when a capture of one of the decoded RPCs
 // has no table case, so that a new sample cannot go silently untested.
 func TestEverySampleIsTested(t *testing.T) {
-	dir := sampleDir(t)
 	covered := make(map[string]bool)
 	for _, c := range routeEngineSamples() {
 		covered[c.file] = true
@@ -112,22 +95,19 @@ func TestEverySampleIsTested(t *testing.T) {
 	for _, c := range noDataSamples() {
 		covered[c.file] = true
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	present := make(map[string]bool)
-	for _, e := range entries {
-		present[e.Name()] = true
-		if _, ok := rpcKind(e.Name()); ok && !covered[e.Name()] {
-			t.Errorf("sample %s has no test case: add it to the table of its decoder's _test.go", e.Name())
+	for _, name := range sampleNames(t) {
+		present[name] = true
+		if _, ok := rpcKind(name); ok && !covered[name] {
+			t.Errorf("sample %s has no test case: add it to the table of its decoder's _test.go", name)
 		}
 	}
 	for name := range covered {
-		if !present[name] {
-			t.Errorf("test case for %s, but no such sample in %s", name, dir)
+		if !present[name] && !junossamples.Absent(t, "rpc", name) {
+			t.Errorf("test case for %s, but no such sample in testdata/rpc or ../shared/junos-samples/rpc", name)
 		}
 	}
+	junossamples.CheckCopies(t, "rpc", "*.xml")
 }
 
 type noDataSample struct {
@@ -171,24 +151,19 @@ func TestNoDataSamples(t *testing.T) {
 // TestSamplesOfOtherRPCs feeds each sample to the decoders of the other
 // RPCs: they must say "no data", not invent some from a foreign reply.
 func TestSamplesOfOtherRPCs(t *testing.T) {
-	dir := sampleDir(t)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		own, ok := rpcKind(e.Name())
+	for _, name := range sampleNames(t) {
+		own, ok := rpcKind(name)
 		if !ok {
 			continue
 		}
-		reply := readSample(t, e.Name())
+		reply := readSample(t, name)
 		for _, kind := range decoderKinds() {
 			if kind == own {
 				continue
 			}
 			var nd *NoDataError
 			if err := decodeAs(kind, reply); !errors.As(err, &nd) {
-				t.Errorf("%s decoded as %s: err = %v, want *NoDataError", e.Name(), kind, err)
+				t.Errorf("%s decoded as %s: err = %v, want *NoDataError", name, kind, err)
 			}
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mastership/mastership/devices/junos"
+	"github.com/mastership/mastership/internal/junossamples"
 	"github.com/mastership/mastership/netconf/netconftest"
 )
 
@@ -154,16 +153,12 @@ func TestRPCErrorOn(t *testing.T) {
 
 func TestBackupAborted(t *testing.T) {
 	// The text is the real capture's.
-	sample, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "shared", "junos-samples", "rpc", "get-chassis-inventory.error-not-master-output.pyez.xml"))
-	if err == nil {
-		var out struct {
-			Output string `xml:"output"`
-		}
-		if err := xml.Unmarshal(sample, &out); err != nil || strings.TrimSpace(out.Output) != abortedOutput {
-			t.Errorf("sample says %q (%v); the simulator says %q", strings.TrimSpace(out.Output), err, abortedOutput)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
+	sample := junossamples.Read(t, "rpc", "get-chassis-inventory.error-not-master-output.pyez.xml")
+	var out struct {
+		Output string `xml:"output"`
+	}
+	if err := xml.Unmarshal(sample, &out); err != nil || strings.TrimSpace(out.Output) != abortedOutput {
+		t.Errorf("sample says %q (%v); the simulator says %q", strings.TrimSpace(out.Output), err, abortedOutput)
 	}
 
 	for _, tc := range []struct {

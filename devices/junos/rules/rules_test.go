@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mastership/mastership/devices/junos/syslog"
-
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/junos/syslog"
+	"github.com/mastership/mastership/internal/junossamples"
 )
 
 // evt is what a test expects of a classified line. kind is spelled out
@@ -38,15 +38,36 @@ func mustBuiltinRules(tb testing.TB) *Rules {
 	return r
 }
 
-// rulesSampleDir is ../shared/junos-samples/logs; tests that need it skip
-// without it, like the RPC sample tests.
-func rulesSampleDir(tb testing.TB, sub string) string {
+// rulesSample returns the file of junos-samples/sub/name: the attributed
+// log files are copied in ../syslog/testdata/logs, and a test of an
+// unattributed one skips when ../shared is absent.
+func rulesSample(tb testing.TB, sub, name string) string {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "junos-samples", sub)
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("Junos samples not found at %s: %v", dir, err)
+	return junossamples.Path(tb, sub, name)
+}
+
+// rulesSampleLogs returns the names of the log samples that can be read:
+// every one in ../shared/junos-samples/logs when it is there, else the
+// attributed copies.
+func rulesSampleLogs(tb testing.TB) []string {
+	tb.Helper()
+	files := junossamples.Names(tb, "logs", "*.log")
+	if len(files) == 0 {
+		tb.Fatal("no sample logs")
 	}
-	return dir
+	return files
+}
+
+// checkSampleEventsSeen fails for an expected event whose line no sample
+// read had, unless it is in an unattributed sample ../shared lacks.
+func checkSampleEventsSeen(t *testing.T, want map[string]evt, seen map[string]bool) {
+	t.Helper()
+	for key := range want {
+		file, _, _ := strings.Cut(key, ":")
+		if !seen[key] && !junossamples.Absent(t, "logs", file) {
+			t.Errorf("%s: expected an event but the sample has no such line", key)
+		}
+	}
 }
 
 func rulesReadLines(tb testing.TB, file string) []string {
@@ -232,17 +253,11 @@ func logFileOf(sample string) string {
 // TestBuiltinRulesOnSamples runs every line of every shared log sample
 // through the built-in rules, cut both ways handSplit knows.
 func TestBuiltinRulesOnSamples(t *testing.T) {
-	dir := rulesSampleDir(t, "logs")
 	rules := mustBuiltinRules(t)
 	want := sampleEvents()
-	files, err := filepath.Glob(filepath.Join(dir, "*.log"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no sample logs in %s: %v", dir, err)
-	}
 	seen := map[string]bool{}
-	for _, path := range files {
-		name := filepath.Base(path)
-		for i, raw := range rulesReadLines(t, path) {
+	for _, name := range rulesSampleLogs(t) {
+		for i, raw := range rulesReadLines(t, rulesSample(t, "logs", name)) {
 			key := name + ":" + strconv.Itoa(i+1)
 			w, wantEvent := want[key]
 			seen[key] = true
@@ -260,28 +275,18 @@ func TestBuiltinRulesOnSamples(t *testing.T) {
 			}
 		}
 	}
-	for key := range want {
-		if !seen[key] {
-			t.Errorf("%s: expected an event but the sample has no such line", key)
-		}
-	}
+	checkSampleEventsSeen(t, want, seen)
 }
 
 // TestBuiltinRulesOnParsedSamples is TestBuiltinRulesOnSamples with the
 // product parser, syslog.ParseLine, cutting the lines: the two must agree on
 // every line of the samples.
 func TestBuiltinRulesOnParsedSamples(t *testing.T) {
-	dir := rulesSampleDir(t, "logs")
 	rules := mustBuiltinRules(t)
 	want := sampleEvents()
-	files, err := filepath.Glob(filepath.Join(dir, "*.log"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no sample logs in %s: %v", dir, err)
-	}
 	clock := syslog.DeviceClock{Now: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)}
-	for _, path := range files {
-		name := filepath.Base(path)
-		for i, raw := range rulesReadLines(t, path) {
+	for _, name := range rulesSampleLogs(t) {
+		for i, raw := range rulesReadLines(t, rulesSample(t, "logs", name)) {
 			key := name + ":" + strconv.Itoa(i+1)
 			w, wantEvent := want[key]
 			line := syslog.ParseLine(logFileOf(name), raw, clock)
@@ -302,9 +307,8 @@ func TestBuiltinRulesOnParsedSamples(t *testing.T) {
 // core-dumps" output, as a caller that stores that output as a log file
 // would hand them over: unparsed, Raw only.
 func TestCoreDumpListing(t *testing.T) {
-	dir := rulesSampleDir(t, "cli-text")
 	rules := mustBuiltinRules(t)
-	lines := rulesReadLines(t, filepath.Join(dir, "show-system-core-dumps.mx960-re-vmcore.txt"))
+	lines := rulesReadLines(t, rulesSample(t, "cli-text", "show-system-core-dumps.mx960-re-vmcore.txt"))
 	var got []string
 	for _, raw := range lines {
 		if ev, ok := rules.Classify("DC-L36-GTWY04", devices.LogLine{File: "core-dumps", Raw: raw}); ok {
@@ -848,9 +852,8 @@ func TestTemplates(t *testing.T) {
 }
 
 func TestClassifyFromMastershipLog(t *testing.T) {
-	dir := rulesSampleDir(t, "logs")
 	rules := mustBuiltinRules(t)
-	lines := rulesReadLines(t, filepath.Join(dir, "mastership-file.log"))
+	lines := rulesReadLines(t, rulesSample(t, "logs", "mastership-file.log"))
 	// Line 2: "failed to receive keepalives from other RE for the last 60
 	// sec", read from re0's mastership log: the other RE is re1.
 	ev, ok := rules.ClassifyFrom("r1", "re0", handSplit("mastership", lines[1], true))
@@ -906,15 +909,13 @@ func FuzzParseRules(f *testing.F) {
 func FuzzClassify(f *testing.F) {
 	rules := mustBuiltinRules(f)
 	names := rules.Names()
-	dir := filepath.Join("..", "..", "..", "shared", "junos-samples", "logs")
-	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
+	for _, name := range junossamples.Names(f, "logs", "*.log") {
+		b, err := os.ReadFile(rulesSample(f, "logs", name))
 		if err != nil {
 			f.Fatal(err)
 		}
 		for _, raw := range strings.Split(string(b), "\n") {
-			l := handSplit(logFileOf(filepath.Base(file)), raw, true)
+			l := handSplit(logFileOf(name), raw, true)
 			f.Add(l.File, l.Raw, l.Host, l.Process, l.Tag, l.Message, l.Parsed, "re0")
 		}
 	}
@@ -995,10 +996,9 @@ func TestRequiredLiteral(t *testing.T) {
 // BenchmarkClassify measures the built-in rules on the napalm-logs lines,
 // mostly noise, which is what a messages file mostly holds.
 func BenchmarkClassify(b *testing.B) {
-	dir := rulesSampleDir(b, "logs")
 	rules := mustBuiltinRules(b)
 	var lines []devices.LogLine
-	for _, raw := range rulesReadLines(b, filepath.Join(dir, "napalm-logs-wire.log")) {
+	for _, raw := range rulesReadLines(b, rulesSample(b, "logs", "napalm-logs-wire.log")) {
 		lines = append(lines, handSplit("messages", raw, true))
 	}
 	b.ResetTimer()

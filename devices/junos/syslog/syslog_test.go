@@ -4,30 +4,22 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the zone tests must not depend on the host's zoneinfo
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/internal/junossamples"
 )
 
-// logSampleDir returns the directory of the captured syslog lines and
-// skips the test when it is absent.
-func logSampleDir(tb testing.TB) string {
-	tb.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "junos-samples", "logs")
-	if _, err := os.Stat(dir); err != nil {
-		tb.Skipf("Junos sample logs not found at %s (they live in the shared checkout beside the repository): %v", dir, err)
-	}
-	return dir
-}
-
-// readLogSample returns the lines of one sample file, without newlines.
+// readLogSample returns the lines of one sample file of junos-samples/logs,
+// without newlines. The attributed files are copied in testdata/logs (see
+// testdata/SOURCES.md); a test of an unattributed one skips when
+// ../shared is absent.
 func readLogSample(tb testing.TB, name string) []string {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(logSampleDir(tb), name))
+	f, err := os.Open(junossamples.Path(tb, "logs", name))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -249,28 +241,23 @@ func TestParseLineSamples(t *testing.T) {
 // TestEveryLogSampleIsTested fails when a .log file is added to the
 // samples without a case in logSamples, or a case names a missing file.
 func TestEveryLogSampleIsTested(t *testing.T) {
-	dir := logSampleDir(t)
 	covered := make(map[string]bool)
 	for _, c := range logSamples(t) {
 		covered[c.file] = true
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	present := make(map[string]bool)
-	for _, f := range files {
-		name := filepath.Base(f)
+	for _, name := range junossamples.Names(t, "logs", "*.log") {
 		present[name] = true
 		if !covered[name] {
 			t.Errorf("log sample %s has no case in logSamples", name)
 		}
 	}
 	for name := range covered {
-		if !present[name] {
-			t.Errorf("case for %s, but no such file in %s", name, dir)
+		if !present[name] && !junossamples.Absent(t, "logs", name) {
+			t.Errorf("case for %s, but no such file in testdata/logs or ../shared/junos-samples/logs", name)
 		}
 	}
+	junossamples.CheckCopies(t, "logs", "*.log")
 }
 
 func TestParseLineDating(t *testing.T) {
@@ -446,15 +433,9 @@ func TestParseLineUnparsed(t *testing.T) {
 }
 
 func FuzzParseLine(f *testing.F) {
-	if files, err := filepath.Glob(filepath.Join("..", "..", "..", "shared", "junos-samples", "logs", "*.log")); err == nil {
-		for _, name := range files {
-			b, err := os.ReadFile(name)
-			if err != nil {
-				f.Fatal(err)
-			}
-			for line := range strings.Lines(string(b)) {
-				f.Add(strings.TrimSuffix(line, "\n"), int64(1773964800), uint8(0))
-			}
+	for _, name := range junossamples.Names(f, "logs", "*.log") {
+		for _, line := range readLogSample(f, name) {
+			f.Add(line, int64(1773964800), uint8(0))
 		}
 	}
 	for _, s := range []string{
@@ -515,8 +496,8 @@ func FuzzParseLine(f *testing.F) {
 // lines per second.
 func BenchmarkParseLine(b *testing.B) {
 	var lines []string
-	for _, c := range logSamples(b) {
-		lines = append(lines, readLogSample(b, c.file)...)
+	for _, name := range junossamples.Names(b, "logs", "*.log") {
+		lines = append(lines, readLogSample(b, name)...)
 	}
 	clock := march2026()
 	b.ReportAllocs()
