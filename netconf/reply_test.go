@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mastership/mastership/internal/junossamples"
+	"github.com/mastership/mastership/devices/junos/junossamples"
 )
 
 // Replies below are copied from junos-samples/rpc (pyez captures, in

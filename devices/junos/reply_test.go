@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices"
-	"github.com/mastership/mastership/internal/junossamples"
+	"github.com/mastership/mastership/devices/junos/junossamples"
 )
 
 // readSample returns a captured reply of junos-samples/rpc: the

@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mastership/mastership/devices/junos"
-	"github.com/mastership/mastership/internal/junossamples"
+	"github.com/mastership/mastership/devices/junos/junossamples"
 	"github.com/mastership/mastership/netconf/netconftest"
 )
 

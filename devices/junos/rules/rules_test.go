@@ -15,7 +15,7 @@ import (
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos/syslog"
-	"github.com/mastership/mastership/internal/junossamples"
+	"github.com/mastership/mastership/devices/junos/junossamples"
 )
 
 // evt is what a test expects of a classified line. kind is spelled out

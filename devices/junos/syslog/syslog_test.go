@@ -10,7 +10,7 @@ import (
 	_ "time/tzdata" // the zone tests must not depend on the host's zoneinfo
 
 	"github.com/mastership/mastership/devices"
-	"github.com/mastership/mastership/internal/junossamples"
+	"github.com/mastership/mastership/devices/junos/junossamples"
 )
 
 // readLogSample returns the lines of one sample file of junos-samples/logs,

@@ -19,7 +19,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 )
 
@@ -29,57 +28,63 @@ const SkipUnattributed = "unattributed sample (repository not named in MANIFEST.
 
 // testdata is, by directory of junos-samples, where the attributed copies
 // are, relative to the module root.
-var testdata = map[string]string{
-	"rpc":  filepath.Join("devices", "junos", "testdata", "rpc"),
-	"logs": filepath.Join("devices", "junos", "syslog", "testdata", "logs"),
+func testdataDirs() map[string]string {
+	return map[string]string{
+		"rpc":  filepath.Join("devices", "junos", "testdata", "rpc"),
+		"logs": filepath.Join("devices", "junos", "syslog", "testdata", "logs"),
+	}
 }
 
 // unattributed lists, by directory of junos-samples, the samples whose
 // source MANIFEST.md names no repository for: they must not be copied
 // into the repository.
-var unattributed = map[string][]string{
-	"rpc": {
-		// JSAS lightweight-collector payload fragments.
-		"get-alarm-information.mx10003-3-major-pem.jsas-lwc.fragment.xml",
-		"get-route-engine-information.dual-re-mx10003-panic.jsas-lwc.fragment.xml",
-		// Wire-format replies from a Python test module whose
-		// repository could not be resolved.
-		"get-chassis-inventory.mx960-dual-re.nc-wire.xml",
-		"get-environment-information.mx-pem-check.nc-wire.xml",
-		"get-environment-information.qfx-psu-present.nc-wire.xml",
-		"get-route-engine-information.single-re-mx-vmhost.nc-wire.xml",
-	},
-	"logs": {
-		"alarms.log",           // lines 1-14: JTAC case notes and a lab note
-		"fpc-fru.log",          // JTAC case notes
-		"internal-link.log",    // a Juniper KB article and a page republishing one
-		"mastership-file.log",  // the Junos 9.3 documentation DVD
-		"pfe-fabric.log",       // lines 1-4: JTAC case notes
-		"re-crash-context.log", // an ops note
-	},
-	"cli-text": {
-		"gres-nsr-readiness-and-planned-switchover.mx-17.3R3-S8.1.txt",
-		"show-chassis-alarms.mx480-jtac-lab.txt",
-		"show-chassis-re-and-alarms.mx480-re0-powered-off.txt",
-		"show-chassis-re-and-alarms.mx960-after-re0-crash.txt",
-		"show-system-core-dumps.mx960-re-vmcore.txt",
-	},
-	"netconf": {
-		"command-format-text.reply.rendoaw-gist.txt",
-		"command-pipe-last.request.junos-mcp-server-issue-12.txt",
-		"command-pipe-match.device-trace.pyez-issue-616.txt",
-		"get-log-returns-file-content.api-mapping-excerpt.txt",
-		"hello.junos-17.3R3.wire.xml",
-	},
+func unattributedNames() map[string][]string {
+	return map[string][]string{
+		"rpc": {
+			// JSAS lightweight-collector payload fragments.
+			"get-alarm-information.mx10003-3-major-pem.jsas-lwc.fragment.xml",
+			"get-route-engine-information.dual-re-mx10003-panic.jsas-lwc.fragment.xml",
+			// Wire-format replies from a Python test module whose
+			// repository could not be resolved.
+			"get-chassis-inventory.mx960-dual-re.nc-wire.xml",
+			"get-environment-information.mx-pem-check.nc-wire.xml",
+			"get-environment-information.qfx-psu-present.nc-wire.xml",
+			"get-route-engine-information.single-re-mx-vmhost.nc-wire.xml",
+		},
+		"logs": {
+			"alarms.log",           // lines 1-14: JTAC case notes and a lab note
+			"fpc-fru.log",          // JTAC case notes
+			"internal-link.log",    // a Juniper KB article and a page republishing one
+			"mastership-file.log",  // the Junos 9.3 documentation DVD
+			"pfe-fabric.log",       // lines 1-4: JTAC case notes
+			"re-crash-context.log", // an ops note
+		},
+		"cli-text": {
+			"gres-nsr-readiness-and-planned-switchover.mx-17.3R3-S8.1.txt",
+			"show-chassis-alarms.mx480-jtac-lab.txt",
+			"show-chassis-re-and-alarms.mx480-re0-powered-off.txt",
+			"show-chassis-re-and-alarms.mx960-after-re0-crash.txt",
+			"show-system-core-dumps.mx960-re-vmcore.txt",
+		},
+		"netconf": {
+			"command-format-text.reply.rendoaw-gist.txt",
+			"command-pipe-last.request.junos-mcp-server-issue-12.txt",
+			"command-pipe-match.device-trace.pyez-issue-616.txt",
+			"get-log-returns-file-content.api-mapping-excerpt.txt",
+			"hello.junos-17.3R3.wire.xml",
+		},
+	}
 }
 
 // Unattributed reports whether junos-samples/sub/name is a sample that
 // is kept only in ../shared.
 func Unattributed(sub, name string) bool {
-	return slices.Contains(unattributed[sub], name)
+	return slices.Contains(unattributedNames()[sub], name)
 }
 
-var root = sync.OnceValues(func() (string, error) {
+// root finds the module root. It is looked up at each call, not kept:
+// the package keeps no state.
+func root() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -94,7 +99,7 @@ var root = sync.OnceValues(func() (string, error) {
 		}
 		dir = parent
 	}
-})
+}
 
 // Root returns the module root, the nearest directory with a go.mod at
 // or above the working directory (a test's is its package's).
@@ -120,7 +125,7 @@ func SharedDir(tb testing.TB, sub string) (string, bool) {
 // junos-samples/sub, or "" when none of that directory is copied.
 func TestdataDir(tb testing.TB, sub string) string {
 	tb.Helper()
-	rel, ok := testdata[sub]
+	rel, ok := testdataDirs()[sub]
 	if !ok {
 		return ""
 	}
@@ -195,7 +200,7 @@ func Names(tb testing.TB, sub, pattern string) []string {
 		add(dir)
 	} else {
 		left := 0
-		for _, name := range unattributed[sub] {
+		for _, name := range unattributedNames()[sub] {
 			if ok, _ := path.Match(pattern, name); ok {
 				left++
 			}
@@ -270,11 +275,11 @@ func CheckCopies(tb testing.TB, sub, pattern string) {
 	for _, f := range files {
 		name := filepath.Base(f)
 		if !copied[name] && !Unattributed(sub, name) {
-			tb.Errorf("sample %s is attributed but not copied into %s: copy it and name its source in SOURCES.md, or list it as unattributed in internal/junossamples",
+			tb.Errorf("sample %s is attributed but not copied into %s: copy it and name its source in SOURCES.md, or list it as unattributed in devices/junos/junossamples",
 				path.Join(sub, name), dir)
 		}
 	}
-	for _, name := range unattributed[sub] {
+	for _, name := range unattributedNames()[sub] {
 		if ok, _ := path.Match(pattern, name); !ok {
 			continue
 		}
