@@ -96,7 +96,7 @@ type Transition struct {
 	Evidence []string `json:"evidence"`
 }
 
-// Cause is what a finding blames, from DESIGN.md's table.
+// Cause is what a finding blames, from the table in docs/domain.md.
 type Cause string
 
 const (

@@ -41,7 +41,7 @@ func TestLegacyAlgorithmNames(t *testing.T) {
 		!slices.Equal(want.Ciphers, []string{"aes128-cbc", "3des-cbc"}) ||
 		!slices.Equal(want.MACs, []string{"hmac-sha1-96"}) ||
 		!slices.Equal(want.HostKeys, []string{"ssh-rsa"}) {
-		t.Errorf("LegacyAlgorithms() = %+v; update README and devices.example.yaml with it", want)
+		t.Errorf("LegacyAlgorithms() = %+v; update docs/inventory.md and devices.example.yaml with it", want)
 	}
 	all := slices.Concat(sup.KeyExchanges, sup.Ciphers, sup.MACs, sup.HostKeys,
 		insecure.KeyExchanges, insecure.Ciphers, insecure.MACs, insecure.HostKeys)

@@ -27,7 +27,7 @@ type historyOptions struct {
 
 func (h *historyOptions) addFlags(f *pflag.FlagSet) {
 	h.settings = correlate.DefaultSettings()
-	f.StringVar(&h.rules, "rules", "", "event rules file that extends or replaces the built-in rules (see README)")
+	f.StringVar(&h.rules, "rules", "", "event rules file that extends or replaces the built-in rules (see docs/rules.md)")
 	f.IntVar(&h.settings.FlapMin, "flap-min", h.settings.FlapMin, "transitions of one RE that make a flap")
 	f.DurationVar(&h.settings.FlapWindow, "flap-window", h.settings.FlapWindow, "longest gap between transitions inside one flap")
 	f.DurationVar(&h.settings.EvidenceWindow, "evidence-window", h.settings.EvidenceWindow, "evidence is looked for this long before and after a flap")

@@ -13,7 +13,7 @@ import (
 
 // deviceView is one device's poll and verdict as users see it: the
 // `check --json` object, and one element of `audit --format json`. Field
-// names are part of the user contract (DESIGN.md).
+// names are part of the user contract (docs/domain.md).
 type deviceView struct {
 	Device       string           `json:"device"`
 	Host         string           `json:"host"`

@@ -3,7 +3,7 @@
 // table between two polls, and from classified log lines), merges the
 // transitions several sources saw, follows alarms across polls, finds
 // flaps (runs of transitions of one RE) and joins each flap to the
-// evidence around it to name a cause, as DESIGN.md's domain section
+// evidence around it to name a cause, as docs/domain.md
 // describes.
 //
 // Everything here is pure and deterministic: history in, findings out. No

@@ -297,7 +297,7 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 	}
 }
 
-// remedy is DESIGN.md's suggestion for a cause, naming what the evidence
+// remedy is docs/domain.md's suggestion for a cause, naming what the evidence
 // named (the FRU, the link, the release problem, the commit).
 func remedy(cause devices.Cause, culprits []culprit) string {
 	var named []string

@@ -29,7 +29,7 @@ type Settings struct {
 	MergeTolerance time.Duration
 }
 
-// DefaultSettings returns DESIGN.md's defaults: a flap is 2 or more
+// DefaultSettings returns the defaults of docs/domain.md: a flap is 2 or more
 // transitions of one RE with at most 1h between them, evidence is
 // looked for ±5m around it and commits 10m before it, and sources that
 // saw the same transition within 2m are merged.

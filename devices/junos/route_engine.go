@@ -40,7 +40,7 @@ type routeEngineXML struct {
 // DecodeRouteEngines decodes a reply to RPCRouteEngine into one
 // RouteEngine per Routing Engine, in the order the device listed them.
 //
-// Names follow DESIGN.md. A plain reply gives "re<slot>" ("re0" when the
+// Names follow docs/domain.md. A plain reply gives "re<slot>" ("re0" when the
 // single RE reports no slot). In a multi-routing-engine reply the item's
 // re-name goes first: "member0-re1", "node1-re0", and "node0" for an SRX
 // cluster node without a slot. Item names that already end in -reN (TX

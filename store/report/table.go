@@ -37,7 +37,7 @@ func Kinds() []Kind {
 }
 
 // Header returns the fixed columns of kind: the CSV header and the JSON
-// keys, in order. They are a user contract (documented in the README):
+// keys, in order. They are a user contract (documented in docs/reports.md):
 // columns may be added at the end, never renamed or reordered.
 func Header(k Kind) ([]string, bool) {
 	t, ok := tables[k]

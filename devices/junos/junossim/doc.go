@@ -223,7 +223,7 @@
 //
 // A device's faults make it misbehave as real routers and networks do;
 // each is tested end to end in schedule/faults_test.go, which names the
-// outcome the agent must classify (README, "Poll outcomes"). Connection
+// outcome the agent must classify (docs/operations.md). Connection
 // faults apply to new connections, reply faults to every reply (the one to
 // close-session included, never the hello); Fleet.SetFaults changes them,
 // and the RPC faults, at run time, all but refuse and wrong_host_key.

@@ -79,7 +79,7 @@ type stamped struct {
 }
 
 // TestScenarioStories runs every scenario and checks that it tells the
-// story its expect block claims, by the rules of DESIGN.md: a flap is two
+// story its expect block claims, by the rules of docs/domain.md: a flap is two
 // or more transitions of one RE within an hour; it is critical with a
 // master change or a Major alarm, else a warning; its cause is the most
 // specific evidence within 5 minutes of its transitions (hardware, then

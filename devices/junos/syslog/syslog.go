@@ -443,7 +443,7 @@ func isUpperTag(s string) bool {
 // knownLowerTag lists the lower-case tags, which cannot be told from
 // function names by their shape. mcontrol_ore_alive_set is the status tag
 // the source document names (unverified in public Junos material, see
-// DESIGN.md); add others only from captures.
+// docs/domain.md); add others only from captures.
 func knownLowerTag(s string) bool {
 	switch s {
 	case "mcontrol_ore_alive_set":
