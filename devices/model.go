@@ -235,4 +235,8 @@ type Run struct {
 	OK          int       `json:"ok"`
 	Failed      int       `json:"failed"`
 	Interrupted bool      `json:"interrupted"`
+	// Unstored counts the polls of this run (ok or failed alike) that
+	// could not be written to the store: they happened, but their history
+	// is missing. OK and Failed still count them by outcome.
+	Unstored int `json:"unstored"`
 }

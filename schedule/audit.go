@@ -29,7 +29,12 @@ type Auditor struct {
 	// OnPoll, if set, is called after each device's poll is stored, from
 	// the audit's goroutines one at a time (progress bars, live tables).
 	OnPoll func(devices.Poll)
-	Logger *slog.Logger
+	// StoreOp, if set, is told the result of each store operation the
+	// audit makes (op is one of the Op names below; err nil on success),
+	// so that the daemon can count store errors and say on /healthz which
+	// operation is failing. It must be safe for concurrent use.
+	StoreOp func(op string, err error)
+	Logger  *slog.Logger
 
 	// Retries is how many more times a poll that failed transiently
 	// (refused, timeout; see Retryable) is tried within the device's
@@ -83,8 +88,10 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 	now := a.Poller.Now
 	run := devices.Run{Started: now().UTC(), Devices: len(devs)}
 	id, err := a.Store.BeginRun(ctx, run.Started)
+	a.storeOp(OpBeginRun, err)
 	if err != nil {
-		return Result{Run: run}, fmt.Errorf("begin run: %w", err)
+		// The store names the operation ("begin run: …").
+		return Result{Run: run}, err
 	}
 	run.ID = id
 
@@ -93,7 +100,8 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 		conc = 32
 	}
 	polls := make([]devices.Poll, len(devs))
-	others := make([]bool, len(devs)) // claimed by another agent in slot
+	others := make([]bool, len(devs))   // claimed by another agent in slot
+	unstored := make([]bool, len(devs)) // polled, but the store refused the poll
 	sem := make(chan struct{}, conc)
 	var (
 		wg       sync.WaitGroup
@@ -135,13 +143,16 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 				// Claimed only now, with a worker free: an agent that
 				// dies holds back at most Concurrency devices of a slot.
 				mine, err := a.Store.ClaimPoll(ctx, slot, d.Name)
+				if ctx.Err() == nil {
+					a.storeOp(OpClaim, err)
+				}
 				if err != nil || !mine {
 					mu.Lock()
 					defer mu.Unlock()
 					others[i] = true
 					if err != nil && ctx.Err() == nil && storeErr == nil {
 						// Not polled: polling unclaimed could poll twice.
-						storeErr = fmt.Errorf("claim %s: %w", d.Name, err)
+						storeErr = err
 					}
 					return
 				}
@@ -151,11 +162,18 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			// Store even when the audit is being cancelled: the poll
 			// happened and must not be lost.
 			serr := a.save(context.WithoutCancel(ctx), d, &p)
+			a.storeOp(OpSavePoll, serr)
 			polls[i] = p
 			mu.Lock()
 			defer mu.Unlock()
-			if serr != nil && storeErr == nil {
-				storeErr = fmt.Errorf("store poll of %s: %w", d.Name, serr)
+			if serr != nil {
+				unstored[i] = true
+				if a.Logger != nil {
+					a.Logger.Error("poll not stored", "device", d.Name, "run", run.ID, "error", serr)
+				}
+				if storeErr == nil {
+					storeErr = serr // the store names the operation and the device
+				}
 			}
 			if a.OnPoll != nil {
 				a.OnPoll(p)
@@ -171,10 +189,14 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			run.Devices-- // another agent's in this slot
 		case p.Device == "": // never started: the audit was cancelled
 			run.Interrupted = true
+			continue
 		case p.Outcome == devices.OutcomeOK || p.Outcome == devices.OutcomePartial:
 			run.OK++
 		default:
 			run.Failed++
+		}
+		if unstored[i] {
+			run.Unstored++
 		}
 	}
 	if ctx.Err() != nil {
@@ -191,15 +213,38 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			}
 		}
 		found, err := a.Historian.Judge(context.WithoutCancel(ctx), names, now().UTC())
+		a.storeOp(OpJudge, err)
 		res.Findings = found
 		if err != nil {
 			storeErr = errors.Join(storeErr, err)
 		}
 	}
-	if err := a.Store.FinishRun(context.WithoutCancel(ctx), run); err != nil {
-		return res, errors.Join(storeErr, fmt.Errorf("finish run %d: %w", run.ID, err))
+	err = a.Store.FinishRun(context.WithoutCancel(ctx), run)
+	a.storeOp(OpFinishRun, err)
+	if err != nil {
+		return res, errors.Join(storeErr, err) // "finish run N: …" from the store
 	}
 	return res, storeErr
+}
+
+// The store operations an audit reports to StoreOp, as they are named in
+// mastership_store_errors_total{op} and on /healthz.
+const (
+	OpBeginRun  = "begin_run"
+	OpClaim     = "claim"
+	OpSavePoll  = "save_poll"
+	OpJudge     = "judge"
+	OpFinishRun = "finish_run"
+)
+
+// StoreOps are the operations above, in the order an audit makes them.
+func StoreOps() []string { return []string{OpBeginRun, OpClaim, OpSavePoll, OpJudge, OpFinishRun} }
+
+// storeOp reports one store operation's result to StoreOp, if set.
+func (a *Auditor) storeOp(op string, err error) {
+	if a.StoreOp != nil {
+		a.StoreOp(op, err)
+	}
 }
 
 // save stores one poll and what it adds to the device's history.
@@ -284,7 +329,7 @@ func (a *Auditor) panicPoll(d inventory.Device, started time.Time, r any) device
 func (a *Auditor) Check(ctx context.Context, d inventory.Device) (devices.Poll, []devices.Finding, error) {
 	p := a.pollWithHardDeadline(ctx, d)
 	if err := a.save(context.WithoutCancel(ctx), d, &p); err != nil {
-		return p, nil, fmt.Errorf("store poll of %s: %w", d.Name, err)
+		return p, nil, err // the store names the operation and the device
 	}
 	if a.Historian == nil {
 		return p, nil, nil

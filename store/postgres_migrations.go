@@ -135,6 +135,10 @@ CREATE TABLE poll_claims (
     PRIMARY KEY (slot, device)
 );
 `},
+		// See the SQLite migration of the same name.
+		{name: "run unstored polls", sql: `
+ALTER TABLE runs ADD COLUMN unstored integer NOT NULL DEFAULT 0 CHECK (unstored >= 0);
+`},
 	}
 }
 

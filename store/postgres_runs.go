@@ -30,8 +30,8 @@ func (s *pgStore) FinishRun(ctx context.Context, run devices.Run) error {
 	if _, err := nanosOrNull(run.Finished); err != nil {
 		return fmt.Errorf("finish run %d: %w", run.ID, err)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE runs SET finished = $1, devices = $2, ok = $3, failed = $4, interrupted = $5
-WHERE id = $6`, pgTimeOrNull(run.Finished), run.Devices, run.OK, run.Failed, run.Interrupted, run.ID)
+	tag, err := s.pool.Exec(ctx, `UPDATE runs SET finished = $1, devices = $2, ok = $3, failed = $4, interrupted = $5, unstored = $6
+WHERE id = $7`, pgTimeOrNull(run.Finished), run.Devices, run.OK, run.Failed, run.Interrupted, run.Unstored, run.ID)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", run.ID, err)
 	}
@@ -46,7 +46,7 @@ func (s *pgStore) Runs(ctx context.Context, limit int) ([]devices.Run, error) {
 	if limit > 0 {
 		lim = &limit
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, started, finished, devices, ok, failed, interrupted
+	rows, err := s.pool.Query(ctx, `SELECT id, started, finished, devices, ok, failed, interrupted, unstored
 FROM runs ORDER BY started DESC, id DESC LIMIT $1`, lim)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -56,7 +56,7 @@ FROM runs ORDER BY started DESC, id DESC LIMIT $1`, lim)
 			r        devices.Run
 			finished *time.Time
 		)
-		err := row.Scan(&r.ID, &r.Started, &finished, &r.Devices, &r.OK, &r.Failed, &r.Interrupted)
+		err := row.Scan(&r.ID, &r.Started, &finished, &r.Devices, &r.OK, &r.Failed, &r.Interrupted, &r.Unstored)
 		r.Finished = zeroIfNil(finished)
 		return r, err
 	})

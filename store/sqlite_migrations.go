@@ -143,6 +143,11 @@ CREATE TABLE poll_claims (
     PRIMARY KEY (slot, device)
 ) STRICT, WITHOUT ROWID;
 `},
+		// How many polls of a run could not be stored: a run whose
+		// polls were lost to a full disk must not read as all ok.
+		{name: "run unstored polls", sql: `
+ALTER TABLE runs ADD COLUMN unstored INTEGER NOT NULL DEFAULT 0 CHECK (unstored >= 0);
+`},
 	}
 }
 

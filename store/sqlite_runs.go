@@ -13,7 +13,7 @@ import (
 const (
 	insertRunSQL = `INSERT INTO runs (started, agent) VALUES (?, ?)`
 	finishRunSQL = `UPDATE runs
-SET finished = ?, devices = ?, ok = ?, failed = ?, interrupted = ?
+SET finished = ?, devices = ?, ok = ?, failed = ?, interrupted = ?, unstored = ?
 WHERE id = ?`
 	// claimPollSQL inserts a claim or, when the slot's device is claimed
 	// already, reads the claimant back.
@@ -47,7 +47,7 @@ func (s *sqliteStore) FinishRun(ctx context.Context, run devices.Run) error {
 		return fmt.Errorf("finish run %d: %w", run.ID, err)
 	}
 	res, err := s.finishRun.ExecContext(ctx,
-		finished, int64(run.Devices), int64(run.OK), int64(run.Failed), boolInt(run.Interrupted), run.ID)
+		finished, int64(run.Devices), int64(run.OK), int64(run.Failed), boolInt(run.Interrupted), int64(run.Unstored), run.ID)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", run.ID, err)
 	}
@@ -65,7 +65,7 @@ func (s *sqliteStore) Runs(ctx context.Context, limit int) ([]devices.Run, error
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT id, started, finished, devices, ok, failed, interrupted
+	rows, err := s.reader.QueryContext(ctx, `SELECT id, started, finished, devices, ok, failed, interrupted, unstored
 FROM runs ORDER BY started DESC, id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -78,13 +78,14 @@ FROM runs ORDER BY started DESC, id DESC LIMIT ?`, limit)
 			started               int64
 			finished              sql.NullInt64
 			count, ok, failed, ir int64
+			unstored              int64
 		)
-		if err := rows.Scan(&r.ID, &started, &finished, &count, &ok, &failed, &ir); err != nil {
+		if err := rows.Scan(&r.ID, &started, &finished, &count, &ok, &failed, &ir, &unstored); err != nil {
 			return nil, fmt.Errorf("list runs: %w", err)
 		}
 		r.Started = fromNanos(started)
 		r.Finished = timeOrZero(finished)
-		r.Devices, r.OK, r.Failed, r.Interrupted = int(count), int(ok), int(failed), ir != 0
+		r.Devices, r.OK, r.Failed, r.Interrupted, r.Unstored = int(count), int(ok), int(failed), ir != 0, int(unstored)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

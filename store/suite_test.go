@@ -374,6 +374,7 @@ func suiteRuns(t *testing.T, open opener) {
 		want = append(want, r)
 	}
 	want[0].Finished, want[0].Devices, want[0].OK, want[0].Failed = base.Add(time.Minute), 40, 38, 2
+	want[0].Unstored = 3 // counted apart from ok and failed
 	want[1].Finished, want[1].Devices, want[1].OK, want[1].Failed, want[1].Interrupted =
 		base.Add(time.Hour+time.Second), 40, 12, 1, true
 	// want[2] is still running: Finished zero.

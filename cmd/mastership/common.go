@@ -74,15 +74,17 @@ func utcNow() time.Time { return time.Now().UTC() }
 
 // recoverRuns marks interrupted the runs a killed agent left unfinished,
 // so reports and metrics do not show them as still running. A failure is
-// logged, not fatal: the audit about to start matters more.
-func (a *app) recoverRuns(ctx context.Context, st store.Store) {
+// logged, not fatal: the audit about to start matters more. The error is
+// returned for the daemon's store health.
+func (a *app) recoverRuns(ctx context.Context, st store.Store) error {
 	runs, err := st.RecoverRuns(ctx)
 	if err != nil {
 		a.log.Warn("could not mark unfinished runs interrupted", "error", err)
-		return
+		return err
 	}
 	for _, r := range runs {
 		a.log.Warn("run left unfinished by an agent that is gone: marked interrupted",
 			"run", r.ID, "started", r.Started, "polls_stored", r.Devices)
 	}
+	return nil
 }

@@ -65,7 +65,18 @@ you which routers have lost a Routing Engine or carry alarms.`,
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error (logs go to stderr)")
-	root.AddCommand(newAuditCommand(a), newCheckCommand(a), newReportCommand(a), newDemoCommand(a), newRunCommand(a))
+	root.AddCommand(newAuditCommand(a), newCheckCommand(a), newReportCommand(a), newDemoCommand(a), newRunCommand(a),
+		newVersionCommand(a))
+	// --version prints what `mastership version` prints.
+	// Not cobra's Version field: its template cannot say what is unknown.
+	root.Flags().BoolP("version", "", false, "print the version, as the version command does")
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if v, _ := cmd.Flags().GetBool("version"); v {
+			printVersion(a.stdout, buildInfo())
+			return nil
+		}
+		return cmd.Help()
+	}
 	root.AddCommand(newBenchCommand(a))
 	// Cobra's own flag errors are usage errors too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })

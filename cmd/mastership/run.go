@@ -92,6 +92,13 @@ from the next slot on, the others poll them.`,
 	return cmd
 }
 
+// The daemon's own store operations, beside the audit's
+// (schedule.StoreOps), as mastership_store_errors_total{op} names them.
+const (
+	opPrune       = "prune"
+	opRecoverRuns = "recover_runs"
+)
+
 func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	sched, err := schedule.ParseSpec(o.spec)
 	if err != nil {
@@ -128,12 +135,13 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		return usageError(err)
 	}
 	defer st.Close()
-	a.recoverRuns(ctx, st)
+	m := metrics.New(append(schedule.StoreOps(), opPrune, opRecoverRuns)...)
+	m.SetBuildInfo(buildInfo())
+	m.StoreOp(opRecoverRuns, a.recoverRuns(ctx, st), time.Now())
 	hist, err := o.history.historian(a, st)
 	if err != nil {
 		return usageError(err)
 	}
-	m := metrics.New()
 	var ready atomic.Bool
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
@@ -165,6 +173,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		Retries:      o.retries,
 		RetryBackoff: time.Second,
 		Spread:       time.Duration(o.spread * float64(interval)),
+		StoreOp:      func(op string, err error) { m.StoreOp(op, err, time.Now()) },
 		Logger:       a.log,
 	}
 	const pruneEvery = time.Hour
@@ -200,6 +209,9 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		if ctx.Err() == nil && time.Since(lastPrune) >= pruneEvery {
 			lastPrune = time.Now()
 			stats, err := st.Prune(ctx, lastPrune.Add(-o.retention))
+			if ctx.Err() == nil {
+				m.StoreOp(opPrune, err, time.Now())
+			}
 			if err != nil && ctx.Err() == nil {
 				a.log.Error("prune history", "error", err)
 			} else if n := stats.Total(); n > 0 {

@@ -22,7 +22,8 @@ const NotReadyMessage = "not ready: no audit completed yet"
 
 // Handler serves /metrics (the registry, in the Prometheus text or
 // OpenMetrics format the scraper asks for), /healthz (200 "ok" while the
-// process serves) and /readyz (200 "ok" once ready returns true, 503
+// process serves, followed by one "store degraded: …" line per failing
+// store operation) and /readyz (200 "ok" once ready returns true, 503
 // before). ready nil means m.Ready: an audit has been observed. Every
 // other path is 404; methods other than GET and HEAD are 405.
 func (m *Metrics) Handler(ready func() bool) http.Handler {
@@ -38,7 +39,14 @@ func (m *Metrics) Handler(ready func() bool) http.Handler {
 			Timeout:             30 * time.Second,
 		})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		text(w, http.StatusOK, "ok")
+		// Still 200: the process is alive and polling, and a liveness
+		// probe that failed on a store outage would restart the one
+		// thing that keeps polling. The body names what is failing.
+		body := "ok"
+		for _, f := range m.StoreFailures() {
+			body += "\nstore degraded: " + f.String()
+		}
+		text(w, http.StatusOK, body)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready() {

@@ -133,6 +133,11 @@ type Metrics struct {
 	descAuditDevices   *prometheus.Desc
 	descAuditTimestamp *prometheus.Desc
 
+	store *storeHealth
+	// buildInfo is the mastership_build_info gauge, nil until set.
+	buildMu   sync.Mutex
+	buildInfo prometheus.Collector
+
 	mu      sync.RWMutex
 	devices map[string]*device
 	// lastRun is the last audit observed; observed is false before one.
@@ -141,9 +146,11 @@ type Metrics struct {
 }
 
 // New returns Metrics with a fresh registry holding the mastership
-// metrics and the Go runtime and process collectors.
-func New() *Metrics {
+// metrics and the Go runtime and process collectors. storeOps are the
+// store operations whose error counters are exported from the start.
+func New(storeOps ...string) *Metrics {
 	m := &Metrics{
+		store:   newStoreHealth(storeOps),
 		reg:     prometheus.NewRegistry(),
 		devices: make(map[string]*device),
 		pollDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -209,6 +216,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.pollDuration, m.auditDuration,
 		m.audits, m.auditsInterrupted, m.auditsSkipped,
+		m.store.errors,
 		stateCollector{m},
 	)
 	return m

@@ -92,7 +92,7 @@ func fixtureStore(t testing.TB) store.Store {
 	}
 	must("finish run", st.FinishRun(ctx, devices.Run{ID: run1, Started: at(0), Finished: at(0).Add(time.Second), Devices: 4, OK: 4}))
 	must("finish run", st.FinishRun(ctx, devices.Run{ID: run2, Started: at(45 * m), Finished: at(45 * m).Add(3 * time.Second),
-		Devices: 4, OK: 2, Failed: 1, Interrupted: true}))
+		Devices: 4, OK: 2, Failed: 1, Interrupted: true, Unstored: 1}))
 
 	pemLine := devices.LogLine{File: "messages", Time: at(10 * m), Host: "mx1", Process: "alarmd", PID: 2231, Parsed: true,
 		Raw:     "Mar 14 09:10:00  mx1 alarmd[2231]: Alarm set: PEM color=RED, class=CHASSIS, reason=PEM 0 Not Powered",

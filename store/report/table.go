@@ -147,7 +147,7 @@ var tables = map[Kind]table{
 		timeBound: true,
 	},
 	KindRuns: {
-		header:    []string{"run_id", "started", "finished", "duration_ms", "devices", "ok", "failed", "interrupted"},
+		header:    []string{"run_id", "started", "finished", "duration_ms", "devices", "ok", "failed", "interrupted", "unstored"},
 		rows:      runRows,
 		timeBound: true,
 	},
@@ -271,7 +271,7 @@ func runRows(ctx context.Context, src Source, q Query, _ func(string) string, em
 	if err != nil {
 		return err
 	}
-	row := make([]cell, 0, 8)
+	row := make([]cell, 0, 9)
 	// Runs come newest first; a report reads oldest first like the others.
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
@@ -283,7 +283,7 @@ func runRows(ctx context.Context, src Source, q Query, _ func(string) string, em
 			dur = num(int(r.Finished.Sub(r.Started).Milliseconds()))
 		}
 		row = append(row[:0], id(r.ID), stamp(r.Started), stamp(r.Finished), dur, num(r.Devices), num(r.OK),
-			num(r.Failed), boolean(r.Interrupted))
+			num(r.Failed), boolean(r.Interrupted), num(r.Unstored))
 		if err := emit(row); err != nil {
 			return err
 		}

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices"
-	"github.com/mastership/mastership/devices/junos/syslog"
 	"github.com/mastership/mastership/devices/junos/junossamples"
+	"github.com/mastership/mastership/devices/junos/syslog"
 )
 
 // evt is what a test expects of a classified line. kind is spelled out
