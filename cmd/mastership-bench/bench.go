@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// benchOptions are the flags of `mastership bench`.
+// benchOptions are the flags of mastership-bench.
 type benchOptions struct {
 	quick       bool
 	scenarios   []string
@@ -75,14 +75,16 @@ var benchGroups = []string{benchFresh, benchNcclient, benchPersistent, benchDeco
 func newBenchCommand(a *app) *cobra.Command {
 	o := benchOptions{}
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "mastership-bench [flags]",
 		Short: "Measure the agent against a simulated fleet and a minimal reference client",
-		Long: `bench starts a simulated fleet of Junos routers in a child process (this
-binary, re-executed; several when one cannot hold enough open files), runs
-the agent's real code paths against it over SSH on loopback and prints one
-table: wall time, polls per second, the agent's CPU per poll (getrusage of
-this process only: the simulator is another process), allocations per poll,
-peak RSS and RSS per idle persistent session.
+		Long: `mastership-bench starts a simulated fleet of Junos routers in a child
+process (this binary, re-executed; several when one cannot hold enough open
+files), runs the agent's real code paths against it over SSH on loopback and
+prints one table: wall time, polls per second, the agent's CPU per poll
+(getrusage of this process only: the simulator is another process),
+allocations per poll, peak RSS and RSS per idle persistent session. It is a
+development tool: the mastership binary operators install does not contain
+it.
 
 Beside each audit it runs a minimal reference client — x/crypto/ssh, password
 auth, the netconf subsystem, a hello and the same RPCs with end-of-message
@@ -111,9 +113,9 @@ heads past --max-rss-mib is stopped and reported as an error. Other
 processes' CPU use during each scenario is measured and the scenario flagged
 NOISY when they used a quarter of a core or more. The exit code is 0
 whatever the targets say, 1 if a scenario could not run.`,
-		Example: `  mastership bench --quick
-  mastership bench --scenarios fresh-1000,persistent --cpuprofile /tmp/cpu.prof
-  mastership bench --json > bench.json`,
+		Example: `  mastership-bench --quick
+  mastership-bench --scenarios fresh-1000,persistent --cpuprofile /tmp/cpu.prof
+  mastership-bench --json > bench.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.bench(cmd.Context(), &o)
@@ -273,7 +275,7 @@ type benchReport struct {
 	LoadEnd  string        `json:"loadavg_end,omitempty"`
 }
 
-// bencher runs the scenarios of one `mastership bench`.
+// bencher runs the scenarios of one mastership-bench.
 type bencher struct {
 	app   *app // the app whose logger writes through out's lock
 	o     *benchOptions
@@ -326,7 +328,7 @@ func (a *app) bench(ctx context.Context, o *benchOptions) error {
 		return fmt.Errorf("bench directory: %w", err)
 	}
 
-	rep := benchReport{Machine: benchMachineInfo(), Started: time.Now().UTC(), Command: benchCommandLine()}
+	rep := benchReport{Machine: benchMachineInfo(), Started: time.Now().UTC(), Command: benchCommandLine(a.args)}
 	b.logf("machine: %s", rep.Machine)
 	failed := 0
 	for _, sc := range plan {
@@ -434,12 +436,15 @@ func (l *benchLockedWriter) Write(p []byte) (int, error) {
 }
 
 // benchCommandLine is the command as run, for the record.
-func benchCommandLine() string {
-	args := append([]string{"mastership"}, os.Args[1:]...)
-	if len(os.Args) > 1 && os.Args[1] != "bench" {
-		args = []string{"mastership", "bench", "(in-process)"}
-	}
-	return strings.Join(args, " ")
+func benchCommandLine(args []string) string {
+	return strings.Join(append([]string{"mastership-bench"}, args...), " ")
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // profilePath inserts the scenario name before path's extension:
