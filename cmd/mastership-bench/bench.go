@@ -41,23 +41,26 @@ type benchOptions struct {
 	splitKnownHosts bool
 }
 
-// Default sizes of the scenarios, full run and --quick.
-var (
-	benchFullSizes = map[string][]int{
+// benchSizes are the default sizes of the scenarios: of the full run, or
+// of --quick.
+func benchSizes(quick bool) map[string][]int {
+	if quick {
+		return map[string][]int{
+			benchFresh:      {50},
+			benchNcclient:   {20},
+			benchPersistent: {50},
+			benchCorrelate:  {100},
+			benchCSV:        {2000},
+		}
+	}
+	return map[string][]int{
 		benchFresh:      {1000, 5000},
 		benchNcclient:   {200},
 		benchPersistent: {1000, 10000},
 		benchCorrelate:  {10000},
 		benchCSV:        {1_000_000},
 	}
-	benchQuickSizes = map[string][]int{
-		benchFresh:      {50},
-		benchNcclient:   {20},
-		benchPersistent: {50},
-		benchCorrelate:  {100},
-		benchCSV:        {2000},
-	}
-)
+}
 
 // Scenario groups; a scenario's name is its group and its size
 // ("fresh-1000"), except decode, which has none.
@@ -70,7 +73,10 @@ const (
 	benchCSV        = "csv"
 )
 
-var benchGroups = []string{benchFresh, benchNcclient, benchPersistent, benchDecode, benchCorrelate, benchCSV}
+// benchGroups are the scenario groups in the order they run.
+func benchGroups() []string {
+	return []string{benchFresh, benchNcclient, benchPersistent, benchDecode, benchCorrelate, benchCSV}
+}
 
 func newBenchCommand(a *app) *cobra.Command {
 	o := benchOptions{}
@@ -158,24 +164,21 @@ func (s benchScenario) name() string {
 // benchPlan turns --scenarios into the scenarios to run: by group in the
 // order of benchGroups, each size once, in the order given.
 func benchPlan(o *benchOptions) ([]benchScenario, error) {
-	sizes := benchFullSizes
-	if o.quick {
-		sizes = benchQuickSizes
-	}
+	sizes, groups := benchSizes(o.quick), benchGroups()
 	want := o.scenarios
 	if len(want) == 0 {
-		want = benchGroups
+		want = groups
 	}
 	picked := map[string][]int{}
 	for _, w := range want {
 		w = strings.ToLower(strings.TrimSpace(w))
 		group, size, hasSize := strings.Cut(w, "-")
 		known := false
-		for _, g := range benchGroups {
+		for _, g := range groups {
 			known = known || g == group
 		}
 		if !known {
-			return nil, fmt.Errorf("--scenarios: unknown scenario %q (want %s, or group-N)", w, strings.Join(benchGroups, ", "))
+			return nil, fmt.Errorf("--scenarios: unknown scenario %q (want %s, or group-N)", w, strings.Join(groups, ", "))
 		}
 		switch {
 		case group == benchDecode && hasSize:
@@ -193,7 +196,7 @@ func benchPlan(o *benchOptions) ([]benchScenario, error) {
 		}
 	}
 	var plan []benchScenario
-	for _, g := range benchGroups {
+	for _, g := range groups {
 		seen := map[int]bool{}
 		for _, n := range picked[g] {
 			if !seen[n] {
