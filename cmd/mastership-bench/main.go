@@ -65,6 +65,7 @@ func newRootCommand(a *app) *cobra.Command {
 	root := newBenchCommand(a)
 	root.SilenceUsage = true
 	root.SilenceErrors = true
+	root.CompletionOptions.DisableDefaultCmd = true // a development tool
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		var level slog.Level
 		if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
