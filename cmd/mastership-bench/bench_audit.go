@@ -167,12 +167,12 @@ func benchJoinKnownHosts(devs []inventory.Device, path string) error {
 		done[d.KnownHosts] = true
 		data, err := os.ReadFile(d.KnownHosts)
 		if err != nil {
-			return err
+			return fmt.Errorf("join known_hosts: %w", err)
 		}
 		all = append(all, data...)
 	}
 	if err := os.WriteFile(path, all, 0o644); err != nil {
-		return err
+		return fmt.Errorf("join known_hosts: %w", err)
 	}
 	for i := range devs {
 		devs[i].KnownHosts = path
@@ -191,7 +191,7 @@ func btoi(b bool) int {
 // to a file of its own in dir and points the device at it.
 func benchSplitKnownHosts(devs []inventory.Device, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+		return fmt.Errorf("split known_hosts: %w", err)
 	}
 	lines := map[string]map[string]string{} // file → label → line
 	for i, d := range devs {
@@ -199,7 +199,7 @@ func benchSplitKnownHosts(devs []inventory.Device, dir string) error {
 		if !ok {
 			data, err := os.ReadFile(d.KnownHosts)
 			if err != nil {
-				return err
+				return fmt.Errorf("split known_hosts: %w", err)
 			}
 			byLabel = map[string]string{}
 			for line := range strings.Lines(string(data)) {
@@ -215,7 +215,7 @@ func benchSplitKnownHosts(devs []inventory.Device, dir string) error {
 		}
 		path := filepath.Join(dir, d.Name)
 		if err := os.WriteFile(path, []byte(line), 0o644); err != nil {
-			return err
+			return fmt.Errorf("split known_hosts: %w", err)
 		}
 		devs[i].KnownHosts = path
 	}

@@ -55,12 +55,12 @@ func newBenchSimCommand(a *app) *cobra.Command {
 			}()
 			fleet, err := junossim.Start(ctx, junossim.Generate(n, seed), junossim.Options{Logger: a.log, InventoryTimeout: timeout})
 			if err != nil {
-				return err
+				return fmt.Errorf("start %d simulated routers: %w", n, err)
 			}
 			defer fleet.Close()
 			inv := filepath.Join(dir, "devices.yaml")
 			if err := fleet.WriteInventory(inv); err != nil {
-				return err
+				return fmt.Errorf("write the simulator's inventory: %w", err)
 			}
 			fmt.Fprintln(a.stdout, benchSimReady+inv)
 			<-ctx.Done()
