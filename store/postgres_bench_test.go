@@ -176,7 +176,7 @@ func BenchmarkEngineLatestPolls(b *testing.B) {
 // mode's ClaimPoll are left out.
 //
 //   - first: every op polls a device the store has never seen, with a
-//     whole log tail to store: the fresh-N audit of `mastership bench`,
+//     whole log tail to store: the fresh-N audit of mastership-bench,
 //     the first into an empty database.
 //   - again: benchPollDevices devices polled round-robin, each poll
 //     appending a few lines and re-seeing the last poll's transition.

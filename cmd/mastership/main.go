@@ -77,7 +77,6 @@ you which routers have lost a Routing Engine or carry alarms.`,
 		}
 		return cmd.Help()
 	}
-	root.AddCommand(newBenchCommand(a))
 	// Cobra's own flag errors are usage errors too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root

@@ -252,28 +252,13 @@ func selectDevices(ctx context.Context, st store.Store, inv *inventory.Inventory
 	return out, nil
 }
 
-// writeReportFile writes to path atomically (temp file, then rename) so a
+// writeReportFile writes to path atomically (report.WriteFile) so a
 // failed export never leaves half a report in place; "" means stdout.
 func writeReportFile(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "" {
 		return write(stdout)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*")
-	if err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	return nil
+	return report.WriteFile(path, write)
 }
 
 // reportFormatOf tells the format of --report FILE from its extension.

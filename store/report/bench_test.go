@@ -14,7 +14,7 @@ import (
 
 // BenchmarkWriteEvents exports 100,000 events in each table format, in
 // process, to profile the export path (the million-row figure with peak
-// RSS is BenchmarkReportEvents1M in cmd/mastership).
+// RSS is BenchmarkReportEvents1M in cmd/mastership-bench).
 func BenchmarkWriteEvents(b *testing.B) {
 	const n = 100_000
 	ctx := context.Background()

@@ -13,7 +13,7 @@ import (
 // writeBenchTable prints the results: one row per scenario, the targets
 // beside the figures, then the notes and errors.
 func writeBenchTable(w io.Writer, rep benchReport) error {
-	fmt.Fprintf(w, "mastership bench, %s\n", rep.Started.Format(time.RFC3339))
+	fmt.Fprintf(w, "mastership-bench, %s\n", rep.Started.Format(time.RFC3339))
 	fmt.Fprintf(w, "machine: %s\n", rep.Machine)
 	if rep.LoadEnd != "" {
 		fmt.Fprintf(w, "load average at the end: %s; took %s\n", rep.LoadEnd, time.Duration(rep.Duration*float64(time.Second)).Round(time.Second))

@@ -16,12 +16,13 @@ import (
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/store"
+	"github.com/mastership/mastership/store/report"
 )
 
-// newBenchFillCommand is `mastership bench fill`, hidden: it stores --rows
-// classified log lines (one event each) in a new database, as the
-// 1M-row export benchmark of the report command does, in a child process
-// so the bench's own memory stays as it was.
+// newBenchFillCommand is `mastership-bench fill`, hidden: it stores --rows
+// classified log lines (one event each) in a new database, as
+// BenchmarkReportEvents1M does, in a child process so the bench's own
+// memory stays as it was.
 func newBenchFillCommand(a *app) *cobra.Command {
 	var (
 		db   string
@@ -83,38 +84,75 @@ func saveBenchEvents(ctx context.Context, st store.Store, n int) error {
 	return nil
 }
 
-// benchPeakPrefix starts the line in which `bench export` reports its peak
-// RSS.
+// benchPeakPrefix starts the line in which the export child reports its
+// peak RSS.
 const benchPeakPrefix = "peak-rss "
 
-// newBenchExportCommand is `mastership bench export -- ARGS`, hidden: it
-// runs the mastership command line ARGS in this process (the export: the
-// real report command) and prints its own peak RSS (VmHWM) on stdout.
-// getrusage's ru_maxrss of a child cannot be used: os/exec starts children
-// with vfork, and the kernel keeps the parent's peak as the child's.
+// newBenchExportCommand is `mastership-bench export`, hidden: it exports
+// one kind of stored record in this process, as `mastership report --db DB
+// --kind KIND --format FORMAT -o FILE` does (see exportReport), and prints
+// its own peak RSS (VmHWM) on stdout. getrusage's ru_maxrss of a child
+// cannot be used: os/exec starts children with vfork, and the kernel keeps
+// the parent's peak as the child's.
 func newBenchExportCommand(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:    "export -- ARGS",
-		Short:  "Run a command and report its peak RSS, for bench (internal)",
+	var db, kind, format, out string
+	cmd := &cobra.Command{
+		Use:    "export --db PATH --kind KIND --format FORMAT -o FILE",
+		Short:  "Export stored records as mastership report does and report the peak RSS, for bench (internal)",
 		Hidden: true,
-		Args:   cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			// The command's own output goes to stderr: stdout is the
-			// report to the parent.
-			if code := run(cmd.Context(), args, a.stderr, a.stderr); code != 0 {
-				return &exitError{code: code}
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if db == "" || out == "" {
+				return usageError(errors.New("--db and -o are required"))
+			}
+			if err := exportReport(cmd.Context(), db, report.Kind(kind), report.Format(format), out); err != nil {
+				return err
 			}
 			// 0 where there is no /proc (not Linux): unknown.
 			fmt.Fprintf(a.stdout, "%s%d\n", benchPeakPrefix, benchProcStatus("VmHWM"))
 			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&db, "db", "", "SQLite database file to read")
+	f.StringVar(&kind, "kind", string(report.KindEvents), "what to export (as mastership report --kind)")
+	f.StringVar(&format, "format", string(report.FormatCSV), "csv, json or jsonl")
+	f.StringVarP(&out, "output", "o", "", "file to write (written whole or not at all)")
+	return cmd
+}
+
+// exportReport is `mastership report --db db --kind kind --format format
+// -o out` with no selection: it exercises the same code as that command
+// (cmd/mastership/report.go) — report.Check, the store opened read from an
+// existing database, report.WriteTable streaming the rows into
+// report.WriteFile's temporary file and rename — so that the csv scenario
+// and BenchmarkReportEvents1M measure the real export.
+func exportReport(ctx context.Context, db string, kind report.Kind, format report.Format, out string) error {
+	var q report.Query // no --since, --until or device selection
+	if err := report.Check(kind, format, q); err != nil {
+		return usageError(err)
+	}
+	if format == report.FormatHTML {
+		return usageError(errors.New("export writes tables: csv, json or jsonl"))
+	}
+	// Reading must not create an empty database where none was.
+	if _, err := os.Stat(db); err != nil {
+		return usageError(fmt.Errorf("database %s: %w", db, err))
+	}
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return report.WriteFile(out, func(w io.Writer) error {
+		return report.WriteTable(ctx, st, w, kind, format, q)
+	})
 }
 
 // runCSV fills a database with N events in a child, then exports them as
-// CSV with the real `mastership report --kind events --format csv` in
-// another child (bench export), whose wall time, CPU and peak RSS are the
-// figures.
+// CSV in another child (the export subcommand) with the code of `mastership
+// report --kind events --format csv`, whose wall time, CPU and peak RSS are
+// the figures.
 func (b *bencher) runCSV(ctx context.Context, sc benchScenario) (benchResult, error) {
 	r := benchResult{Size: sc.size, Unit: "rows", OpName: "row"}
 	dir := filepath.Join(b.dir, sc.name())
@@ -124,7 +162,7 @@ func (b *bencher) runCSV(ctx context.Context, sc benchScenario) (benchResult, er
 	db, out := filepath.Join(dir, "events.db"), filepath.Join(dir, "events.csv")
 
 	b.logf("%s: storing %d events (child process)", sc.name(), sc.size)
-	fill, err := benchCommand(ctx, "bench", "fill", "--db", db, "--rows", strconv.Itoa(sc.size), "--log-level", b.level)
+	fill, err := benchCommand(ctx, "fill", "--db", db, "--rows", strconv.Itoa(sc.size), "--log-level", b.level)
 	if err != nil {
 		return r, err
 	}
@@ -138,8 +176,8 @@ func (b *bencher) runCSV(ctx context.Context, sc benchScenario) (benchResult, er
 	filled := time.Since(began)
 
 	b.logf("%s: exporting (child process)", sc.name())
-	export, err := benchCommand(ctx, "bench", "export", "--log-level", b.level, "--",
-		"report", "--db", db, "--kind", "events", "--format", "csv", "-o", out)
+	export, err := benchCommand(ctx, "export", "--log-level", b.level,
+		"--db", db, "--kind", string(report.KindEvents), "--format", string(report.FormatCSV), "-o", out)
 	if err != nil {
 		return r, err
 	}

@@ -10,7 +10,18 @@ import (
 	"testing"
 )
 
-// TestBenchQuick runs `mastership bench --quick` as CI would: the
+// TestMain lets the bench re-execute this test binary as its children
+// (the simulator, the filler, the export): with MASTERSHIP_TEST_MAIN=1 it
+// is mastership-bench's main.
+func TestMain(m *testing.M) {
+	if os.Getenv("MASTERSHIP_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchQuick runs `mastership-bench --quick` as CI would: the
 // simulator and the export in children (this test binary re-executed,
 // which TestMain turns into main), every scenario once at tiny sizes. It
 // checks that every row is there with sane figures, not what they are.
@@ -23,7 +34,7 @@ func TestBenchQuick(t *testing.T) {
 	samples := filepath.Join("..", "..", "..", "shared", "junos-samples", "rpc")
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	code := run(t.Context(), []string{"bench", "--quick", "--json", "--dir", dir, "--samples", samples}, &out, &errb)
+	code := run(t.Context(), []string{"--quick", "--json", "--dir", dir, "--samples", samples}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("bench --quick exited %d\nstderr:\n%s", code, errb.String())
 	}
@@ -159,7 +170,7 @@ func TestBenchNcclientSkip(t *testing.T) {
 		{fake, "cannot import ncclient: No module named ncclient"},
 	} {
 		var out, errb bytes.Buffer
-		code := run(t.Context(), []string{"bench", "--scenarios", "ncclient-3", "--json", "--dir", filepath.Join(dir, "bench"), "--python", tt.python}, &out, &errb)
+		code := run(t.Context(), []string{"--scenarios", "ncclient-3", "--json", "--dir", filepath.Join(dir, "bench"), "--python", tt.python}, &out, &errb)
 		if code != 0 {
 			t.Errorf("--python %s: bench exited %d\nstderr:\n%s", tt.python, code, errb.String())
 			continue

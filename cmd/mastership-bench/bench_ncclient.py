@@ -1,6 +1,6 @@
-"""Poll a simulated fleet with ncclient, as `mastership bench` asks.
+"""Poll a simulated fleet with ncclient, as mastership-bench asks.
 
-The ncclient scenario of `mastership bench` (bench_ncclient.go) embeds this
+The ncclient scenario of mastership-bench (bench_ncclient.go) embeds this
 script, writes it to its working directory and runs it with the python3 of
 --python: ncclient (Debian's python3-ncclient, the library under Juniper's
 PyEZ) polls every device the way the agent's fresh poll does: connect with

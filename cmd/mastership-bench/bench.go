@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// benchOptions are the flags of `mastership bench`.
+// benchOptions are the flags of mastership-bench.
 type benchOptions struct {
 	quick       bool
 	scenarios   []string
@@ -41,23 +41,26 @@ type benchOptions struct {
 	splitKnownHosts bool
 }
 
-// Default sizes of the scenarios, full run and --quick.
-var (
-	benchFullSizes = map[string][]int{
+// benchSizes are the default sizes of the scenarios: of the full run, or
+// of --quick.
+func benchSizes(quick bool) map[string][]int {
+	if quick {
+		return map[string][]int{
+			benchFresh:      {50},
+			benchNcclient:   {20},
+			benchPersistent: {50},
+			benchCorrelate:  {100},
+			benchCSV:        {2000},
+		}
+	}
+	return map[string][]int{
 		benchFresh:      {1000, 5000},
 		benchNcclient:   {200},
 		benchPersistent: {1000, 10000},
 		benchCorrelate:  {10000},
 		benchCSV:        {1_000_000},
 	}
-	benchQuickSizes = map[string][]int{
-		benchFresh:      {50},
-		benchNcclient:   {20},
-		benchPersistent: {50},
-		benchCorrelate:  {100},
-		benchCSV:        {2000},
-	}
-)
+}
 
 // Scenario groups; a scenario's name is its group and its size
 // ("fresh-1000"), except decode, which has none.
@@ -70,19 +73,24 @@ const (
 	benchCSV        = "csv"
 )
 
-var benchGroups = []string{benchFresh, benchNcclient, benchPersistent, benchDecode, benchCorrelate, benchCSV}
+// benchGroups are the scenario groups in the order they run.
+func benchGroups() []string {
+	return []string{benchFresh, benchNcclient, benchPersistent, benchDecode, benchCorrelate, benchCSV}
+}
 
 func newBenchCommand(a *app) *cobra.Command {
 	o := benchOptions{}
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use:   "mastership-bench [flags]",
 		Short: "Measure the agent against a simulated fleet and a minimal reference client",
-		Long: `bench starts a simulated fleet of Junos routers in a child process (this
-binary, re-executed; several when one cannot hold enough open files), runs
-the agent's real code paths against it over SSH on loopback and prints one
-table: wall time, polls per second, the agent's CPU per poll (getrusage of
-this process only: the simulator is another process), allocations per poll,
-peak RSS and RSS per idle persistent session.
+		Long: `mastership-bench starts a simulated fleet of Junos routers in a child
+process (this binary, re-executed; several when one cannot hold enough open
+files), runs the agent's real code paths against it over SSH on loopback and
+prints one table: wall time, polls per second, the agent's CPU per poll
+(getrusage of this process only: the simulator is another process),
+allocations per poll, peak RSS and RSS per idle persistent session. It is a
+development tool: the mastership binary operators install does not contain
+it.
 
 Beside each audit it runs a minimal reference client — x/crypto/ssh, password
 auth, the netconf subsystem, a hello and the same RPCs with end-of-message
@@ -111,9 +119,9 @@ heads past --max-rss-mib is stopped and reported as an error. Other
 processes' CPU use during each scenario is measured and the scenario flagged
 NOISY when they used a quarter of a core or more. The exit code is 0
 whatever the targets say, 1 if a scenario could not run.`,
-		Example: `  mastership bench --quick
-  mastership bench --scenarios fresh-1000,persistent --cpuprofile /tmp/cpu.prof
-  mastership bench --json > bench.json`,
+		Example: `  mastership-bench --quick
+  mastership-bench --scenarios fresh-1000,persistent --cpuprofile /tmp/cpu.prof
+  mastership-bench --json > bench.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.bench(cmd.Context(), &o)
@@ -156,24 +164,21 @@ func (s benchScenario) name() string {
 // benchPlan turns --scenarios into the scenarios to run: by group in the
 // order of benchGroups, each size once, in the order given.
 func benchPlan(o *benchOptions) ([]benchScenario, error) {
-	sizes := benchFullSizes
-	if o.quick {
-		sizes = benchQuickSizes
-	}
+	sizes, groups := benchSizes(o.quick), benchGroups()
 	want := o.scenarios
 	if len(want) == 0 {
-		want = benchGroups
+		want = groups
 	}
 	picked := map[string][]int{}
 	for _, w := range want {
 		w = strings.ToLower(strings.TrimSpace(w))
 		group, size, hasSize := strings.Cut(w, "-")
 		known := false
-		for _, g := range benchGroups {
+		for _, g := range groups {
 			known = known || g == group
 		}
 		if !known {
-			return nil, fmt.Errorf("--scenarios: unknown scenario %q (want %s, or group-N)", w, strings.Join(benchGroups, ", "))
+			return nil, fmt.Errorf("--scenarios: unknown scenario %q (want %s, or group-N)", w, strings.Join(groups, ", "))
 		}
 		switch {
 		case group == benchDecode && hasSize:
@@ -191,7 +196,7 @@ func benchPlan(o *benchOptions) ([]benchScenario, error) {
 		}
 	}
 	var plan []benchScenario
-	for _, g := range benchGroups {
+	for _, g := range groups {
 		seen := map[int]bool{}
 		for _, n := range picked[g] {
 			if !seen[n] {
@@ -273,7 +278,7 @@ type benchReport struct {
 	LoadEnd  string        `json:"loadavg_end,omitempty"`
 }
 
-// bencher runs the scenarios of one `mastership bench`.
+// bencher runs the scenarios of one mastership-bench.
 type bencher struct {
 	app   *app // the app whose logger writes through out's lock
 	o     *benchOptions
@@ -326,7 +331,7 @@ func (a *app) bench(ctx context.Context, o *benchOptions) error {
 		return fmt.Errorf("bench directory: %w", err)
 	}
 
-	rep := benchReport{Machine: benchMachineInfo(), Started: time.Now().UTC(), Command: benchCommandLine()}
+	rep := benchReport{Machine: benchMachineInfo(), Started: time.Now().UTC(), Command: benchCommandLine(a.args)}
 	b.logf("machine: %s", rep.Machine)
 	failed := 0
 	for _, sc := range plan {
@@ -434,12 +439,15 @@ func (l *benchLockedWriter) Write(p []byte) (int, error) {
 }
 
 // benchCommandLine is the command as run, for the record.
-func benchCommandLine() string {
-	args := append([]string{"mastership"}, os.Args[1:]...)
-	if len(os.Args) > 1 && os.Args[1] != "bench" {
-		args = []string{"mastership", "bench", "(in-process)"}
-	}
-	return strings.Join(args, " ")
+func benchCommandLine(args []string) string {
+	return strings.Join(append([]string{"mastership-bench"}, args...), " ")
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // profilePath inserts the scenario name before path's extension:

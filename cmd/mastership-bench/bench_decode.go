@@ -19,35 +19,39 @@ type benchDecoder struct {
 	decode   func([]byte) error
 }
 
-var benchDecoders = []benchDecoder{
-	{"get-route-engine-information", []string{"get-route-engine-information."}, func(b []byte) error {
-		_, err := junos.DecodeRouteEngines(b)
-		return err
-	}},
-	{"get-alarm-information", []string{"get-alarm-information."}, func(b []byte) error {
-		_, err := junos.DecodeAlarms(b, devices.AlarmChassis)
-		return err
-	}},
-	{"get-system-alarm-information", []string{"get-system-alarm-information."}, func(b []byte) error {
-		_, err := junos.DecodeAlarms(b, devices.AlarmSystem)
-		return err
-	}},
-	{"get-software-information", []string{"get-software-information."}, func(b []byte) error {
-		_, err := junos.DecodeSoftware(b)
-		return err
-	}},
-	{"get-system-uptime-information", []string{"get-system-uptime-information."}, func(b []byte) error {
-		_, err := junos.DecodeSystemUptime(b)
-		return err
-	}},
-	{"get-configuration", []string{"get-configuration."}, func(b []byte) error {
-		_, err := junos.DecodeRedundancyConfig(b)
-		return err
-	}},
-	{"get-log/file-show", []string{"get-log.", "file-show."}, func(b []byte) error {
-		_, err := junos.DecodeLogContent(b)
-		return err
-	}},
+// benchDecoders are the decoders the decode scenario measures, one row
+// each.
+func benchDecoders() []benchDecoder {
+	return []benchDecoder{
+		{"get-route-engine-information", []string{"get-route-engine-information."}, func(b []byte) error {
+			_, err := junos.DecodeRouteEngines(b)
+			return err
+		}},
+		{"get-alarm-information", []string{"get-alarm-information."}, func(b []byte) error {
+			_, err := junos.DecodeAlarms(b, devices.AlarmChassis)
+			return err
+		}},
+		{"get-system-alarm-information", []string{"get-system-alarm-information."}, func(b []byte) error {
+			_, err := junos.DecodeAlarms(b, devices.AlarmSystem)
+			return err
+		}},
+		{"get-software-information", []string{"get-software-information."}, func(b []byte) error {
+			_, err := junos.DecodeSoftware(b)
+			return err
+		}},
+		{"get-system-uptime-information", []string{"get-system-uptime-information."}, func(b []byte) error {
+			_, err := junos.DecodeSystemUptime(b)
+			return err
+		}},
+		{"get-configuration", []string{"get-configuration."}, func(b []byte) error {
+			_, err := junos.DecodeRedundancyConfig(b)
+			return err
+		}},
+		{"get-log/file-show", []string{"get-log.", "file-show."}, func(b []byte) error {
+			_, err := junos.DecodeLogContent(b)
+			return err
+		}},
+	}
 }
 
 // runDecode measures each decoder over the real replies of its RPC in
@@ -63,7 +67,7 @@ func (b *bencher) runDecode(ctx context.Context) ([]benchResult, error) {
 		minRun = 10 * time.Millisecond
 	}
 	var rows []benchResult
-	for _, dec := range benchDecoders {
+	for _, dec := range benchDecoders() {
 		r := benchResult{Scenario: benchDecode + " " + dec.rpc, Unit: "replies", OpName: "reply"}
 		var samples [][]byte
 		var size int64

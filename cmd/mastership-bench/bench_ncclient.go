@@ -35,7 +35,7 @@ import (
 // too, for the REF column: ×REF is ncclient's CPU per poll over the floor.
 
 //go:embed bench_ncclient.py
-var benchNcclientScript []byte
+var benchNcclientScript string // a string: embedded, immutable
 
 const (
 	// benchNcclientMinRatio is the target of issue 7: the agent needs at
@@ -149,7 +149,7 @@ func (b *bencher) probeNcclient(ctx context.Context, dir string) (python, script
 		return "", "", "", "", err
 	}
 	script = filepath.Join(dir, "bench_ncclient.py")
-	if err := os.WriteFile(script, benchNcclientScript, 0o600); err != nil {
+	if err := os.WriteFile(script, []byte(benchNcclientScript), 0o600); err != nil {
 		return "", "", "", "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -257,7 +257,7 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 // used when ready.
 func (b *bencher) ncclientPoll(ctx context.Context, python, script, dir string, devs []inventory.Device) (benchNcclientRun, error) {
 	var run benchNcclientRun
-	req := benchNcclientRequest{Concurrency: b.o.concurrency, Timeout: benchNcclientTimeout, RPCs: benchRefRPCs}
+	req := benchNcclientRequest{Concurrency: b.o.concurrency, Timeout: benchNcclientTimeout, RPCs: benchRefRPCs()}
 	// ncclient reads known_hosts through an OpenSSH client config, as a
 	// user pointing it at the fleet would: one config per known_hosts
 	// file.

@@ -11,13 +11,15 @@ import (
 	"testing"
 )
 
-// BenchmarkReportEvents1M exports 1,000,000 stored events as CSV with the
-// real command in a child process and reports its peak RSS (the issue's
-// ceiling is 200 MB) and rows per second. The database is built once per
-// benchmark run (about a minute), outside the timer. Size it down with
-// MASTERSHIP_BENCH_EVENTS for a quick look.
+// BenchmarkReportEvents1M exports 1,000,000 stored events as CSV and as
+// JSON Lines with the code of `mastership report` in a child process (the
+// export subcommand: this test binary re-executed, which TestMain turns
+// into main) and reports its peak RSS (the issue's ceiling is 200 MB) and
+// rows per second. The database is built once per benchmark run (about a
+// minute), outside the timer. Size it down with MASTERSHIP_BENCH_EVENTS
+// for a quick look.
 //
-//	go test ./cmd/mastership -run '^$' -bench ReportEvents1M -benchtime 1x
+//	go test ./cmd/mastership-bench -run '^$' -bench ReportEvents1M -benchtime 1x
 func BenchmarkReportEvents1M(b *testing.B) {
 	n := 1_000_000
 	if s := os.Getenv("MASTERSHIP_BENCH_EVENTS"); s != "" {
@@ -34,10 +36,10 @@ func BenchmarkReportEvents1M(b *testing.B) {
 			var rss int64 // bytes
 			for b.Loop() {
 				out := filepath.Join(b.TempDir(), "events."+format)
-				// Through `bench export`, which reports the child's own
-				// VmHWM: ru_maxrss of a vfork'ed child includes the
-				// parent's (this test binary's) peak.
-				cmd := exec.Command(os.Args[0], "bench", "export", "--", "report", "--db", db, "--kind", "events", "--format", format, "-o", out)
+				// Through the export child, which reports its own VmHWM:
+				// ru_maxrss of a vfork'ed child includes the parent's (this
+				// test binary's) peak.
+				cmd := exec.Command(os.Args[0], "export", "--db", db, "--kind", "events", "--format", format, "-o", out)
 				cmd.Env = append(os.Environ(), "MASTERSHIP_TEST_MAIN=1")
 				var stdout, stderr bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -47,7 +49,7 @@ func BenchmarkReportEvents1M(b *testing.B) {
 				peak, ok := strings.CutPrefix(strings.TrimSpace(stdout.String()), benchPeakPrefix)
 				v, err := strconv.ParseInt(peak, 10, 64)
 				if !ok || err != nil || v <= 0 {
-					b.Fatalf("bench export reported %q, want %q and a byte count", stdout.String(), benchPeakPrefix)
+					b.Fatalf("export reported %q, want %q and a byte count", stdout.String(), benchPeakPrefix)
 				}
 				rss = max(rss, v)
 				st, err := os.Stat(out)

@@ -22,7 +22,7 @@ import (
 // up, followed by the inventory path.
 const benchSimReady = "junossim inventory "
 
-// newBenchSimCommand is `mastership bench sim`, hidden: the simulator
+// newBenchSimCommand is `mastership-bench sim`, hidden: the simulator
 // child. It runs junossim.Generate(devices, seed) on loopback, writes the
 // inventory into --dir, prints where, and runs until its stdin reaches EOF
 // (the parent closed it, or died) or it is interrupted.
@@ -55,12 +55,12 @@ func newBenchSimCommand(a *app) *cobra.Command {
 			}()
 			fleet, err := junossim.Start(ctx, junossim.Generate(n, seed), junossim.Options{Logger: a.log, InventoryTimeout: timeout})
 			if err != nil {
-				return err
+				return fmt.Errorf("start %d simulated routers: %w", n, err)
 			}
 			defer fleet.Close()
 			inv := filepath.Join(dir, "devices.yaml")
 			if err := fleet.WriteInventory(inv); err != nil {
-				return err
+				return fmt.Errorf("write the simulator's inventory: %w", err)
 			}
 			fmt.Fprintln(a.stdout, benchSimReady+inv)
 			<-ctx.Done()
@@ -102,7 +102,7 @@ func (b *bencher) startSim(ctx context.Context, dir string, n int, seed int64) (
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, "", err
 	}
-	cmd, err := benchCommand(ctx, "bench", "sim", "--devices", strconv.Itoa(n),
+	cmd, err := benchCommand(ctx, "sim", "--devices", strconv.Itoa(n),
 		"--seed", strconv.FormatInt(seed, 10), "--dir", dir, "--log-level", b.level)
 	if err != nil {
 		return nil, "", err

@@ -11,12 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mastership/mastership/devices/inventory"
-
-	"github.com/spf13/pflag"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/correlate"
+	"github.com/mastership/mastership/devices/inventory"
+	"github.com/mastership/mastership/devices/junos/syslog"
+	"github.com/mastership/mastership/netconf"
 	"github.com/mastership/mastership/schedule"
 	"github.com/mastership/mastership/store"
 )
@@ -34,18 +35,28 @@ const (
 	benchCSVMaxRSSMiB        = 200.0
 )
 
-// auditor is the agent as `mastership run` builds it — poller, store,
-// historian with the default settings — polling into st, keeping sessions
-// in pool when it is not nil.
+// auditor is the agent as `mastership run` builds it with its default
+// flags — poller, store, historian — polling into st, keeping sessions in
+// pool when it is not nil. It makes the library calls cmd/mastership's
+// historyOptions.historian and .poller make (cmd/mastership/history_flags.go),
+// with the defaults of their flags: built-in rules, default correlation
+// settings, a 24 h findings horizon and syslog's default log limits.
 func (b *bencher) auditor(st store.Store, pool *schedule.SessionPool) (*schedule.Auditor, error) {
-	var h historyOptions
-	h.addFlags(pflag.NewFlagSet("bench", pflag.ContinueOnError)) // the defaults
-	hist, err := h.historian(b.app, st)
+	hist, err := schedule.NewHistorian(st, b.log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("historian: %w", err)
 	}
-	poller := h.poller(b.app, st, 0)
-	poller.Sessions = pool
+	hist.Settings = correlate.DefaultSettings()
+	hist.Horizon = benchFindingsHorizon
+	poller := &schedule.Poller{
+		Now:         utcNow,
+		Cursors:     st,
+		LogTail:     syslog.DefaultFirstTail,
+		LogMaxBytes: syslog.DefaultMaxBytes,
+		Logger:      b.log,
+		KnownHosts:  &netconf.KnownHostsCache{},
+		Sessions:    pool,
+	}
 	return &schedule.Auditor{
 		Poller:      poller,
 		Store:       st,
@@ -53,6 +64,34 @@ func (b *bencher) auditor(st store.Store, pool *schedule.SessionPool) (*schedule
 		Concurrency: b.o.concurrency,
 		Logger:      b.log,
 	}, nil
+}
+
+// benchFindingsHorizon is the default of `mastership run --findings-horizon`.
+const benchFindingsHorizon = 24 * time.Hour
+
+func utcNow() time.Time { return time.Now().UTC() }
+
+// openStore opens the store at dsn (an SQLite path or a URL) as the
+// agent's commands do.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dsn, err)
+	}
+	return st, nil
+}
+
+// loadInventory loads an inventory the simulator wrote and logs its
+// warnings.
+func (a *app) loadInventory(path string) (*inventory.Inventory, error) {
+	inv, err := inventory.LoadInventory(path)
+	if err != nil {
+		return nil, fmt.Errorf("load inventory: %w", err)
+	}
+	for _, w := range inv.Warnings() {
+		a.log.Warn(w, "inventory", path)
+	}
+	return inv, nil
 }
 
 // fleet starts the simulated fleet of sc and loads its inventory; stop
@@ -128,12 +167,12 @@ func benchJoinKnownHosts(devs []inventory.Device, path string) error {
 		done[d.KnownHosts] = true
 		data, err := os.ReadFile(d.KnownHosts)
 		if err != nil {
-			return err
+			return fmt.Errorf("join known_hosts: %w", err)
 		}
 		all = append(all, data...)
 	}
 	if err := os.WriteFile(path, all, 0o644); err != nil {
-		return err
+		return fmt.Errorf("join known_hosts: %w", err)
 	}
 	for i := range devs {
 		devs[i].KnownHosts = path
@@ -152,7 +191,7 @@ func btoi(b bool) int {
 // to a file of its own in dir and points the device at it.
 func benchSplitKnownHosts(devs []inventory.Device, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+		return fmt.Errorf("split known_hosts: %w", err)
 	}
 	lines := map[string]map[string]string{} // file → label → line
 	for i, d := range devs {
@@ -160,7 +199,7 @@ func benchSplitKnownHosts(devs []inventory.Device, dir string) error {
 		if !ok {
 			data, err := os.ReadFile(d.KnownHosts)
 			if err != nil {
-				return err
+				return fmt.Errorf("split known_hosts: %w", err)
 			}
 			byLabel = map[string]string{}
 			for line := range strings.Lines(string(data)) {
@@ -176,7 +215,7 @@ func benchSplitKnownHosts(devs []inventory.Device, dir string) error {
 		}
 		path := filepath.Join(dir, d.Name)
 		if err := os.WriteFile(path, []byte(line), 0o644); err != nil {
-			return err
+			return fmt.Errorf("split known_hosts: %w", err)
 		}
 		devs[i].KnownHosts = path
 	}

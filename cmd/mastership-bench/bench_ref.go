@@ -30,15 +30,17 @@ import (
 
 // benchRefRPCs are the bodies the agent sends in one poll, in its order
 // (schedule's poll steps, then get-log of its default log files).
-var benchRefRPCs = []string{
-	junos.RPCSystemUptime,
-	junos.RPCRouteEngine,
-	junos.RPCChassisAlarms,
-	junos.RPCSystemAlarms,
-	junos.RPCRedundancyConfig,
-	junos.RPCSoftware,
-	junos.GetLogRPC("messages"),
-	junos.GetLogRPC("mastership"),
+func benchRefRPCs() []string {
+	return []string{
+		junos.RPCSystemUptime,
+		junos.RPCRouteEngine,
+		junos.RPCChassisAlarms,
+		junos.RPCSystemAlarms,
+		junos.RPCRedundancyConfig,
+		junos.RPCSoftware,
+		junos.GetLogRPC("messages"),
+		junos.GetLogRPC("mastership"),
+	}
 }
 
 const (
@@ -53,6 +55,7 @@ type benchRef struct {
 	conc      int
 	passwords map[string]string        // by password file
 	keys      map[string]ssh.PublicKey // by known_hosts label, "[host]:port"
+	rpcs      []string                 // benchRefRPCs, built once
 }
 
 // benchRefRun is what one reference pass measured.
@@ -70,7 +73,7 @@ func newBenchRef(devs []inventory.Device, conc int) (*benchRef, error) {
 	if len(devs) == 0 {
 		return nil, errors.New("reference client: no devices")
 	}
-	r := &benchRef{devs: devs, conc: conc, passwords: map[string]string{}, keys: map[string]ssh.PublicKey{}}
+	r := &benchRef{devs: devs, conc: conc, passwords: map[string]string{}, keys: map[string]ssh.PublicKey{}, rpcs: benchRefRPCs()}
 	read := map[string]bool{}
 	for _, d := range devs {
 		if _, ok := r.passwords[d.Auth.PasswordFile]; !ok {
@@ -213,6 +216,7 @@ type benchRefSession struct {
 	ch     ssh.Channel
 	buf    []byte // bytes read and not yet consumed
 	id     int
+	rpcs   []string // the poll's RPC bodies
 }
 
 func (r *benchRef) dial(ctx context.Context, d inventory.Device) (*benchRefSession, error) {
@@ -249,7 +253,7 @@ func (r *benchRef) dial(ctx context.Context, d inventory.Device) (*benchRefSessi
 		client.Close()
 		return nil, fmt.Errorf("%s: netconf subsystem refused (%v)", d.Name, err)
 	}
-	s := &benchRefSession{name: d.Name, conn: conn, client: client, ch: ch}
+	s := &benchRefSession{name: d.Name, conn: conn, client: client, ch: ch, rpcs: r.rpcs}
 	if _, err := io.WriteString(ch, benchRefHello); err != nil {
 		s.client.Close()
 		return nil, fmt.Errorf("%s: hello: %w", d.Name, err)
@@ -266,7 +270,7 @@ func (r *benchRef) dial(ctx context.Context, d inventory.Device) (*benchRefSessi
 // poll sends the agent's RPCs one after the other and reads each reply.
 func (s *benchRefSession) poll() error {
 	_ = s.conn.SetDeadline(time.Now().Add(benchRefTimeout))
-	for _, body := range benchRefRPCs {
+	for _, body := range s.rpcs {
 		if err := s.rpc(body); err != nil {
 			return err
 		}
