@@ -390,10 +390,10 @@ func (a *app) bench(ctx context.Context, o *benchOptions) error {
 		b.logf("working directory kept: %s", b.dir)
 	}
 	if err := ctx.Err(); err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("bench interrupted: %w", err)}
+		return &exitError{Code: 1, Err: fmt.Errorf("bench interrupted: %w", err)}
 	}
 	if failed > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d scenarios failed", failed, len(plan))}
+		return &exitError{Code: 1, Err: fmt.Errorf("%d of %d scenarios failed", failed, len(plan))}
 	}
 	return nil
 }

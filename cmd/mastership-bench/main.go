@@ -21,36 +21,23 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/mastership/mastership/cmd/internal/cli"
+
 	"github.com/spf13/cobra"
 )
 
-// exitError carries a process exit code out of a command, so deferred
-// cleanup (stopping the simulators, removing the working directory)
-// always runs.
-type exitError struct {
-	code int
-	err  error // nil: the command already said everything it had to
-}
+// exitError carries a process exit code out of a command (cli.ExitError).
+type exitError = cli.ExitError
 
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageError is a bad flag or argument: exit 2.
-func usageError(err error) error { return &exitError{code: 2, err: err} }
+// usageError is a bad flag, file or argument: exit 2 (check turns it into
+// 3, UNKNOWN, as Nagios expects).
+func usageError(err error) error { return cli.UsageError(err) }
 
 // app is what the bench and its child commands share: where output goes,
 // the logger, and the command line as given (for the record).
@@ -67,16 +54,16 @@ func newRootCommand(a *app) *cobra.Command {
 	root.SilenceErrors = true
 	root.CompletionOptions.DisableDefaultCmd = true // a development tool
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
-		var level slog.Level
-		if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
-			return usageError(fmt.Errorf("--log-level: %w", err))
+		log, err := cli.NewLogger(a.stderr, a.logLevel)
+		if err != nil {
+			return err
 		}
-		a.log = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+		a.log = log
 		return nil
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error (logs go to stderr)")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", cli.LogLevelUsage)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
 }
@@ -86,19 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr, log: slog.New(slog.NewTextHandler(stderr, nil)), args: args}
 	root := newRootCommand(a)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "mastership-bench:", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintln(stderr, "mastership-bench:", err)
-	return 2 // cobra's own errors: unknown command, bad arguments
+	return cli.ExitCode(root.ExecuteContext(ctx), stderr, "mastership-bench")
 }
 
 func main() {

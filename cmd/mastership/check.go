@@ -50,7 +50,7 @@ WARNING; each is printed under the status line with its evidence.`,
 			// inventory is UNKNOWN (3) here.
 			unknown := func(err error) error {
 				fmt.Fprintf(a.stdout, "MASTERSHIP UNKNOWN - %s\n", oneLine(err.Error(), 400))
-				return &exitError{code: int(devices.StateUnknown)}
+				return &exitError{Code: int(devices.StateUnknown)}
 			}
 			inv, err := a.loadInventory(o.inventory)
 			if err != nil {
@@ -113,7 +113,7 @@ WARNING; each is printed under the status line with its evidence.`,
 			} else {
 				writeCheck(a.stdout, v, p)
 			}
-			return &exitError{code: int(v.State)}
+			return &exitError{Code: int(v.State)}
 		},
 	}
 	f := cmd.Flags()
