@@ -1,6 +1,28 @@
-// Package schedule decides when and how devices are polled: one device's
-// poll (dial, RPCs, decode) and a fleet audit over a bounded worker pool
-// with a hard per-device deadline. Later: cron, retries, overlap rules.
+// Package schedule decides when and how devices are polled, and turns
+// each poll into history. By file:
+//
+//   - poll.go: one device's poll (Poller): dial or reuse a session, the
+//     RPCs, the decoders, the log tails read past their cursors;
+//   - outcome.go: the outcome word a poll's error gets (ok, timeout,
+//     refused, auth, hostkey, protocol, rpc-error, too-large);
+//   - retry.go: which outcomes are retried, with jittered backoff inside
+//     the device's deadline;
+//   - sessions.go: the pool of persistent NETCONF sessions, kept alive
+//     with SSH keepalives and never used by two polls at once;
+//   - audit.go: a fleet audit (Auditor) over a bounded worker pool, with a
+//     hard per-device deadline, the run stored around it and each store
+//     operation reported (StoreOp);
+//   - jitter.go: each device's fixed start offset within the spread;
+//   - history.go: the Historian, which records what a poll adds to the
+//     alive set's history (transitions, events, alarm lifecycle) and
+//     judges findings with devices/correlate;
+//   - expect.go: how many REs a device should have alive;
+//   - cron.go, slot.go: schedules (robfig/cron, checked before the
+//     library sees them), the runner that never overlaps audits, and the
+//     slots several agents sharing a store agree on.
+//
+// Time is injected (Poller.Now); the decoders and the correlation it
+// calls are pure.
 package schedule
 
 import (

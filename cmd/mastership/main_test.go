@@ -280,6 +280,8 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	for _, args := range [][]string{
 		{"check", "key-passphrase", "--inventory", inv, "--db", db, "--log-level", "debug"},
 		{"check", "key-wrong-passphrase", "--inventory", inv, "--db", db, "--log-level", "debug"},
+		{"check", "sshcfg-passphrase", "--inventory", inv, "--db", db, "--log-level", "debug"},
+		{"check", "sshcfg-wrong-passphrase", "--inventory", inv, "--db", db, "--log-level", "debug"},
 		{"audit", "--inventory", inv, "--db", db, "--log-level", "debug"},
 		{"audit", "--inventory", inv, "--db", db, "--format", "json", "--log-level", "debug"},
 		{"check", "bad-password", "--inventory", inv, "--db", db, "--log-level", "debug"},
@@ -311,7 +313,8 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	}
 	// The searches prove something only if the commands ran: the key
 	// with its passphrase logged in, the other one failed.
-	for _, want := range []string{"bad-password", "MASTERSHIP OK - key-passphrase", "key-wrong-passphrase"} {
+	for _, want := range []string{"bad-password", "MASTERSHIP OK - key-passphrase", "key-wrong-passphrase",
+		"MASTERSHIP OK - sshcfg-passphrase", "sshcfg-wrong-passphrase"} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("outputs lack %q; the search above proves nothing", want)
 		}
@@ -319,8 +322,10 @@ func TestPasswordNeverPrinted(t *testing.T) {
 	if t.Failed() {
 		t.Logf("outputs:\n%s", redact(all.String(), secrets))
 	}
-	if strings.Contains(all.String(), "MASTERSHIP OK - key-wrong-passphrase") {
-		t.Error("a key that its passphrase does not open logged in")
+	for _, d := range []string{"key-wrong-passphrase", "sshcfg-wrong-passphrase"} {
+		if strings.Contains(all.String(), "MASTERSHIP OK - "+d) {
+			t.Errorf("%s: a key that its passphrase does not open logged in", d)
+		}
 	}
 }
 
@@ -377,6 +382,21 @@ func addKeyDevices(t *testing.T, inv, passphrase, otherPassphrase string) {
 		// detector on a busy machine: more than the fleet's 2 s timeout.
 		fmt.Fprintf(&extra, "  - name: %s\n    host: %s\n    port: %d\n    timeout: 60s\n    auth: {private_key: %s, passphrase_env: MS_TEST_PASSPHRASE, password_file: %s}\n",
 			d.name, healthy.Host, healthy.Port, d.key, junossim.PasswordFile)
+	}
+	// The same two keys named by an ssh_config IdentityFile instead of
+	// the inventory: the passphrase still comes from passphrase_env.
+	sshConfig := filepath.Join(dir, "ssh_config")
+	var sc strings.Builder
+	for _, d := range []struct{ name, key string }{
+		{"sshcfg-passphrase", filepath.Join(dir, "id_right")},
+		{"sshcfg-wrong-passphrase", filepath.Join(dir, "id_other")},
+	} {
+		fmt.Fprintf(&sc, "Host %s\n  HostName %s\n  Port %d\n  IdentityFile %s\n", d.name, healthy.Host, healthy.Port, d.key)
+		fmt.Fprintf(&extra, "  - name: %s\n    host: %s\n    ssh_config: %s\n    timeout: 60s\n    auth: {passphrase_env: MS_TEST_PASSPHRASE, password_file: %s}\n",
+			d.name, d.name, sshConfig, junossim.PasswordFile)
+	}
+	if err := os.WriteFile(sshConfig, []byte(sc.String()), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	f, err := os.OpenFile(inv, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
