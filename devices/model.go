@@ -126,6 +126,10 @@ type Snapshot struct {
 	AlarmsRead bool `json:"-"`
 	// Config is the redundancy configuration, nil when not read.
 	Config *RedundancyConfig `json:"-"`
+	// AbsentLogs are the log files the device does not have and never had
+	// as far as the agent has seen (an SRX cluster keeps no
+	// /var/log/mastership): a note about the platform, not a failure.
+	AbsentLogs []string `json:"absent_logs,omitempty"`
 }
 
 // AliveSet returns the sorted names of the REs in the alive set.

@@ -395,6 +395,9 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 		reply, err = sess.RPC(ctx, junos.FileShowRPC(file))
 	}
 	if err != nil {
+		if errors.As(err, &rpcErr) && junos.NoSuchFile(rpcErr.Message) {
+			return p.absentLog(ctx, d, file, snap, err)
+		}
 		return fmt.Errorf("get-log %s: %w", file, err)
 	}
 	content, err := junos.DecodeLogContent(reply.Raw)
@@ -423,6 +426,26 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 		snap.Logs = append(snap.Logs, parse(raw))
 	}
 	snap.LogCursors = append(snap.LogCursors, next)
+	return nil
+}
+
+// absentLog handles a log file the device says does not exist. A file
+// the agent has never read (no cursor) is one the platform does not keep,
+// such as /var/log/mastership on an SRX cluster: it is noted in the
+// snapshot, and the poll is not partial for it, or such a router would
+// read WARNING at every poll. A file that existed at an earlier poll and
+// is gone now is a failure (notFound), since its lines may be lost.
+func (p *Poller) absentLog(ctx context.Context, d inventory.Device, file string, snap *devices.Snapshot, notFound error) error {
+	if p.Cursors != nil {
+		_, existed, err := p.Cursors.LogCursor(ctx, d.Name, file)
+		if err != nil {
+			return fmt.Errorf("log cursor of %s %s: %w", d.Name, file, err)
+		}
+		if existed {
+			return fmt.Errorf("get-log %s: the file was read at earlier polls and is gone: %w", file, notFound)
+		}
+	}
+	snap.AbsentLogs = append(snap.AbsentLogs, file)
 	return nil
 }
 

@@ -139,6 +139,9 @@ CREATE TABLE poll_claims (
 		{name: "run unstored polls", sql: `
 ALTER TABLE runs ADD COLUMN unstored integer NOT NULL DEFAULT 0 CHECK (unstored >= 0);
 `},
+		{name: "absent log files", sql: `
+ALTER TABLE polls ADD COLUMN absent_logs text COLLATE "C" NOT NULL DEFAULT '';
+`},
 	}
 }
 

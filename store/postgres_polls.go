@@ -14,7 +14,8 @@ import (
 
 const (
 	pgInsertPollSQL = `INSERT INTO polls (run_id, device, host, site, started, finished, outcome, error_kind, error,
-    has_snapshot, polled_at, re_count, res_expected) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    has_snapshot, polled_at, re_count, res_expected, absent_logs)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 RETURNING id`
 	// The children of the poll inserted just before, in the same batch:
 	// currval is this session's last value of the polls sequence.
@@ -60,9 +61,13 @@ func (s *pgStore) savePoll(ctx context.Context, p *devices.Poll) (int64, error) 
 	if snap != nil {
 		polledAt, reCount = pgTimeOrNull(snap.PolledAt), len(snap.RouteEngines)
 	}
+	absent, err := absentLogsText(snap)
+	if err != nil {
+		return 0, err
+	}
 	b := &pgx.Batch{}
 	b.Queue(pgInsertPollSQL, runID, p.Device, p.Host, p.Site, pgTime(p.Started), pgTimeOrNull(p.Finished),
-		string(p.Outcome), p.ErrorKind, pgSafeText(p.Error), snap != nil, polledAt, reCount, p.ExpectedREs)
+		string(p.Outcome), p.ErrorKind, pgSafeText(p.Error), snap != nil, polledAt, reCount, p.ExpectedREs, absent)
 	type child struct {
 		what string
 		ord  int
@@ -92,7 +97,7 @@ func (s *pgStore) savePoll(ctx context.Context, p *devices.Poll) (int64, error) 
 
 	br := s.pool.SendBatch(ctx, b)
 	var id int64
-	err := br.QueryRow().Scan(&id)
+	err = br.QueryRow().Scan(&id)
 	for i := 0; err == nil && i < len(children); i++ {
 		if _, err = br.Exec(); err != nil {
 			err = fmt.Errorf("%s %d: %w", children[i].what, children[i].ord, err)
@@ -116,9 +121,10 @@ func pgScanPoll(row pgx.Row) (devices.Poll, error) {
 		finished, polledAt *time.Time
 		outcome            string
 		hasSnapshot        bool
+		absent             string
 	)
 	if err := row.Scan(&p.ID, &runID, &p.Device, &p.Host, &p.Site, &p.Started, &finished, &outcome,
-		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &p.ExpectedREs); err != nil {
+		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &p.ExpectedREs, &absent); err != nil {
 		return p, err
 	}
 	if runID != nil {
@@ -127,7 +133,7 @@ func pgScanPoll(row pgx.Row) (devices.Poll, error) {
 	p.Finished = zeroIfNil(finished)
 	p.Outcome = devices.Outcome(outcome)
 	if hasSnapshot {
-		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: zeroIfNil(polledAt)}
+		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: zeroIfNil(polledAt), AbsentLogs: absentLogsOf(absent)}
 	}
 	return p, nil
 }

@@ -148,6 +148,11 @@ CREATE TABLE poll_claims (
 		{name: "run unstored polls", sql: `
 ALTER TABLE runs ADD COLUMN unstored INTEGER NOT NULL DEFAULT 0 CHECK (unstored >= 0);
 `},
+		// The log files a device does not have (no /var/log/mastership on
+		// an SRX cluster), comma-separated: a note, not a partial poll.
+		{name: "absent log files", sql: `
+ALTER TABLE polls ADD COLUMN absent_logs TEXT NOT NULL DEFAULT '';
+`},
 	}
 }
 

@@ -71,14 +71,19 @@ func pollArguments(p *devices.Poll) (pollArgs, error) {
 			a.softwr = append(a.softwr, []any{sw.Member, sw.Hostname, sw.Model, sw.Version})
 		}
 	}
+	absent, err := absentLogsText(snap)
+	if err != nil {
+		return a, err
+	}
 	a.poll = []any{runID, p.Device, p.Host, p.Site, started, finished, string(p.Outcome),
-		p.ErrorKind, p.Error, boolInt(snap != nil), polledAt, int64(len(a.res)), int64(p.ExpectedREs)}
+		p.ErrorKind, p.Error, boolInt(snap != nil), polledAt, int64(len(a.res)), int64(p.ExpectedREs), absent}
 	return a, nil
 }
 
 const (
 	insertPollSQL = `INSERT INTO polls (run_id, device, host, site, started, finished, outcome,
-    error_kind, error, has_snapshot, polled_at, re_count, res_expected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+    error_kind, error, has_snapshot, polled_at, re_count, res_expected, absent_logs)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertRESQL = `INSERT INTO route_engines (poll_id, ord, name, member, slot, mastership_state,
     mastership_priority, status, model, serial, up_time_seconds, start_time, last_reboot_reason,
     temperature_c, cpu_temperature_c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -153,7 +158,7 @@ func (s *sqliteStore) savePoll(ctx context.Context, p *devices.Poll) (_ int64, e
 
 // pollColumns are read by scanPoll, in this order.
 const pollColumns = `id, run_id, device, host, site, started, finished, outcome, error_kind, error,
-    has_snapshot, polled_at, res_expected`
+    has_snapshot, polled_at, res_expected, absent_logs`
 
 const (
 	maxREsSQL     = `SELECT MAX(re_count) FROM polls WHERE device = ?`
@@ -174,9 +179,10 @@ func scanPoll(sc rowScanner) (devices.Poll, error) {
 		outcome            string
 		hasSnapshot        int64
 		expected           int64
+		absent             string
 	)
 	if err := sc.Scan(&p.ID, &runID, &p.Device, &p.Host, &p.Site, &started, &finished, &outcome,
-		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &expected); err != nil {
+		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &expected, &absent); err != nil {
 		return p, err
 	}
 	p.RunID = runID.Int64
@@ -185,7 +191,7 @@ func scanPoll(sc rowScanner) (devices.Poll, error) {
 	p.Outcome = devices.Outcome(outcome)
 	p.ExpectedREs = int(expected)
 	if hasSnapshot != 0 {
-		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: timeOrZero(polledAt)}
+		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: timeOrZero(polledAt), AbsentLogs: absentLogsOf(absent)}
 	}
 	return p, nil
 }

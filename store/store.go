@@ -553,3 +553,27 @@ func SQLiteFile(dsn string) (path string, ok bool, err error) {
 	}
 	return path, e == engineSQLite, nil
 }
+
+// absentLogsText is a snapshot's absent log files as the polls table
+// keeps them: names joined by commas, "" for none. A log file name is a
+// plain file name under /var/log, so a comma in one is refused rather
+// than stored ambiguously.
+func absentLogsText(snap *devices.Snapshot) (string, error) {
+	if snap == nil {
+		return "", nil
+	}
+	for _, f := range snap.AbsentLogs {
+		if f == "" || strings.ContainsAny(f, ",\x00") {
+			return "", fmt.Errorf("absent log file %q: not a log file name", f)
+		}
+	}
+	return strings.Join(snap.AbsentLogs, ","), nil
+}
+
+// absentLogsOf reads absentLogsText back.
+func absentLogsOf(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

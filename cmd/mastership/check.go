@@ -153,6 +153,9 @@ func writeCheck(w io.Writer, v deviceView, p devices.Poll) {
 		}
 		fmt.Fprintf(w, "RE %s: %s, status %s, %s, last reboot: %s\n", re.Name, dash(re.MastershipState), dash(re.Status), up, dash(re.LastRebootReason))
 	}
+	for _, n := range v.Notes {
+		fmt.Fprintf(w, "NOTE %s\n", n)
+	}
 	if v.UnparsedLogLines > 0 {
 		fmt.Fprintf(w, "LOG %d stored log lines matched no syslog shape (kept in the database, not dropped)\n", v.UnparsedLogLines)
 	}

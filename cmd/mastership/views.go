@@ -34,6 +34,9 @@ type deviceView struct {
 	// UnparsedLogLines counts the device's stored log lines that matched
 	// no syslog shape: kept and counted, never silently dropped.
 	UnparsedLogLines int `json:"unparsed_log_lines"`
+	// Notes are facts about the poll that change nothing in its state
+	// (devices.Notes): a log file the platform does not keep.
+	Notes []string `json:"notes"`
 }
 
 type transitionView struct {
@@ -114,6 +117,7 @@ func newDeviceView(p devices.Poll, a devices.Assessment) deviceView {
 		AliveSet: []string{}, ExpectedREs: a.ExpectedREs,
 		RouteEngines: []reView{}, Alarms: []alarmView{},
 		Transitions: []transitionView{}, Findings: []findingView{},
+		Notes: append([]string{}, devices.Notes(p)...),
 	}
 	if p.Error != "" {
 		v.Error = &errorView{Kind: p.ErrorKind, Message: p.Error}

@@ -208,3 +208,14 @@ func commonPrefix(a, b string) string {
 	}
 	return a[:n]
 }
+
+// NoSuchFile reports whether an rpc-error message from get-log or
+// file-show says the file does not exist: Junos answers "could not
+// resolve file: NAME" for a log file the platform does not keep (an SRX
+// cluster has no /var/log/mastership), and the file commands' text output
+// says "NAME: No such file or directory" (the file-list reply in
+// get-system-core-dumps.none.pyez.xml).
+func NoSuchFile(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "could not resolve file") || strings.Contains(m, "no such file or directory")
+}

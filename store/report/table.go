@@ -115,7 +115,7 @@ type table struct {
 var tables = map[Kind]table{
 	KindDevices: {
 		header: []string{"device", "host", "site", "polled_at", "outcome", "error", "master", "alive_set",
-			"res_expected", "major_alarms", "minor_alarms"},
+			"res_expected", "major_alarms", "minor_alarms", "notes"},
 		rows: deviceRows,
 	},
 	KindFindings: {
@@ -181,7 +181,7 @@ func deviceRows(ctx context.Context, src Source, q Query, _ func(string) string,
 	if err != nil {
 		return err
 	}
-	row := make([]cell, 11)
+	row := make([]cell, 12)
 	for i := range polls {
 		p := &polls[i]
 		if !q.wants(p.Device) {
@@ -190,6 +190,7 @@ func deviceRows(ctx context.Context, src Source, q Query, _ func(string) string,
 		row = append(row[:0], str(p.Device), str(p.Host), str(p.Site), stamp(p.Started), str(string(p.Outcome)),
 			str(p.Error))
 		row = appendState(row, p)
+		row = append(row, list(devices.Notes(*p), "; "))
 		if err := emit(row); err != nil {
 			return err
 		}

@@ -75,12 +75,17 @@ type pendingAction struct {
 	do  func(at time.Time)
 }
 
-// initLogsLocked creates the two log files, each starting with the line
+// initLogsLocked creates the log files the platform keeps (messages, and
+// mastership unless the device has none), each starting with the line
 // newsyslog wrote when it last turned the file over, at born.
 func (r *Router) initLogsLocked(born time.Time) {
 	r.logs = map[string]*logFile{}
 	r.logsBorn = born
-	for _, name := range []string{LogMessages, LogMastership} {
+	files := []string{LogMessages}
+	if r.mastershipLog {
+		files = append(files, LogMastership)
+	}
+	for _, name := range files {
 		f := &logFile{}
 		r.logs[name] = f
 		r.appendLocked(f, born, r.turnoverLine(born))
@@ -119,7 +124,11 @@ func (r *Router) writeLocked(at time.Time, file, line string) {
 	if at.Before(r.logsBorn) {
 		return
 	}
-	r.appendLocked(r.logs[file], at, line)
+	f := r.logs[file]
+	if f == nil {
+		return // a file this platform does not keep (no /var/log/mastership)
+	}
+	r.appendLocked(f, at, line)
 }
 
 // scheduleLocked queues do for at, after anything already queued for the

@@ -94,11 +94,13 @@ type Router struct {
 	seq     uint64
 	// cursor is the moment being applied: lines up to it are written at
 	// once, later ones wait in pending.
-	cursor   time.Time
-	logs     map[string]*logFile // by name: messages, messages.0.gz, mastership
-	logsBorn time.Time           // when the files began; older lines are not kept
-	lastPID  int
-	ifIndex  map[string]int
+	cursor time.Time
+	logs   map[string]*logFile // by name: messages, messages.0.gz, mastership
+	// mastershipLog: the router keeps /var/log/mastership (Device.MastershipLog).
+	mastershipLog bool
+	logsBorn      time.Time // when the files began; older lines are not kept
+	lastPID       int
+	ifIndex       map[string]int
 	// revenuePorts counts the ifIndexes given to ports other than em*.
 	revenuePorts int
 	cores        map[string]int // core files saved so far, by process
@@ -137,21 +139,22 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		loc = l
 	}
 	r := &Router{
-		hostname:    d.Name,
-		model:       d.Model,
-		version:     d.Version,
-		topo:        d.Topology,
-		loc:         loc,
-		clock:       clock,
-		start:       clock(),
-		logger:      logger.With("device", d.Name),
-		host:        shortHost(d.Name),
-		reHostnames: d.REHostnames != nil && *d.REHostnames,
-		seed:        seed,
-		aliveSetLog: d.AliveSetLog == nil || *d.AliveSetLog,
-		logMax:      cmp.Or(d.LogMaxLines, DefaultLogMaxLines),
-		ifIndex:     map[string]int{},
-		cores:       map[string]int{},
+		hostname:      d.Name,
+		model:         d.Model,
+		version:       d.Version,
+		topo:          d.Topology,
+		loc:           loc,
+		clock:         clock,
+		start:         clock(),
+		logger:        logger.With("device", d.Name),
+		host:          shortHost(d.Name),
+		reHostnames:   d.REHostnames != nil && *d.REHostnames,
+		seed:          seed,
+		aliveSetLog:   d.AliveSetLog == nil || *d.AliveSetLog,
+		mastershipLog: keepsMastershipLog(d),
+		logMax:        cmp.Or(d.LogMaxLines, DefaultLogMaxLines),
+		ifIndex:       map[string]int{},
+		cores:         map[string]int{},
 	}
 	r.cursor = r.start
 	if d.Faults != nil {
@@ -524,6 +527,16 @@ func (r *Router) applyLocked(ev Event, at time.Time) error {
 	case EventClearLog:
 		r.clearLocked(at, cmp.Or(ev.File, LogMessages))
 		return nil
+	case EventRemoveLog:
+		// The file and its rotated generations are gone; later lines
+		// for it are not written (writeLocked finds no file).
+		file := cmp.Or(ev.File, LogMessages)
+		for name := range r.logs {
+			if name == file || strings.HasPrefix(name, file+".") {
+				delete(r.logs, name)
+			}
+		}
+		return nil
 	case EventLog:
 		if cmp.Or(ev.File, LogMessages) == LogMastership {
 			r.mastershipLocked(at, ev.Text)
@@ -779,4 +792,13 @@ func (d *detRand) intn(n int) int {
 	z = (z ^ z>>27) * 0x94d049bb133111eb
 	z ^= z >> 31
 	return int(z % uint64(n))
+}
+
+// keepsMastershipLog is Device.MastershipLog with its platform default:
+// an SRX chassis cluster has no /var/log/mastership, everything else has.
+func keepsMastershipLog(d Device) bool {
+	if d.MastershipLog != nil {
+		return *d.MastershipLog
+	}
+	return d.Topology != TopologySRXCluster
 }

@@ -104,6 +104,11 @@ type Device struct {
 	// LogMaxLines caps each log file; the oldest lines go first. Zero
 	// means DefaultLogMaxLines.
 	LogMaxLines int `yaml:"log_max_lines,omitempty"`
+	// MastershipLog says whether the router keeps /var/log/mastership.
+	// nil means the platform's default: every topology but srx-cluster,
+	// whose failover is chassis-cluster redundancy groups and which has
+	// no such file (get-log answers "could not resolve file").
+	MastershipLog *bool `yaml:"mastership_log,omitempty"`
 	// REHostnames gives each RE its own syslog host name, "<re>-<name>"
 	// (re1-ams1-mx960-1), as operators do with "groups re0 system
 	// host-name" (re0-abc, jtac-mx480-r2014-re0 in the samples), so a line
@@ -247,12 +252,13 @@ const (
 	EventLinkFlap         EventKind = "link-flap"          // revenue port down, up again after Duration
 	EventRotateLogs       EventKind = "rotate-logs"        // newsyslog turns File over
 	EventClearLog         EventKind = "clear-log"          // clear log File
+	EventRemoveLog        EventKind = "remove-log"         // File is deleted: get-log no longer finds it
 	EventLog              EventKind = "log"                // write Text to File as is
 )
 
 var eventKinds = []EventKind{EventSwitchover, EventREDown, EventREUp, EventReboot, EventAlarmSet, EventAlarmClear,
 	EventPanic, EventFRU, EventInternalLinkFlap, EventKeepaliveLoss, EventIPCLoss, EventRDPKeepalive,
-	EventCoreDump, EventCommit, EventLinkFlap, EventRotateLogs, EventClearLog, EventLog}
+	EventCoreDump, EventCommit, EventLinkFlap, EventRotateLogs, EventClearLog, EventRemoveLog, EventLog}
 
 // Log file names, as get-log takes them; file-show wants them under
 // /var/log/.
@@ -761,7 +767,7 @@ func (sc Scenario) validate(where func(path string) string) error {
 					bad(ep+".celsius", "celsius %d out of range", ev.Celsius)
 				}
 				checkMember(ep+".member", ev.Member)
-			case EventRotateLogs, EventClearLog, EventLog:
+			case EventRotateLogs, EventClearLog, EventRemoveLog, EventLog:
 				if ev.File != "" && ev.File != LogMessages && ev.File != LogMastership {
 					bad(ep+".file", "file %q: want messages or mastership", ev.File)
 				}

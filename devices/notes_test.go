@@ -1,0 +1,23 @@
+package devices
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestNotes(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		p    Poll
+		want []string
+	}{
+		{"failed poll", Poll{Outcome: OutcomeTimeout}, nil},
+		{"nothing to note", Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{}}, nil},
+		{"absent mastership log", Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{AbsentLogs: []string{"mastership"}}},
+			[]string{"log file /var/log/mastership does not exist on this device (the platform keeps none): not read, not an error"}},
+	} {
+		if got := Notes(tt.p); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Notes = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
