@@ -91,7 +91,7 @@ func ParseVerbatimLine(line, file string) (VerbatimLine, error) {
 // Render writes the line again at t (in loc) under host: the stamp in the
 // sample's shape (a date added to a line that had none, since every line
 // of a file has one), the sample's blanks, host, the sample's text. A
-// mastership line has no host.
+// mastership line, and a line the sample has without a host, get none.
 func (v VerbatimLine) Render(t time.Time, loc *time.Location, host, file string) string {
 	t = t.In(loc)
 	layout := "Jan 2 15:04:05"
@@ -105,13 +105,10 @@ func (v VerbatimLine) Render(t time.Time, loc *time.Location, host, file string)
 		layout += " 2006"
 	}
 	s := t.Format(layout) + v.blanks
-	if file == LogMastership {
+	if file == LogMastership || v.Host == "" {
+		// A line the sample quotes without a host (fpc-fru.log) stays
+		// without one: the agent must read it as it is.
 		return s + v.Text
-	}
-	if v.Host == "" && v.blanks == " " {
-		// The simulator's messages lines put two blanks before the host,
-		// as the samples that have one mostly do.
-		s += " "
 	}
 	return s + host + " " + v.Text
 }

@@ -24,9 +24,9 @@ func TestVerbatimLine(t *testing.T) {
 		// logs/alarms.log: the wire's <PRI> is not in a file.
 		{LogMessages, "<28>Jul  8 23:04:13  vmx01 craftd[4817]:  Major alarm set, Host 0 me0 : Ethernet Link Down",
 			"Mar 19 09:05:07  rtr craftd[4817]:  Major alarm set, Host 0 me0 : Ethernet Link Down"},
-		// logs/fpc-fru.log: no host in the sample; the file needs one.
+		// logs/fpc-fru.log: no host in the sample, and none written.
 		{LogMessages, "Mar 14 00:21:12 CHASSISD_FRU_OFFLINE_NOTICE: Taking FPC 10 offline: Offlined by cli command",
-			"Mar 19 09:05:07  rtr CHASSISD_FRU_OFFLINE_NOTICE: Taking FPC 10 offline: Offlined by cli command"},
+			"Mar 19 09:05:07 CHASSISD_FRU_OFFLINE_NOTICE: Taking FPC 10 offline: Offlined by cli command"},
 		// logs/internal-link.log: a time and no date.
 		{LogMessages, "22:37:56 SRX3K /kernel: %KERN-3: rdp keepalive expired, connection dropped - src 0x0f100001:1011 dest 0x0110011c:1032",
 			"Mar 19 09:05:07 rtr /kernel: %KERN-3: rdp keepalive expired, connection dropped - src 0x0f100001:1011 dest 0x0110011c:1032"},
