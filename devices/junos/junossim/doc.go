@@ -96,7 +96,7 @@
 //	polls: [0s, 5m, 10m, 15m]    # offsets at which a test audits
 //	defaults:                    # used by devices that leave a field out
 //	  version: 21.4R3-S5.4       # Junos release
-//	  topology: dual             # single | dual | mx-vc | srx-cluster
+//	  topology: dual             # single | dual | mx-vc | ex-vc | srx-cluster
 //	  framing: "1.0"             # "1.0" (]]>]]>) | "1.1" (chunked)
 //	  timezone: Europe/Amsterdam # zone of start-time/alarm-time text; UTC if unset
 //	  site: ams1

@@ -79,6 +79,9 @@ type DeviceInfo struct {
 	Framing     string // "1.0" or "1.1"
 	ExpectedREs int
 	Faults      Faults
+	// Maintenance is the device's maintenance windows, as the inventory
+	// gets them.
+	Maintenance []MaintenanceWindow
 	// HostKey is the key the server presents; nil for a refusing device.
 	HostKey ssh.PublicKey
 	// KnownHostsKey is the key the written known_hosts holds for it; it
@@ -210,6 +213,7 @@ func (f *Fleet) startDevice(d Device, seed int64, ports *portPicker) (*fleetDevi
 	fd := &fleetDevice{router: router, lossSeed: lossSeed(d.Name, seed), info: DeviceInfo{
 		Name: d.Name, Site: d.Site, Tags: slices.Clone(d.Tags), Model: router.Model(), Version: router.Version(),
 		Topology: d.Topology, Framing: d.Framing, ExpectedREs: d.Topology.ExpectedREs(), Faults: faults,
+		Maintenance: slices.Clone(d.Maintenance),
 	}}
 	if faults.Refuse {
 		err := ports.bind(func(port int) error {
@@ -466,6 +470,35 @@ type inventoryDevice struct {
 	Site        string   `yaml:"site,omitempty"`
 	Tags        []string `yaml:"tags,omitempty,flow"`
 	ExpectedREs int      `yaml:"expected_res"`
+	// Maintenance is the inventory's maintenance: list (docs/inventory.md).
+	Maintenance []inventoryWindow `yaml:"maintenance,omitempty"`
+}
+
+// inventoryWindow is a maintenance window as the inventory writes it:
+// cron and duration, or from and until in RFC 3339.
+type inventoryWindow struct {
+	Cron     string `yaml:"cron,omitempty"`
+	Duration string `yaml:"duration,omitempty"`
+	From     string `yaml:"from,omitempty"`
+	Until    string `yaml:"until,omitempty"`
+}
+
+func inventoryWindows(ws []MaintenanceWindow) []inventoryWindow {
+	var out []inventoryWindow
+	for _, w := range ws {
+		iw := inventoryWindow{Cron: w.Cron}
+		if w.Duration != 0 {
+			iw.Duration = w.Duration.String()
+		}
+		if !w.From.IsZero() {
+			iw.From = w.From.UTC().Format(time.RFC3339)
+		}
+		if !w.Until.IsZero() {
+			iw.Until = w.Until.UTC().Format(time.RFC3339)
+		}
+		out = append(out, iw)
+	}
+	return out
 }
 
 // Inventory renders the inventory WriteInventory writes; the password and
@@ -482,6 +515,7 @@ func (f *Fleet) Inventory() ([]byte, error) {
 		inv.Devices = append(inv.Devices, inventoryDevice{
 			Name: fd.info.Name, Host: fd.info.Host, Port: fd.info.Port,
 			Site: fd.info.Site, Tags: fd.info.Tags, ExpectedREs: fd.info.ExpectedREs,
+			Maintenance: inventoryWindows(fd.info.Maintenance),
 		})
 	}
 	var b bytes.Buffer

@@ -176,7 +176,7 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		}
 		slot := i % 2
 		switch d.Topology {
-		case TopologyDual, TopologyMXVC:
+		case TopologyDual, TopologyEXVC, TopologyMXVC:
 			st.Slot = slot
 			st.MastershipState = [2]string{"master", "backup"}[slot]
 			st.priority = [2]string{"master (default)", "backup (default)"}[slot]
@@ -185,11 +185,17 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		st.BootTime = r.start.Add(-up).Truncate(time.Second)
 		st.LastRebootReason = ReasonNormal
 		st.model, st.serial, st.dramMB = reHardware(r.model, d.Topology)
-		if st.serial == "serial" {
+		switch st.serial {
+		case "serial":
 			st.serial = fmt.Sprintf("90130%05d", rnd.intn(100000))
+		case "ptx":
+			st.serial = fmt.Sprintf("P737A-%06d", rnd.intn(1000000))
 		}
 		if d.Topology == TopologySingle || strings.HasPrefix(r.model, "mx10003") {
 			st.LastRebootReason = ReasonVJunos
+		}
+		if d.Topology == TopologyEXVC {
+			st.LastRebootReason = ReasonPowerCycle // as the EX2300 VC capture
 		}
 		st.tempC = 30 + rnd.intn(8)
 		st.cpuTempC = st.tempC - 2 + rnd.intn(3)
@@ -264,6 +270,12 @@ func reHardware(model string, t Topology) (reModel, serial string, dramMB int) {
 	switch {
 	case t == TopologySRXCluster || strings.HasPrefix(m, "srx"):
 		return "SRX Routing Engine", "BUILTIN", 1905
+	case t == TopologyEXVC || strings.HasPrefix(m, "ex"):
+		// rpc/get-route-engine-information.ex2300-vc.napalm-stripped.xml
+		return "RE-EX2300-24P", "BUILTIN", 1951
+	case strings.HasPrefix(m, "ptx"):
+		// rpc/get-route-engine-information.dual-re-ptx.pyez.xml
+		return "RE-DUO-2600", "ptx", 16359
 	case t == TopologySingle || strings.HasPrefix(m, "mx10003") || strings.HasPrefix(m, "mx204"):
 		// vmhost REs report no serial-number (MANIFEST pitfall 7).
 		return "RE-S-1600x8", "", 16339
@@ -538,8 +550,17 @@ func (r *Router) applyLocked(ev Event, at time.Time) error {
 		}
 		return nil
 	case EventLog:
+		if len(ev.Lines) > 0 {
+			return r.verbatimLocked(at, ev)
+		}
 		if cmp.Or(ev.File, LogMessages) == LogMastership {
 			r.mastershipLocked(at, ev.Text)
+		} else if ev.RE != "" {
+			st, err := r.reLocked(ev.RE)
+			if err != nil {
+				return err
+			}
+			r.writeLocked(at, LogMessages, r.stamp(at)+"  "+r.hostOf(st)+" "+ev.Text)
 		} else {
 			r.syslogLocked(at, "", ev.Text)
 		}

@@ -1,6 +1,7 @@
 package junossim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -33,7 +34,18 @@ const (
 	// TopologySRXCluster is an SRX chassis cluster: node0 and node1, one RE
 	// each, with no slot and no mastership-state, as the real capture.
 	TopologySRXCluster Topology = "srx-cluster"
+	// TopologyEXVC is an EX Virtual Chassis: its master and backup
+	// members' REs answer in one plain reply with slot 0 and 1, master and
+	// backup, RE-EX2300-24P with serial BUILTIN and last reboot reason
+	// "0x1:power cycle/failure", as the real capture
+	// (rpc/get-route-engine-information.ex2300-vc.napalm-stripped.xml). It
+	// fails over as a dual-RE router does.
+	TopologyEXVC Topology = "ex-vc"
 )
+
+// pairOfREs reports whether t is one master and one backup in a plain
+// reply: a dual-RE chassis or an EX Virtual Chassis.
+func (t Topology) pairOfREs() bool { return t == TopologyDual || t == TopologyEXVC }
 
 // Scenario is a simulated fleet: defaults plus one entry per router. See the
 // package documentation for the YAML form.
@@ -49,9 +61,13 @@ type Scenario struct {
 	// Polls are the simulated offsets from the start at which a test
 	// audits the fleet; Device.Expect is what the audits should have found
 	// by the last of them.
-	Polls    []time.Duration `yaml:"polls,omitempty,flow"`
-	Defaults Defaults        `yaml:"defaults,omitempty"`
-	Devices  []Device        `yaml:"devices"`
+	Polls []time.Duration `yaml:"polls,omitempty,flow"`
+	// Pending names the agent feature a labelled story waits for ("the
+	// switchover ledger"): the corpus test still runs it and shows its
+	// result, but does not fail on it. The simulator does not use it.
+	Pending  string   `yaml:"pending,omitempty"`
+	Defaults Defaults `yaml:"defaults,omitempty"`
+	Devices  []Device `yaml:"devices"`
 }
 
 // Defaults apply to every device that leaves the field empty. Faults and
@@ -115,11 +131,43 @@ type Device struct {
 	// tells which RE wrote it: daemon lines the master, a kernel panic the
 	// RE that panicked. Default off: every line carries the router's name.
 	REHostnames *bool `yaml:"re_hostnames,omitempty"`
+	// Maintenance windows go into the inventory the fleet writes, as the
+	// device's maintenance: list.
+	Maintenance []MaintenanceWindow `yaml:"maintenance,omitempty"`
+	// Silences are ad-hoc maintenance windows an operator sets with
+	// "mastership silence" during the story; the simulator does not use
+	// them, a test runs the command at their time.
+	Silences []Silence `yaml:"silences,omitempty"`
 	// Expect is what the agent's audits should find on this router by the
 	// last of the scenario's polls: one entry per finding, or an empty
 	// list for a router with none. The simulator does not use it.
 	Expect []Expectation `yaml:"expect,omitempty"`
+	// State is the Nagios state (OK, WARNING, CRITICAL, UNKNOWN) the
+	// agent should judge the router to be in at the last poll; empty: the
+	// story does not say. The simulator does not use it.
+	State string `yaml:"state,omitempty"`
 }
+
+// MaintenanceWindow is one inventory maintenance window: a cron spec
+// (with an optional CRON_TZ= prefix) and a duration, or a from/until
+// pair.
+type MaintenanceWindow struct {
+	Cron     string        `yaml:"cron,omitempty"`
+	Duration time.Duration `yaml:"duration,omitempty"`
+	From     time.Time     `yaml:"from,omitempty"`
+	Until    time.Time     `yaml:"until,omitempty"`
+}
+
+// Silence is an ad-hoc window set At (from the start of the simulation)
+// For a while, with the operator's Reason.
+type Silence struct {
+	At     time.Duration `yaml:"at"`
+	For    time.Duration `yaml:"for"`
+	Reason string        `yaml:"reason"`
+}
+
+// States are the Nagios state words Device.State takes.
+func States() []string { return []string{"OK", "WARNING", "CRITICAL", "UNKNOWN"} }
 
 // DefaultLogMaxLines is the default cap on the lines of each log file.
 const DefaultLogMaxLines = 5000
@@ -129,6 +177,9 @@ type Expectation struct {
 	RE       string           `yaml:"re"`
 	Cause    devices.Cause    `yaml:"cause"`
 	Severity devices.Severity `yaml:"severity"`
+	// Maintenance: the finding falls in a maintenance window and is
+	// marked so.
+	Maintenance bool `yaml:"maintenance,omitempty"`
 }
 
 // RedundancySpec is the part of the configuration that decides how the
@@ -323,6 +374,16 @@ type Event struct {
 	// sample, and "none", as Junos writes a commit without a comment).
 	User    string `yaml:"user,omitempty"`
 	Comment string `yaml:"comment,omitempty"`
+	// Lines are whole lines quoted from real logs, timestamp and host
+	// included, for a log event: the first is written at At, each later
+	// one as much after it as its own timestamp says, with the router's
+	// time and host name in place of the sample's and everything else as
+	// it was (a syslog <PRI> prefix, which files do not carry, is
+	// dropped). See VerbatimLine.
+	Lines []string `yaml:"lines,omitempty"`
+	// Cite names the documentation a log event's line shape comes from,
+	// for a line the samples hold no example of.
+	Cite string `yaml:"cite,omitempty"`
 	// Redundancy is what a commit changes, field by field.
 	Redundancy *RedundancySpec `yaml:"redundancy,omitempty"`
 }
@@ -528,7 +589,7 @@ func reNames(t Topology) []string {
 	switch t {
 	case TopologySingle:
 		return []string{"re0"}
-	case TopologyDual:
+	case TopologyDual, TopologyEXVC:
 		return []string{"re0", "re1"}
 	case TopologyMXVC:
 		return []string{"member0-re0", "member0-re1", "member1-re0", "member1-re1"}
@@ -564,6 +625,8 @@ func defaultModel(t Topology) string {
 		return "mx204"
 	case TopologySRXCluster:
 		return "srx4600"
+	case TopologyEXVC:
+		return "ex2300-24p"
 	}
 	return "mx960"
 }
@@ -645,7 +708,7 @@ func (sc Scenario) validate(where func(path string) string) error {
 		bad("devices", "no devices")
 	}
 	if sc.Defaults.Topology != "" && !sc.Defaults.Topology.Valid() {
-		bad("defaults.topology", "unknown topology %q (want single, dual, mx-vc or srx-cluster)", sc.Defaults.Topology)
+		bad("defaults.topology", "unknown topology %q (want single, dual, mx-vc, ex-vc or srx-cluster)", sc.Defaults.Topology)
 	}
 	for i, p := range sc.Polls {
 		if p < 0 {
@@ -669,7 +732,7 @@ func (sc Scenario) validate(where func(path string) string) error {
 		seen[raw.Name] = i
 		d := raw.withDefaults(sc.Defaults)
 		if !d.Topology.Valid() {
-			bad(p+".topology", "unknown topology %q (want single, dual, mx-vc or srx-cluster)", d.Topology)
+			bad(p+".topology", "unknown topology %q (want single, dual, mx-vc, ex-vc or srx-cluster)", d.Topology)
 			continue
 		}
 		if d.Framing != "1.0" && d.Framing != "1.1" {
@@ -724,6 +787,22 @@ func (sc Scenario) validate(where func(path string) string) error {
 			}
 			seenExpect[e] = true
 		}
+		if raw.State != "" && !slices.Contains(States(), raw.State) {
+			bad(p+".state", "state %q: want %s", raw.State, strings.Join(States(), ", "))
+		}
+		for j, w := range raw.Maintenance {
+			validWindow(fmt.Sprintf("%s.maintenance[%d]", p, j), w, bad)
+		}
+		for j, sl := range raw.Silences {
+			sp := fmt.Sprintf("%s.silences[%d]", p, j)
+			if sl.For <= 0 {
+				bad(sp+".for", "a silence needs a positive for:")
+			}
+			if strings.TrimSpace(sl.Reason) == "" || strings.ContainsAny(sl.Reason, "\n\r") {
+				bad(sp+".reason", "a silence needs a reason: one line")
+			}
+		}
+		noMastershipLog := !keepsMastershipLog(d)
 		for j, ev := range raw.Events {
 			ep := fmt.Sprintf("%s.events[%d]", p, j)
 			if ev.Duration < 0 {
@@ -731,8 +810,8 @@ func (sc Scenario) validate(where func(path string) string) error {
 			}
 			switch ev.Kind {
 			case EventSwitchover:
-				if d.Topology != TopologyDual && d.Topology != TopologyMXVC {
-					bad(ep+".kind", "switchover needs a dual or mx-vc router, not %s", d.Topology)
+				if !d.Topology.pairOfREs() && d.Topology != TopologyMXVC {
+					bad(ep+".kind", "switchover needs a dual, ex-vc or mx-vc router, not %s", d.Topology)
 				}
 				if ev.RE != "" && !slices.Contains(names, ev.RE) {
 					bad(ep+".re", "no RE %q in a %s router", ev.RE, d.Topology)
@@ -771,8 +850,14 @@ func (sc Scenario) validate(where func(path string) string) error {
 				if ev.File != "" && ev.File != LogMessages && ev.File != LogMastership {
 					bad(ep+".file", "file %q: want messages or mastership", ev.File)
 				}
-				if ev.Kind == EventLog && (ev.Text == "" || strings.ContainsAny(ev.Text, "\n\r")) {
-					bad(ep+".text", "log needs text: one line")
+				if ev.File == LogMastership && noMastershipLog {
+					bad(ep+".file", "%s of the mastership file, but the router has none (mastership_log: false, or an srx-cluster)", ev.Kind)
+				}
+				if ev.Kind == EventLog {
+					validLogText(ep, ev, bad)
+					if ev.RE != "" && (!slices.Contains(names, ev.RE) || ev.File == LogMastership) {
+						bad(ep+".re", "log re %q: want one of %s, for a messages line", ev.RE, strings.Join(names, ", "))
+					}
 				}
 			case EventCommit:
 				validRedundancy(ep+".redundancy", ev.Redundancy, bad)
@@ -785,6 +870,9 @@ func (sc Scenario) validate(where func(path string) string) error {
 			case EventKeepaliveLoss, EventIPCLoss:
 				if d.Topology == TopologySingle {
 					bad(ep+".kind", "%s needs another RE to lose", ev.Kind)
+				}
+				if noMastershipLog {
+					bad(ep+".kind", "%s writes the mastership file, but the router has none (mastership_log: false, or an srx-cluster)", ev.Kind)
 				}
 			case EventInternalLinkFlap:
 				if ev.Interface != "" && !internalPort.MatchString(ev.Interface) {
@@ -834,6 +922,55 @@ func validRedundancy(path string, r *RedundancySpec, bad func(string, string, ..
 	// Junos accepts keepalive-time 2..10000 seconds (NOG hardware p.486).
 	if k := *r.KeepaliveTime; k != 0 && (k < 2*time.Second || k > 10000*time.Second || k%time.Second != 0) {
 		bad(path+".keepalive_time", "keepalive_time %v: want whole seconds from 2s to 10000s, or 0 for unset", k)
+	}
+}
+
+// validLogText checks the text or the verbatim lines of a log event.
+func validLogText(path string, ev Event, bad func(string, string, ...any)) {
+	switch {
+	case ev.Text != "" && len(ev.Lines) > 0:
+		bad(path+".lines", "log takes text or lines, not both")
+	case ev.Text == "" && len(ev.Lines) == 0:
+		bad(path+".text", "log needs text (one line) or lines")
+	case strings.ContainsAny(ev.Text, "\n\r"):
+		bad(path+".text", "log text must be one line")
+	}
+	var first time.Time
+	for i, l := range ev.Lines {
+		v, err := ParseVerbatimLine(l, cmp.Or(ev.File, LogMessages))
+		if err != nil {
+			bad(fmt.Sprintf("%s.lines[%d]", path, i), "%v", err)
+			continue
+		}
+		if i == 0 {
+			first = v.Stamp
+		} else if v.Stamp.Before(first) {
+			bad(fmt.Sprintf("%s.lines[%d]", path, i), "line is older than the first line of the event")
+		}
+	}
+}
+
+// validWindow checks one maintenance window: cron and duration, or from
+// and until.
+func validWindow(path string, w MaintenanceWindow, bad func(string, string, ...any)) {
+	cron := w.Cron != "" || w.Duration != 0
+	span := !w.From.IsZero() || !w.Until.IsZero()
+	switch {
+	case cron && span:
+		bad(path, "a maintenance window is cron and duration, or from and until, not both")
+	case cron:
+		if strings.TrimSpace(w.Cron) == "" || strings.ContainsAny(w.Cron, "\n\r") {
+			bad(path+".cron", "a maintenance window needs a cron spec")
+		}
+		if w.Duration <= 0 {
+			bad(path+".duration", "a maintenance window needs a positive duration")
+		}
+	case span:
+		if w.From.IsZero() || w.Until.IsZero() || !w.Until.After(w.From) {
+			bad(path+".until", "a maintenance window needs from before until")
+		}
+	default:
+		bad(path, "empty maintenance window: want cron and duration, or from and until")
 	}
 }
 
