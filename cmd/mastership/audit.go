@@ -121,6 +121,7 @@ func (a *app) auditWatched(ctx context.Context, st store.Store, devs []inventory
 	if err != nil {
 		return nil, devices.Run{}, usageError(err)
 	}
+	hist.Maintenance = inventoryWindows(devs)
 	auditor := &schedule.Auditor{
 		Poller:      h.poller(a, st, timeout),
 		Store:       st,
