@@ -141,6 +141,19 @@ func Assess(p Poll, expectedREs int, findings []Finding) Assessment {
 	return a
 }
 
+// InMaintenance is the verdict on a poll taken inside a maintenance
+// window (window names it and its end): what would raise WARNING or
+// CRITICAL is still said, but the state is OK. UNKNOWN stays: a device
+// that cannot be polled cannot be judged, in a window or not.
+func (a Assessment) InMaintenance(window string) Assessment {
+	if window == "" || a.State == StateUnknown {
+		return a
+	}
+	a.State = StateOK
+	a.Summary += " (in maintenance: " + window + ")"
+	return a
+}
+
 // describeFinding is a finding in one phrase: "re1 flapped 3 times
 // (hardware, critical)".
 func describeFinding(f Finding) string {

@@ -179,3 +179,22 @@ func TestStateTextRoundTrip(t *testing.T) {
 		t.Error("UnmarshalText(FINE) succeeded")
 	}
 }
+
+// TestAssessInMaintenance: a poll taken inside a maintenance window is OK
+// and says why, except UNKNOWN, which no window can judge.
+func TestAssessInMaintenance(t *testing.T) {
+	backupOK := RouteEngine{Name: "re1", Slot: intp(1), MastershipState: "backup", Status: "OK"}
+	crit := Assess(Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{RouteEngines: dualRE(backupOK)[:1]}}, 2, nil)
+	got := crit.InMaintenance("RE swap, until 2026-03-01T12:00:00Z")
+	if got.State != StateOK || !strings.HasSuffix(got.Summary, "(in maintenance: RE swap, until 2026-03-01T12:00:00Z)") ||
+		!strings.Contains(got.Summary, "1 of 2 REs alive") {
+		t.Errorf("in maintenance: %v %q", got.State, got.Summary)
+	}
+	if got := crit.InMaintenance(""); got.State != StateCritical {
+		t.Errorf("no window: %v", got.State)
+	}
+	unknown := Assess(Poll{Device: "r1", Outcome: OutcomeRefused, Error: "refused"}, 2, nil)
+	if got := unknown.InMaintenance("x"); got.State != StateUnknown {
+		t.Errorf("unknown in maintenance: %v", got.State)
+	}
+}

@@ -34,16 +34,21 @@ func (h *Historian) maintenanceWindows(ctx context.Context, names []string, sinc
 	return out, nil
 }
 
-// MaintenanceAt returns, per named device, whether a maintenance window
-// (inventory or ad hoc) is open at t: what mastership_maintenance shows.
-func (h *Historian) MaintenanceAt(ctx context.Context, names []string, t time.Time) (map[string]bool, error) {
+// MaintenanceAt returns, for each named device with a maintenance window
+// (inventory or ad hoc) open at t, that window and its end ("RE swap (by
+// alice), until 2026-03-01T12:00:00Z"); devices in none are left out.
+// It is what mastership_maintenance and the state of a poll taken in a
+// window show.
+func (h *Historian) MaintenanceAt(ctx context.Context, names []string, t time.Time) (map[string]string, error) {
 	ws, err := h.maintenanceWindows(ctx, names, t)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]bool, len(names))
+	out := make(map[string]string, len(names))
 	for _, n := range names {
-		_, _, out[n] = maintenance.Active(ws[n], t)
+		if w, until, ok := maintenance.Active(ws[n], t); ok {
+			out[n] = fmt.Sprintf("%s, until %s", w, until.UTC().Format(time.RFC3339))
+		}
 	}
 	return out, nil
 }

@@ -211,9 +211,13 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		m.Forget(names)
 		// mastership_maintenance: which devices are in a window now, so
 		// alert rules can leave them out.
-		if inM, err := hist.MaintenanceAt(ctx, names, time.Now()); err != nil {
+		if open, err := hist.MaintenanceAt(ctx, names, time.Now()); err != nil {
 			a.log.Warn("maintenance windows", "error", err)
 		} else {
+			inM := make(map[string]bool, len(names))
+			for _, n := range names {
+				inM[n] = open[n] != ""
+			}
 			m.ObserveMaintenance(inM)
 		}
 		ready.Store(true)

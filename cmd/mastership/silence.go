@@ -18,7 +18,7 @@ import (
 )
 
 type silenceOptions struct {
-	db, inventory, reason string
+	db, inventory, reason, from string
 	tags                  []string
 	dur                   time.Duration
 	list                  bool
@@ -35,7 +35,9 @@ func newSilenceCommand(a *app) *cobra.Command {
 Findings whose flap overlaps it are still stored and reported, marked
 maintenance, but raise neither check's Nagios state nor the alerting
 metrics. A daemon using the same --db applies it from its next audit.
---tag silences every device of the inventory with that tag. --list shows
+--from opens the window at another time than now (an earlier one covers a
+flap already under way). --tag silences every device of the inventory with
+that tag. --list shows
 the windows open now. Recurring windows belong in the inventory's
 maintenance field (docs/inventory.md).`,
 		Example: `  mastership silence ams1-core-1 --for 2h --reason "RE0 replacement"
@@ -43,8 +45,8 @@ maintenance field (docs/inventory.md).`,
   mastership silence --list`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.list {
-				if len(args) > 0 || len(o.tags) > 0 || cmd.Flags().Changed("for") || o.reason != "" {
-					return usageError(errors.New("--list takes no devices, --tag, --for or --reason"))
+				if len(args) > 0 || len(o.tags) > 0 || cmd.Flags().Changed("for") || o.reason != "" || o.from != "" {
+					return usageError(errors.New("--list takes no devices, --tag, --from, --for or --reason"))
 				}
 				st, err := openStore(cmd.Context(), o.db)
 				if err != nil {
@@ -74,6 +76,12 @@ maintenance field (docs/inventory.md).`,
 			}
 			defer st.Close()
 			from := utcNow()
+			if o.from != "" {
+				if from, err = time.Parse(time.RFC3339, o.from); err != nil {
+					return usageError(fmt.Errorf("--from: want an RFC 3339 time such as 2026-03-01T02:00:00Z, got %q", o.from))
+				}
+				from = from.UTC()
+			}
 			who := os.Getenv("USER")
 			if who == "" {
 				who = "unknown"
@@ -95,7 +103,8 @@ maintenance field (docs/inventory.md).`,
 	dbFlag(f, &o.db, defaultDBPath(), "")
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: needed by --tag, and checks device names when given")
 	f.StringSliceVar(&o.tags, "tag", nil, "silence every device with this tag (repeatable; needs --inventory)")
-	f.DurationVar(&o.dur, "for", 0, "how long, from now (e.g. 2h, 30m)")
+	f.DurationVar(&o.dur, "for", 0, "how long, from --from (e.g. 2h, 30m)")
+	f.StringVar(&o.from, "from", "", "when the window opens, RFC 3339 (default now); an earlier time also covers a flap that has begun")
 	f.StringVar(&o.reason, "reason", "", "why, in the operator's words: shown with each finding it silences")
 	f.BoolVar(&o.list, "list", false, "list the maintenance windows open now")
 	return cmd
