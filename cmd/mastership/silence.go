@@ -19,9 +19,9 @@ import (
 
 type silenceOptions struct {
 	db, inventory, reason, from string
-	tags                  []string
-	dur                   time.Duration
-	list                  bool
+	tags                        []string
+	dur                         time.Duration
+	list                        bool
 }
 
 // newSilenceCommand is "mastership silence": an ad-hoc maintenance
