@@ -79,8 +79,8 @@ func fullPoll(device string, runID int64, started time.Time) devices.Poll {
 		Snapshot: &devices.Snapshot{
 			// A file the platform does not keep round-trips as a note.
 			AbsentLogs: []string{"mastership"},
-			Device:   device,
-			PolledAt: polled,
+			Device:     device,
+			PolledAt:   polled,
 			RouteEngines: []devices.RouteEngine{
 				{
 					Name: "re0", Slot: ptr(0), MastershipState: "backup", MastershipPriority: "master (default)",

@@ -195,7 +195,7 @@ func TestAuditGeneratedFleetAllOK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(rows[0], ",") != "device,host,site,polled_at,outcome,error,master,alive_set,res_expected,major_alarms,minor_alarms" {
+	if strings.Join(rows[0], ",") != "device,host,site,polled_at,outcome,error,master,alive_set,res_expected,major_alarms,minor_alarms,notes" {
 		t.Errorf("header = %v", rows[0])
 	}
 	if len(rows) != 51 {
