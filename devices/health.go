@@ -62,7 +62,8 @@ type Assessment struct {
 // A device that could not be polled is UNKNOWN; a critical finding (a flap
 // with a master change or a Major alarm), fewer REs alive than expected, no
 // master, or a Major alarm is CRITICAL; any other finding, a Minor alarm or
-// a partial poll is WARNING.
+// a partial poll is WARNING. A finding in maintenance raises nothing: it
+// is named at the end of the summary with its window.
 func Assess(p Poll, expectedREs int, findings []Finding) Assessment {
 	snap := p.Snapshot
 	if snap == nil || len(snap.RouteEngines) == 0 {
@@ -89,7 +90,12 @@ func Assess(p Poll, expectedREs int, findings []Finding) Assessment {
 		a.Reasons = append(a.Reasons, reason)
 	}
 
+	var quiet []string // findings in maintenance: shown, not raised
 	for _, f := range findings {
+		if f.Maintenance {
+			quiet = append(quiet, fmt.Sprintf("%s (in maintenance: %s)", describeFinding(f), f.MaintenanceNote))
+			continue
+		}
 		state := StateWarning
 		if f.Severity == SeverityCritical {
 			state = StateCritical
@@ -129,6 +135,22 @@ func Assess(p Poll, expectedREs int, findings []Finding) Assessment {
 	} else {
 		a.Summary = strings.Join(a.Reasons, ", ") + "; " + head
 	}
+	if len(quiet) > 0 {
+		a.Summary += "; " + strings.Join(quiet, ", ")
+	}
+	return a
+}
+
+// InMaintenance is the verdict on a poll taken inside a maintenance
+// window (window names it and its end): what would raise WARNING or
+// CRITICAL is still said, but the state is OK. UNKNOWN stays: a device
+// that cannot be polled cannot be judged, in a window or not.
+func (a Assessment) InMaintenance(window string) Assessment {
+	if window == "" || a.State == StateUnknown {
+		return a
+	}
+	a.State = StateOK
+	a.Summary += " (in maintenance: " + window + ")"
 	return a
 }
 

@@ -115,6 +115,28 @@ func TestAssess(t *testing.T) {
 			want:        StateWarning,
 			wantSummary: "re1 flapped 2 times (network, warning)",
 		},
+		// Maintenance (issue 15): the finding is still named, but the
+		// state is what the rest of the poll says.
+		{
+			name:     "a critical finding in maintenance is OK and says so",
+			poll:     Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{RouteEngines: dualRE(backupOK)}},
+			expected: 2,
+			findings: []Finding{{RE: "re1", Cause: CauseHardware, Severity: SeverityCritical, Transitions: 3,
+				Maintenance: true, MaintenanceNote: "RE swap (by alice), until 2026-11-24T12:00:00Z"}},
+			want:        StateOK,
+			wantSummary: "master re0, alive set re0,re1 (2/2); re1 flapped 3 times (hardware, critical) (in maintenance: RE swap (by alice), until 2026-11-24T12:00:00Z)",
+		},
+		{
+			name:     "a finding outside maintenance still raises next to one inside",
+			poll:     Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{RouteEngines: dualRE(backupOK)}},
+			expected: 2,
+			findings: []Finding{
+				{RE: "re1", Cause: CauseHardware, Severity: SeverityCritical, Transitions: 3, Maintenance: true, MaintenanceNote: "x"},
+				{RE: "re0", Cause: CauseNetwork, Severity: SeverityWarning, Transitions: 2},
+			},
+			want:        StateWarning,
+			wantSummary: "re0 flapped 2 times (network, warning); master re0",
+		},
 		{
 			name:        "critical outranks warning and is named first",
 			poll:        Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{RouteEngines: dualRE(backupOK)[:1], Alarms: []Alarm{{Class: "Minor", Description: "x"}}}},
@@ -155,5 +177,24 @@ func TestStateTextRoundTrip(t *testing.T) {
 	var s State
 	if err := s.UnmarshalText([]byte("FINE")); err == nil {
 		t.Error("UnmarshalText(FINE) succeeded")
+	}
+}
+
+// TestAssessInMaintenance: a poll taken inside a maintenance window is OK
+// and says why, except UNKNOWN, which no window can judge.
+func TestAssessInMaintenance(t *testing.T) {
+	backupOK := RouteEngine{Name: "re1", Slot: intp(1), MastershipState: "backup", Status: "OK"}
+	crit := Assess(Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{RouteEngines: dualRE(backupOK)[:1]}}, 2, nil)
+	got := crit.InMaintenance("RE swap, until 2026-03-01T12:00:00Z")
+	if got.State != StateOK || !strings.HasSuffix(got.Summary, "(in maintenance: RE swap, until 2026-03-01T12:00:00Z)") ||
+		!strings.Contains(got.Summary, "1 of 2 REs alive") {
+		t.Errorf("in maintenance: %v %q", got.State, got.Summary)
+	}
+	if got := crit.InMaintenance(""); got.State != StateCritical {
+		t.Errorf("no window: %v", got.State)
+	}
+	unknown := Assess(Poll{Device: "r1", Outcome: OutcomeRefused, Error: "refused"}, 2, nil)
+	if got := unknown.InMaintenance("x"); got.State != StateUnknown {
+		t.Errorf("unknown in maintenance: %v", got.State)
 	}
 }

@@ -135,6 +135,13 @@ type Finding struct {
 	// OtherCauses lists the weaker causes that also had evidence.
 	OtherCauses []Cause `json:"other_causes,omitempty"`
 	Remedy      string  `json:"remedy"`
+
+	// Maintenance is set when the flap overlaps a maintenance window of
+	// the device (inventory or "mastership silence"): the finding is
+	// stored and reported, but raises neither the Nagios state nor the
+	// alerting metrics. MaintenanceNote names the window and its end.
+	Maintenance     bool   `json:"maintenance"`
+	MaintenanceNote string `json:"maintenance_note,omitempty"`
 }
 
 // AlarmRecord is an alarm's life across polls: when the agent first and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/correlate"
+	"github.com/mastership/mastership/devices/maintenance"
 	"github.com/mastership/mastership/store"
 )
 
@@ -27,6 +28,9 @@ type Historian struct {
 	// Horizon is how far back findings are kept and judged; default 24h.
 	Horizon time.Duration
 	Logger  *slog.Logger
+	// Maintenance returns a device's inventory maintenance windows; nil
+	// means none. Ad-hoc windows are read from Store (issue 15).
+	Maintenance func(device string) []maintenance.Window
 
 	chunk int // devices per history read in Judge; 0 means judgeChunk
 }
@@ -169,6 +173,11 @@ func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (m
 			errs = append(errs, err)
 			continue
 		}
+		windows, err := h.maintenanceWindows(ctx, chunk, since)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		for _, name := range chunk {
 			var hist correlate.History
 			if hists[name] != nil {
@@ -176,6 +185,8 @@ func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (m
 			}
 			hist.ConfigDrift = drift[name]
 			found := correlate.Findings(name, hist, h.Settings)
+			// Maintenance marks what correlate judged; it never changes it.
+			found = markMaintenance(found, windows[name])
 			if len(found) > 0 || stored[name] {
 				if err := h.Store.ReplaceFindings(ctx, name, since, found); err != nil {
 					errs = append(errs, fmt.Errorf("store findings of %s: %w", name, err))

@@ -380,7 +380,7 @@ ORDER BY COALESCE(alarm_time, first_seen), device, member, description` + w.limi
 
 // pgFindingQuery is the Findings select without its WHERE clause.
 const pgFindingQuery = `SELECT device, re, first_transition, last_transition, cause, severity, transitions,
-    evidence::text, alarms::text, other_causes::text, remedy FROM findings`
+    evidence::text, alarms::text, other_causes::text, remedy, maintenance, maintenance_note FROM findings`
 
 // pgFindingKey is a finding's identity within a device, its first time
 // as stored (microseconds).
@@ -432,7 +432,7 @@ func (s *pgStore) replaceFindings(ctx context.Context, device string, since time
 		// A finding already stored keeps its detected_at.
 		upserts.exec(fmt.Sprintf("finding %d (%s)", i, f.RE), pgUpsertFindingSQL,
 			device, f.RE, first, pgTime(f.Last), string(f.Cause), string(f.Severity), f.Transitions,
-			evidence, alarms, otherCauses, f.Remedy, detected)
+			evidence, alarms, otherCauses, f.Remedy, detected, f.Maintenance, pgSafeText(f.MaintenanceNote))
 	}
 
 	var w pgFilter
@@ -450,12 +450,13 @@ func (s *pgStore) replaceFindings(ctx context.Context, device string, since time
 // pgUpsertFindingSQL stores a finding; one stored already keeps its
 // detected_at.
 const pgUpsertFindingSQL = `INSERT INTO findings (device, re, first_transition, last_transition, cause, severity,
-    transitions, evidence, alarms, other_causes, remedy, detected_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json, $9::text::jsonb, $10::text::jsonb, $11, $12)
+    transitions, evidence, alarms, other_causes, remedy, detected_at, maintenance, maintenance_note)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::json, $9::text::jsonb, $10::text::jsonb, $11, $12, $13, $14)
 ON CONFLICT (device, re, first_transition) DO UPDATE SET
     last_transition = excluded.last_transition, cause = excluded.cause, severity = excluded.severity,
     transitions = excluded.transitions, evidence = excluded.evidence, alarms = excluded.alarms,
-    other_causes = excluded.other_causes, remedy = excluded.remedy`
+    other_causes = excluded.other_causes, remedy = excluded.remedy,
+    maintenance = excluded.maintenance, maintenance_note = excluded.maintenance_note`
 
 func (s *pgStore) Findings(ctx context.Context, f Filter) ([]devices.Finding, error) {
 	return collect(ctx, f, s.EachFinding)
@@ -477,7 +478,7 @@ func (s *pgStore) EachFinding(ctx context.Context, f Filter, fn func(*devices.Fi
 			evidence, alarms, otherCauses string
 		)
 		if err := rows.Scan(&fd.Device, &fd.RE, &fd.First, &fd.Last, &cause, &severity, &fd.Transitions, &evidence,
-			&alarms, &otherCauses, &fd.Remedy); err != nil {
+			&alarms, &otherCauses, &fd.Remedy, &fd.Maintenance, &fd.MaintenanceNote); err != nil {
 			return err
 		}
 		if err := findingText(&fd, cause, severity, evidence, alarms, otherCauses); err != nil {

@@ -142,6 +142,21 @@ ALTER TABLE runs ADD COLUMN unstored integer NOT NULL DEFAULT 0 CHECK (unstored 
 		{name: "absent log files", sql: `
 ALTER TABLE polls ADD COLUMN absent_logs text COLLATE "C" NOT NULL DEFAULT '';
 `},
+		// See the SQLite migration of the same name (issue 15).
+		{name: "maintenance windows", sql: `
+CREATE TABLE maintenance_windows (
+    id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    device     text        COLLATE "C" NOT NULL CHECK (device <> ''),
+    from_time  timestamptz NOT NULL,
+    until_time timestamptz NOT NULL CHECK (until_time > from_time),
+    reason     text        COLLATE "C" NOT NULL,
+    who        text        COLLATE "C" NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE INDEX maintenance_windows_device_until ON maintenance_windows (device, until_time);
+ALTER TABLE findings ADD COLUMN maintenance boolean NOT NULL DEFAULT false;
+ALTER TABLE findings ADD COLUMN maintenance_note text COLLATE "C" NOT NULL DEFAULT '';
+`},
 	}
 }
 

@@ -370,18 +370,19 @@ ORDER BY COALESCE(alarm_time, first_seen), device, member, description LIMIT ?`,
 
 // findingQuery is the Findings select without its WHERE clause.
 const findingQuery = `SELECT device, re, first_transition, last_transition, cause, severity, transitions,
-    evidence, alarms, other_causes, remedy FROM findings`
+    evidence, alarms, other_causes, remedy, maintenance, maintenance_note FROM findings`
 
 const (
 	storedFindingsSQL = `SELECT re, first_transition FROM findings WHERE device = ? AND last_transition >= ?`
 	deleteFindingSQL  = `DELETE FROM findings WHERE device = ? AND re = ? AND first_transition = ?`
 	upsertFindingSQL  = `INSERT INTO findings (device, re, first_transition, last_transition, cause,
-    severity, transitions, evidence, alarms, other_causes, remedy, detected_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    severity, transitions, evidence, alarms, other_causes, remedy, maintenance, maintenance_note, detected_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (device, re, first_transition) DO UPDATE SET
     last_transition = excluded.last_transition, cause = excluded.cause, severity = excluded.severity,
     transitions = excluded.transitions, evidence = excluded.evidence, alarms = excluded.alarms,
-    other_causes = excluded.other_causes, remedy = excluded.remedy`
+    other_causes = excluded.other_causes, remedy = excluded.remedy,
+    maintenance = excluded.maintenance, maintenance_note = excluded.maintenance_note`
 )
 
 type findingKey struct {
@@ -490,7 +491,7 @@ func findingArgs(device string, f devices.Finding) ([]any, error) {
 		return nil, err
 	}
 	return []any{device, f.RE, first, last, string(f.Cause), string(f.Severity), int64(f.Transitions),
-		evidence, alarms, otherCauses, f.Remedy}, nil
+		evidence, alarms, otherCauses, f.Remedy, boolInt(f.Maintenance), f.MaintenanceNote}, nil
 }
 
 func (s *sqliteStore) Findings(ctx context.Context, f Filter) ([]devices.Finding, error) {
@@ -511,14 +512,16 @@ func (s *sqliteStore) EachFinding(ctx context.Context, f Filter, fn func(*device
 			var (
 				fd                            devices.Finding
 				first, last, transitions      int64
+				inMaintenance                 int64
 				cause, severity               string
 				evidence, alarms, otherCauses string
 			)
 			if err := rows.Scan(&fd.Device, &fd.RE, &first, &last, &cause, &severity, &transitions, &evidence,
-				&alarms, &otherCauses, &fd.Remedy); err != nil {
+				&alarms, &otherCauses, &fd.Remedy, &inMaintenance, &fd.MaintenanceNote); err != nil {
 				return err
 			}
 			fd.First, fd.Last, fd.Transitions = fromNanos(first), fromNanos(last), int(transitions)
+			fd.Maintenance = inMaintenance != 0
 			if err := findingText(&fd, cause, severity, evidence, alarms, otherCauses); err != nil {
 				return err
 			}

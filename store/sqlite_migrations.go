@@ -153,6 +153,23 @@ ALTER TABLE runs ADD COLUMN unstored INTEGER NOT NULL DEFAULT 0 CHECK (unstored 
 		{name: "absent log files", sql: `
 ALTER TABLE polls ADD COLUMN absent_logs TEXT NOT NULL DEFAULT '';
 `},
+		// Maintenance (issue 15): the ad-hoc windows "mastership silence"
+		// stores, and whether a finding fell in one (of those or of the
+		// inventory's), so reports show it as it was judged.
+		{name: "maintenance windows", sql: `
+CREATE TABLE maintenance_windows (
+    id         INTEGER PRIMARY KEY,
+    device     TEXT    NOT NULL CHECK (device <> ''),
+    from_time  INTEGER NOT NULL,
+    until_time INTEGER NOT NULL CHECK (until_time > from_time),
+    reason     TEXT    NOT NULL,
+    who        TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX maintenance_windows_device_until ON maintenance_windows (device, until_time);
+ALTER TABLE findings ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1));
+ALTER TABLE findings ADD COLUMN maintenance_note TEXT NOT NULL DEFAULT '';
+`},
 	}
 }
 

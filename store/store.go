@@ -40,6 +40,7 @@ type Store interface {
 	HistoryStore
 	ExportStore
 	ClaimStore
+	MaintenanceStore
 	// Prune deletes the history older than before, in small transactions
 	// that let polls through between them (see retention.go).
 	Prune(ctx context.Context, before time.Time) (PruneStats, error)

@@ -121,6 +121,7 @@ func (a *app) auditWatched(ctx context.Context, st store.Store, devs []inventory
 	if err != nil {
 		return nil, devices.Run{}, usageError(err)
 	}
+	hist.Maintenance = inventoryWindows(devs)
 	auditor := &schedule.Auditor{
 		Poller:      h.poller(a, st, timeout),
 		Store:       st,
@@ -157,7 +158,13 @@ func (a *app) view(ctx context.Context, st store.Store, hist *schedule.Historian
 	if err != nil {
 		return deviceView{}, fmt.Errorf("log lines of %s: %w", p.Device, err)
 	}
-	v := newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings)).withHistory(ts, findings)
+	// A poll taken inside a maintenance window raises no state either.
+	open, err := hist.MaintenanceAt(ctx, []string{p.Device}, p.Started)
+	if err != nil {
+		return deviceView{}, fmt.Errorf("maintenance windows of %s: %w", p.Device, err)
+	}
+	v := newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings).InMaintenance(open[p.Device])).withHistory(ts, findings)
 	v.UnparsedLogLines = unparsed
+	v.Maintenance = open[p.Device]
 	return v, nil
 }

@@ -85,6 +85,7 @@ WARNING; each is printed under the status line with its evidence.`,
 			if err != nil {
 				return unknown(err)
 			}
+			hist.Maintenance = inventoryWindows([]inventory.Device{d})
 			auditor := &schedule.Auditor{
 				Poller:    o.history.poller(a, st, 0),
 				Store:     st,

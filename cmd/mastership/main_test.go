@@ -488,7 +488,7 @@ func TestFindingsReportAndCheck(t *testing.T) {
 	if err != nil || r.code != 0 {
 		t.Fatalf("report: exit %d, %v\n%s", r.code, err, r.stderr)
 	}
-	if strings.Join(rows[0], ",") != "device,site,re,cause,severity,transitions,first_transition,last_transition,alarms,evidence,remedy" {
+	if strings.Join(rows[0], ",") != "device,site,re,cause,severity,transitions,first_transition,last_transition,alarms,evidence,remedy,maintenance" {
 		t.Errorf("header = %v", rows[0])
 	}
 	// Two checks of an unchanged router: still one finding.

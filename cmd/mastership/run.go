@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices/inventory"
+	"github.com/mastership/mastership/devices/maintenance"
 
 	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
@@ -153,6 +154,13 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 
 	var invMu sync.Mutex
 	current := inv
+	// The inventory's maintenance windows as of its latest reload.
+	hist.Maintenance = func(name string) []maintenance.Window {
+		invMu.Lock()
+		defer invMu.Unlock()
+		d, _ := current.Device(name)
+		return d.Maintenance
+	}
 	// Devices with `session: persistent` keep their NETCONF session open
 	// between audits, probed with SSH keepalives while idle.
 	sessions := schedule.NewSessionPool(o.keepalive, a.log)
@@ -201,6 +209,17 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 			}
 		}
 		m.Forget(names)
+		// mastership_maintenance: which devices are in a window now, so
+		// alert rules can leave them out.
+		if open, err := hist.MaintenanceAt(ctx, names, time.Now()); err != nil {
+			a.log.Warn("maintenance windows", "error", err)
+		} else {
+			inM := make(map[string]bool, len(names))
+			for _, n := range names {
+				inM[n] = open[n] != ""
+			}
+			m.ObserveMaintenance(inM)
+		}
 		ready.Store(true)
 		a.log.Info("audit finished", "slot", slot, "run", res.Run.ID, "ok", res.Run.OK, "failed", res.Run.Failed, "interrupted", res.Run.Interrupted)
 		// Retention runs after an audit, at most once an hour: pruning

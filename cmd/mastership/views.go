@@ -37,6 +37,9 @@ type deviceView struct {
 	// Notes are facts about the poll that change nothing in its state
 	// (devices.Notes): a log file the platform does not keep.
 	Notes []string `json:"notes"`
+	// Maintenance names the maintenance window open when the device was
+	// polled, and its end; empty when none was.
+	Maintenance string `json:"maintenance,omitempty"`
 }
 
 type transitionView struct {
@@ -58,6 +61,9 @@ type findingView struct {
 	Alarms      []alarmView     `json:"alarms"`
 	OtherCauses []devices.Cause `json:"other_causes"`
 	Remedy      string          `json:"remedy"`
+	// Maintenance: the flap overlaps a maintenance window (issue 15).
+	Maintenance     bool   `json:"maintenance"`
+	MaintenanceNote string `json:"maintenance_note,omitempty"`
 }
 
 type errorView struct {
@@ -90,7 +96,8 @@ func (v deviceView) withHistory(ts []devices.Transition, fs []devices.Finding) d
 	for _, f := range fs {
 		fv := findingView{RE: f.RE, Cause: f.Cause, Severity: string(f.Severity), Transitions: f.Transitions,
 			First: f.First.UTC(), Last: f.Last.UTC(), Evidence: append([]string{}, f.Evidence...),
-			Alarms: alarmViews(f.Alarms), OtherCauses: append([]devices.Cause{}, f.OtherCauses...), Remedy: f.Remedy}
+			Alarms: alarmViews(f.Alarms), OtherCauses: append([]devices.Cause{}, f.OtherCauses...), Remedy: f.Remedy,
+			Maintenance: f.Maintenance, MaintenanceNote: f.MaintenanceNote}
 		v.Findings = append(v.Findings, fv)
 	}
 	return v

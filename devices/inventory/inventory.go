@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mastership/mastership/devices/maintenance"
 	"github.com/mastership/mastership/devices/strictyaml"
 )
 
@@ -95,6 +96,10 @@ type Device struct {
 	// Logs are the /var/log file names to read, e.g. "messages",
 	// "mastership"; nil means the agent's default set, empty means none.
 	Logs []string
+	// Maintenance are the device's maintenance windows: those of
+	// defaults, its groups and its own, all applying. Findings whose flap
+	// overlaps one are marked maintenance and raise no alert.
+	Maintenance []maintenance.Window
 }
 
 // Auth says how to authenticate to a device. It holds where secrets are,

@@ -25,7 +25,20 @@ func TestInvalidInventories(t *testing.T) {
 		{"invalid-unknown-defaults-key.yml",
 			"testdata/invalid-unknown-defaults-key.yml:3: defaults: timout: unknown key; did you mean timeout?"},
 		{"invalid-unknown-group-key.yml",
-			"testdata/invalid-unknown-group-key.yml:4: groups.mx-core: colour: unknown key; allowed: username, port, auth, known_hosts, host_key_policy, timeout, site, tags, expected_res, session, jump, ssh_config, legacy_algorithms, logs"},
+			"testdata/invalid-unknown-group-key.yml:4: groups.mx-core: colour: unknown key; allowed: username, port, auth, known_hosts, host_key_policy, timeout, site, tags, expected_res, session, jump, ssh_config, legacy_algorithms, logs, maintenance"},
+		// Maintenance windows (issue 15).
+		{"invalid-maintenance-bad-cron.yml",
+			`testdata/invalid-maintenance-bad-cron.yml:5: devices[0] (r1): maintenance[0]: cron: cron spec "CRON_TZ=": CRON_TZ= names no time zone`},
+		{"invalid-maintenance-missing-duration.yml",
+			"testdata/invalid-maintenance-missing-duration.yml:3: defaults: maintenance[0]: duration: missing: a cron window needs how long it lasts, e.g. duration: 2h"},
+		{"invalid-maintenance-negative-duration.yml",
+			"testdata/invalid-maintenance-negative-duration.yml:5: groups.core: maintenance[0]: duration: must be positive, got -2h"},
+		{"invalid-maintenance-until-before-from.yml",
+			"testdata/invalid-maintenance-until-before-from.yml:6: devices[0] (r1): maintenance[0]: until: until 2026-03-01T02:00:00Z is not after from 2026-03-01T04:00:00Z"},
+		{"invalid-maintenance-unknown-key.yml",
+			"testdata/invalid-maintenance-unknown-key.yml:6: devices[0] (r1): maintenance[0]: duraton: unknown key; did you mean duration?"},
+		{"invalid-maintenance-cron-and-from.yml",
+			"testdata/invalid-maintenance-cron-and-from.yml:5: devices[0] (r1): maintenance[0]: give cron and duration, or from and until, not both"},
 		{"invalid-unknown-device-key.yml",
 			"testdata/invalid-unknown-device-key.yml:5: devices[1] (ams1-core-1): hots: unknown key; did you mean host?"},
 		{"invalid-unknown-auth-key.yml",
@@ -692,5 +705,67 @@ devices:
 	}
 	if got := inv.Warnings(); !slices.Equal(got, want) {
 		t.Errorf("warnings\n got: %q\nwant: %q", got, want)
+	}
+}
+
+// TestMaintenanceWindows: windows of defaults, groups and the device all
+// apply, and each parses into a window whose times are right.
+func TestMaintenanceWindows(t *testing.T) {
+	data := []byte(`
+defaults:
+  maintenance:
+    - cron: "0 2 * * 0"
+      duration: 2h
+groups:
+  core:
+    maintenance:
+      - cron: "CRON_TZ=Europe/Paris 0 3 * * *"
+        duration: 30m
+        reason: nightly backup
+devices:
+  - name: r1
+    host: 192.0.2.1
+    groups: [core]
+    maintenance:
+      - from: 2026-03-04T10:00:00Z
+        until: "2026-03-04T12:00:00+01:00"
+        reason: CHG-1
+  - name: r2
+    host: 192.0.2.2
+`)
+	inv, err := ParseInventory("m.yml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := inv.Devices[0], inv.Devices[1]
+	if len(r1.Maintenance) != 3 || len(r2.Maintenance) != 1 {
+		t.Fatalf("windows: r1 %d, r2 %d; want 3 and 1", len(r1.Maintenance), len(r2.Maintenance))
+	}
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	tests := []struct {
+		w    int
+		at   string
+		want bool
+	}{
+		{0, "2026-03-01T03:00:00Z", true}, // Sunday 02:00-04:00 UTC
+		{0, "2026-03-02T03:00:00Z", false},
+		{1, "2026-03-03T02:15:00Z", true}, // 03:00 Paris is 02:00 UTC in March
+		{1, "2026-03-03T03:15:00Z", false},
+		{2, "2026-03-04T10:59:59Z", true}, // until 12:00+01:00 is 11:00 UTC
+		{2, "2026-03-04T11:00:00Z", false},
+	}
+	for _, tt := range tests {
+		if _, ok := r1.Maintenance[tt.w].Contains(at(tt.at)); ok != tt.want {
+			t.Errorf("window %d (%s) at %s: %v, want %v", tt.w, r1.Maintenance[tt.w], tt.at, ok, tt.want)
+		}
+	}
+	if r1.Maintenance[2].Reason != "CHG-1" || r1.Maintenance[1].Reason != "nightly backup" {
+		t.Errorf("reasons: %q, %q", r1.Maintenance[1].Reason, r1.Maintenance[2].Reason)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/mastership/mastership/devices/maintenance"
 	"github.com/mastership/mastership/devices/strictyaml"
 
 	"gopkg.in/yaml.v3"
@@ -30,6 +31,9 @@ type layer struct {
 	tags              []string
 	logs              *[]string
 	auth              authLayer
+	// maintenance windows add up across levels, as tags do: a fleet-wide
+	// window and a device's own both apply.
+	maintenance []maintenance.Window
 }
 
 type authLayer struct {
@@ -56,6 +60,7 @@ func (l *layer) over(o *layer) {
 			l.tags = append(l.tags, t)
 		}
 	}
+	l.maintenance = append(l.maintenance, o.maintenance...)
 	// password_env and password_file are two spellings of one setting:
 	// a level that gives one replaces an inherited other, so a device can
 	// switch from the fleet's variable to its own file.
@@ -87,10 +92,13 @@ func topKeys() []string { return []string{"defaults", "groups", "jump_hosts", "d
 
 func commonKeys() []string {
 	return []string{"username", "port", "auth", "known_hosts", "host_key_policy", "timeout", "site", "tags",
-		"expected_res", "session", "jump", "ssh_config", "legacy_algorithms", "logs"}
+		"expected_res", "session", "jump", "ssh_config", "legacy_algorithms", "logs", "maintenance"}
 }
 
 func deviceOnlyKeys() []string { return []string{"name", "host", "groups"} }
+
+// maintenanceKeys are the keys of one maintenance window.
+func maintenanceKeys() []string { return []string{"cron", "duration", "from", "until", "reason"} }
 
 func authKeys() []string {
 	return []string{"password_env", "password_file", "private_key", "passphrase_env", "agent"}
@@ -305,6 +313,7 @@ func (p *parser) device(i int, n *yaml.Node, defaults *layer, groups map[string]
 		SSHConfig:        deref(eff.sshConfig, ""),
 		LegacyAlgorithms: deref(eff.legacyAlgorithms, false),
 		Logs:             slices.Clone(deref(eff.logs, nil)),
+		Maintenance:      slices.Clone(eff.maintenance),
 	}
 	d.KnownHostsSet = d.KnownHosts != ""
 	if d.SSHConfig != "" {
@@ -390,6 +399,8 @@ func (p *parser) layer(m *yaml.Node, ctx, where string, l *layer, extra func(key
 			}
 		case "logs":
 			l.logs = p.StrList(v, ctx, key)
+		case "maintenance":
+			l.maintenance = append(l.maintenance, p.maintenance(v, ctx)...)
 		case "auth":
 			p.auth(v, ctx, &l.auth)
 		case "password", "passphrase":
@@ -573,3 +584,101 @@ func checkHost(s string) string {
 }
 
 func oneOf(s string, allowed ...string) bool { return slices.Contains(allowed, s) }
+
+// maintenance parses a list of maintenance windows, each
+// {cron: SPEC, duration: D} or {from: RFC3339, until: RFC3339}, with an
+// optional reason.
+func (p *parser) maintenance(v *yaml.Node, ctx string) []maintenance.Window {
+	seq := p.Sequence(v, ctx+": maintenance")
+	if seq == nil {
+		return nil
+	}
+	var out []maintenance.Window
+	for i, it := range seq.Content {
+		f := fmt.Sprintf("%s: maintenance[%d]", ctx, i)
+		m := p.Mapping(it, f)
+		if m == nil {
+			continue
+		}
+		type value struct {
+			s    string
+			line int
+		}
+		got := map[string]value{}
+		before := len(p.Errs)
+		p.EachKey(m, f, func(key string, k, v *yaml.Node) {
+			if !slices.Contains(maintenanceKeys(), key) {
+				p.UnknownKey(k, f, key, maintenanceKeys(), "unknown key")
+				return
+			}
+			if s := p.Str(v, f, key, key == "reason"); s != nil {
+				got[key] = value{*s, strictyaml.Resolve(v).Line}
+			}
+		})
+		if len(p.Errs) > before {
+			continue
+		}
+		line := strictyaml.Resolve(it).Line
+		cron, isCron := got["cron"]
+		from, hasFrom := got["from"]
+		until, hasUntil := got["until"]
+		switch {
+		case isCron && (hasFrom || hasUntil):
+			p.Errorf(line, f, "give cron and duration, or from and until, not both")
+		case isCron:
+			dur, ok := got["duration"]
+			if !ok {
+				p.Errorf(line, strictyaml.JoinField(f, "duration"), "missing: a cron window needs how long it lasts, e.g. duration: 2h")
+				continue
+			}
+			d, err := time.ParseDuration(dur.s)
+			if err != nil {
+				p.Errorf(dur.line, strictyaml.JoinField(f, "duration"), "invalid duration %s (want e.g. 30m, 2h, 1h30m)", strictyaml.Quote(dur.s))
+				continue
+			}
+			if d <= 0 {
+				p.Errorf(dur.line, strictyaml.JoinField(f, "duration"), "must be positive, got %s", dur.s)
+				continue
+			}
+			w, err := maintenance.Recurring(cron.s, d, got["reason"].s)
+			if err != nil {
+				p.Errorf(cron.line, strictyaml.JoinField(f, "cron"), "%v", err)
+				continue
+			}
+			out = append(out, w)
+		case hasFrom || hasUntil:
+			if _, ok := got["duration"]; ok {
+				p.Errorf(got["duration"].line, strictyaml.JoinField(f, "duration"), "only with cron; a from/until window ends at until")
+				continue
+			}
+			if !hasFrom || !hasUntil {
+				missing := "from"
+				if hasFrom {
+					missing = "until"
+				}
+				p.Errorf(line, strictyaml.JoinField(f, missing), "missing: a fixed window needs both from and until (RFC 3339, e.g. 2026-03-01T02:00:00Z)")
+				continue
+			}
+			ft, ferr := time.Parse(time.RFC3339, from.s)
+			if ferr != nil {
+				p.Errorf(from.line, strictyaml.JoinField(f, "from"), "invalid time %s (want RFC 3339, e.g. 2026-03-01T02:00:00Z)", strictyaml.Quote(from.s))
+			}
+			ut, uerr := time.Parse(time.RFC3339, until.s)
+			if uerr != nil {
+				p.Errorf(until.line, strictyaml.JoinField(f, "until"), "invalid time %s (want RFC 3339, e.g. 2026-03-01T04:00:00Z)", strictyaml.Quote(until.s))
+			}
+			if ferr != nil || uerr != nil {
+				continue
+			}
+			w, err := maintenance.Fixed(ft, ut, got["reason"].s)
+			if err != nil {
+				p.Errorf(until.line, strictyaml.JoinField(f, "until"), "%v", err)
+				continue
+			}
+			out = append(out, w)
+		default:
+			p.Errorf(line, f, "want {cron: SPEC, duration: D} or {from: TIME, until: TIME}")
+		}
+	}
+	return out
+}

@@ -108,8 +108,12 @@ type device struct {
 	hasAlarms    bool
 	major, minor int
 	// findings counts open findings by cause; nil when unknown (the audit
-	// judged no findings), in which case no series is exported.
+	// judged no findings), in which case no series is exported. Findings
+	// in maintenance are not counted: they must not alert.
 	findings map[devices.Cause]int
+	// hasMaintenance says maintenance is known (ObserveMaintenance);
+	// maintenance is whether a maintenance window is open.
+	hasMaintenance, maintenance bool
 }
 
 // Metrics holds the registry and the state behind it. Its methods are
@@ -129,6 +133,7 @@ type Metrics struct {
 	descExpected       *prometheus.Desc
 	descAlarms         *prometheus.Desc
 	descFindings       *prometheus.Desc
+	descMaintenance    *prometheus.Desc
 	descAuditLast      *prometheus.Desc
 	descAuditDevices   *prometheus.Desc
 	descAuditTimestamp *prometheus.Desc
@@ -203,6 +208,10 @@ func New(storeOps ...string) *Metrics {
 		descFindings: prometheus.NewDesc(namespace+"_findings_open",
 			"Open findings (RE flaps) of the device by cause.",
 			[]string{"device", "site", "cause"}, nil),
+		descMaintenance: prometheus.NewDesc(namespace+"_maintenance",
+			"1 while a maintenance window (inventory or mastership silence) of the device is open, else 0; "+
+				"its findings are then not in mastership_findings_open.",
+			[]string{"device", "site"}, nil),
 		descAuditLast: prometheus.NewDesc(namespace+"_audit_last_duration_seconds",
 			"Duration of the last fleet audit.", nil, nil),
 		descAuditDevices: prometheus.NewDesc(namespace+"_audit_devices",
@@ -261,6 +270,19 @@ func (m *Metrics) ObserveAudit(run devices.Run, polls []devices.Poll, findings m
 	m.observed = true
 }
 
+// ObserveMaintenance records which known devices are in a maintenance
+// window now (true) or not (false); devices not in inMaintenance keep
+// what they had. Call it after ObserveAudit.
+func (m *Metrics) ObserveMaintenance(inMaintenance map[string]bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name, in := range inMaintenance {
+		if d := m.devices[name]; d != nil {
+			d.hasMaintenance, d.maintenance = true, in
+		}
+	}
+}
+
 // nextState is a device's state after poll p, given the previous one
 // (nil if none).
 func nextState(prev *device, p devices.Poll, findings map[string][]devices.Finding) *device {
@@ -271,6 +293,7 @@ func nextState(prev *device, p devices.Poll, findings map[string][]devices.Findi
 	}
 	if prev != nil {
 		d.lastSuccess = prev.lastSuccess
+		d.hasMaintenance, d.maintenance = prev.hasMaintenance, prev.maintenance
 	}
 	if p.Outcome == devices.OutcomeOK || p.Outcome == devices.OutcomePartial {
 		d.lastSuccess = p.Finished
@@ -290,6 +313,9 @@ func nextState(prev *device, p devices.Poll, findings map[string][]devices.Findi
 	if findings != nil {
 		d.findings = make(map[devices.Cause]int, len(causes))
 		for _, f := range findings[p.Device] {
+			if f.Maintenance {
+				continue
+			}
 			c := f.Cause
 			if !slices.Contains(causes[:], c) {
 				c = devices.CauseUnknown // keep the label set bounded
@@ -343,7 +369,7 @@ func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	m := c.m
 	for _, d := range []*prometheus.Desc{
 		m.descOutcome, m.descLastDuration, m.descLastSuccess, m.descAlive,
-		m.descExpected, m.descAlarms, m.descFindings,
+		m.descExpected, m.descAlarms, m.descFindings, m.descMaintenance,
 		m.descAuditLast, m.descAuditDevices, m.descAuditTimestamp,
 	} {
 		ch <- d
@@ -384,6 +410,13 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if d.hasAlarms {
 			gauge(m.descAlarms, float64(d.major), name, d.site, classMajor)
 			gauge(m.descAlarms, float64(d.minor), name, d.site, classMinor)
+		}
+		if d.hasMaintenance {
+			v := 0.0
+			if d.maintenance {
+				v = 1
+			}
+			gauge(m.descMaintenance, v, name, d.site)
 		}
 		if d.findings != nil {
 			for _, cause := range causes {

@@ -438,3 +438,31 @@ func TestListenBusyAddress(t *testing.T) {
 	cancel()
 	<-errc
 }
+
+// TestMaintenanceMetrics: findings in maintenance are left out of
+// mastership_findings_open, and mastership_maintenance says which
+// devices are in a window, kept across audits until observed again.
+func TestMaintenanceMetrics(t *testing.T) {
+	m := New()
+	h := m.Handler(nil)
+	run := devices.Run{ID: 1, Started: t0, Finished: t0.Add(time.Second), Devices: 2, OK: 2}
+	findings := map[string][]devices.Finding{
+		"r1": {{Device: "r1", RE: "re1", Cause: devices.CauseHardware, Maintenance: true},
+			{Device: "r1", RE: "re0", Cause: devices.CauseHardware}},
+	}
+	polls := []devices.Poll{okPoll("r1", "par", 2, 2), okPoll("r2", "par", 2, 2)}
+	m.ObserveAudit(run, polls, findings)
+	f := scrape(t, h)
+	want(t, f, 1, "mastership_findings_open", "device", "r1", "site", "par", "cause", "hardware")
+	absent(t, f, "mastership_maintenance", "device", "r1", "site", "par") // not observed yet
+
+	m.ObserveMaintenance(map[string]bool{"r1": true, "r2": false, "gone": true})
+	f = scrape(t, h)
+	want(t, f, 1, "mastership_maintenance", "device", "r1", "site", "par")
+	want(t, f, 0, "mastership_maintenance", "device", "r2", "site", "par")
+	if n := seriesOf(f, "gone"); n != 0 {
+		t.Errorf("a device never polled has %d series", n)
+	}
+	m.ObserveAudit(run, polls, findings)
+	want(t, scrape(t, h), 1, "mastership_maintenance", "device", "r1", "site", "par")
+}

@@ -120,7 +120,9 @@ var tables = map[Kind]table{
 	},
 	KindFindings: {
 		header: []string{"device", "site", "re", "cause", "severity", "transitions", "first_transition",
-			"last_transition", "alarms", "evidence", "remedy"},
+			"last_transition", "alarms", "evidence", "remedy",
+			// Issue 15: inside a maintenance window (raised no alert).
+			"maintenance"},
 		rows:      findingRows,
 		timeBound: true,
 	},
@@ -210,7 +212,7 @@ func appendState(row []cell, p *devices.Poll) []cell {
 }
 
 func findingRows(ctx context.Context, src Source, q Query, site func(string) string, emit emitFunc) error {
-	row := make([]cell, 0, 11)
+	row := make([]cell, 0, 12)
 	var alarms []string
 	return src.EachFinding(ctx, q.filter(), func(f *devices.Finding) error {
 		alarms = alarms[:0]
@@ -219,7 +221,7 @@ func findingRows(ctx context.Context, src Source, q Query, site func(string) str
 		}
 		row = append(row[:0], str(f.Device), str(site(f.Device)), str(f.RE), str(string(f.Cause)),
 			str(string(f.Severity)), num(f.Transitions), stamp(f.First), stamp(f.Last), list(alarms, "; "),
-			list(f.Evidence, "\n"), str(f.Remedy))
+			list(f.Evidence, "\n"), str(f.Remedy), boolean(f.Maintenance))
 		return emit(row)
 	})
 }
