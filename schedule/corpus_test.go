@@ -13,6 +13,8 @@ import (
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/inventory"
 	"github.com/mastership/mastership/devices/junos/junossim"
+	"github.com/mastership/mastership/devices/maintenance"
+	"github.com/mastership/mastership/store"
 )
 
 // corpusDir holds the labelled corpus: stories built from the real log
@@ -119,13 +121,6 @@ func runCorpusStory(t *testing.T, name, file string) []corpusDevice {
 		}
 		return out
 	}
-	for _, d := range sc.Devices {
-		if len(d.Silences) > 0 {
-			// Ad-hoc silences need "mastership silence", which a pending
-			// story waits for.
-			return notRun(fmt.Sprintf("%s: silences need the mastership silence command", d.Name))
-		}
-	}
 	start := sc.ClockStart()
 	clock := junossim.NewClock(start)
 	fleet, err := junossim.Start(t.Context(), sc, junossim.Options{Clock: clock.Now, InventoryTimeout: 10 * time.Second})
@@ -146,10 +141,31 @@ func runCorpusStory(t *testing.T, name, file string) []corpusDevice {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The inventory's maintenance windows, as the commands give them to
+	// the historian.
+	windows := map[string][]maintenance.Window{}
+	for _, d := range inv.Devices {
+		windows[d.Name] = d.Maintenance
+	}
+	hist.Maintenance = func(name string) []maintenance.Window { return windows[name] }
 	a := &Auditor{Poller: &Poller{Now: clock.Now, Cursors: st}, Store: st, Historian: hist, Concurrency: 8}
 	var last Result
+	silenced := map[string]int{} // silences of each device already stored
 	for _, at := range sc.Polls {
 		clock.Set(start.Add(at))
+		// An operator's "mastership silence" at the story's time: the
+		// same store write the command makes (cmd/mastership/silence.go).
+		for _, d := range sc.Devices {
+			for i := silenced[d.Name]; i < len(d.Silences) && d.Silences[i].At <= at; i++ {
+				sl := d.Silences[i]
+				from := start.Add(sl.At)
+				if err := st.AddMaintenanceWindows(t.Context(), []store.MaintenanceWindow{{Device: d.Name, From: from,
+					Until: from.Add(sl.For), Reason: sl.Reason, Who: "corpus"}}); err != nil {
+					t.Fatal(err)
+				}
+				silenced[d.Name] = i + 1
+			}
+		}
 		if last, err = a.Audit(t.Context(), inv.Devices); err != nil {
 			t.Fatalf("audit at %v: %v", at, err)
 		}
@@ -165,7 +181,7 @@ func runCorpusStory(t *testing.T, name, file string) []corpusDevice {
 			want: expectations(d.Expect)}
 		found := last.Findings[d.Name]
 		for _, f := range found {
-			r.got = append(r.got, fmt.Sprintf("%s %s %s", f.RE, f.Cause, f.Severity))
+			r.got = append(r.got, findingText(f.RE, string(f.Cause), string(f.Severity), f.Maintenance))
 			r.evidence = append(r.evidence, fmt.Sprintf("%s %s %s: %d transitions %s..%s, other causes %v, evidence %q",
 				f.RE, f.Cause, f.Severity, f.Transitions, f.First.Format("15:04:05"), f.Last.Format("15:04:05"), f.OtherCauses, f.Evidence))
 		}
@@ -173,7 +189,11 @@ func runCorpusStory(t *testing.T, name, file string) []corpusDevice {
 		r.findingsOK = slices.Equal(r.got, r.want)
 		r.cells = confusionCells(d.Expect, found)
 		p := polls[d.Name]
-		r.gotState = devices.Assess(p, p.ExpectedREs, found).State.String()
+		open, err := hist.MaintenanceAt(t.Context(), []string{d.Name}, p.Started)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.gotState = devices.Assess(p, p.ExpectedREs, found).InMaintenance(open[d.Name]).State.String()
 		r.stateOK = d.State == "" || d.State == r.gotState
 		if r.wantState == "" {
 			r.wantState = "-"
@@ -203,10 +223,20 @@ func runCorpusStory(t *testing.T, name, file string) []corpusDevice {
 	return out
 }
 
+// findingText is a finding as the corpus compares it: RE, cause,
+// severity, and "(maintenance)" when it falls in a maintenance window.
+func findingText(re, cause, severity string, inMaintenance bool) string {
+	s := re + " " + cause + " " + severity
+	if inMaintenance {
+		s += " (maintenance)"
+	}
+	return s
+}
+
 func expectations(es []junossim.Expectation) []string {
 	out := []string{}
 	for _, e := range es {
-		out = append(out, fmt.Sprintf("%s %s %s", e.RE, e.Cause, e.Severity))
+		out = append(out, findingText(e.RE, string(e.Cause), string(e.Severity), e.Maintenance))
 	}
 	slices.Sort(out)
 	return out
