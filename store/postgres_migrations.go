@@ -142,6 +142,21 @@ ALTER TABLE runs ADD COLUMN unstored integer NOT NULL DEFAULT 0 CHECK (unstored 
 		{name: "absent log files", sql: `
 ALTER TABLE polls ADD COLUMN absent_logs text COLLATE "C" NOT NULL DEFAULT '';
 `},
+		// See the SQLite migration of the same name.
+		{name: "switchover ledger", sql: `
+CREATE TABLE switchovers (
+    device     text        COLLATE "C" NOT NULL CHECK (device <> ''),
+    time       timestamptz NOT NULL,
+    old_master text        COLLATE "C" NOT NULL,
+    new_master text        COLLATE "C" NOT NULL CHECK (new_master <> ''),
+    planned    boolean     NOT NULL,
+    command    text        COLLATE "C" NOT NULL,
+    cause      text        COLLATE "C" NOT NULL,
+    evidence   json        NOT NULL CHECK (json_typeof(evidence) = 'array'),
+    PRIMARY KEY (device, time, new_master)
+);
+CREATE INDEX switchovers_time ON switchovers (time, device);
+`},
 	}
 }
 

@@ -153,6 +153,22 @@ ALTER TABLE runs ADD COLUMN unstored INTEGER NOT NULL DEFAULT 0 CHECK (unstored 
 		{name: "absent log files", sql: `
 ALTER TABLE polls ADD COLUMN absent_logs TEXT NOT NULL DEFAULT '';
 `},
+		// The switchover ledger (issue 15): one row per change of master,
+		// recomputed from history when a device is judged, like findings.
+		{name: "switchover ledger", sql: `
+CREATE TABLE switchovers (
+    device     TEXT    NOT NULL CHECK (device <> ''),
+    time       INTEGER NOT NULL,
+    old_master TEXT    NOT NULL,
+    new_master TEXT    NOT NULL CHECK (new_master <> ''),
+    planned    INTEGER NOT NULL CHECK (planned IN (0, 1)),
+    command    TEXT    NOT NULL,
+    cause      TEXT    NOT NULL,
+    evidence   TEXT    NOT NULL CHECK (json_valid(evidence)),
+    PRIMARY KEY (device, time, new_master)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX switchovers_time ON switchovers (time, device);
+`},
 	}
 }
 
