@@ -157,7 +157,11 @@ func (a *app) view(ctx context.Context, st store.Store, hist *schedule.Historian
 	if err != nil {
 		return deviceView{}, fmt.Errorf("log lines of %s: %w", p.Device, err)
 	}
-	v := newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings)).withHistory(ts, findings)
+	sws, err := st.Switchovers(ctx, store.Filter{Devices: []string{p.Device}, Since: p.Started.Add(-hist.Window())})
+	if err != nil {
+		return deviceView{}, fmt.Errorf("switchovers of %s: %w", p.Device, err)
+	}
+	v := newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings)).withHistory(ts, findings).withSwitchovers(sws)
 	v.UnparsedLogLines = unparsed
 	return v, nil
 }
