@@ -142,7 +142,7 @@ func newDeviceView(p devices.Poll, a devices.Assessment) deviceView {
 		AliveSet: []string{}, ExpectedREs: a.ExpectedREs,
 		RouteEngines: []reView{}, Alarms: []alarmView{},
 		Transitions: []transitionView{}, Findings: []findingView{},
-		Notes: append([]string{}, devices.Notes(p)...),
+		Notes:       append([]string{}, devices.Notes(p)...),
 		Switchovers: []switchoverView{},
 	}
 	if p.Error != "" {

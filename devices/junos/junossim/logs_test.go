@@ -75,7 +75,7 @@ var (
 var bodyShapes = map[string]*regexp.Regexp{
 	// A typed command logged by interactive-commands (the switchover
 	// ledger's planned switchovers, written by log events).
-	"mgd-command": regexp.MustCompile(`^mgd\[\d+\]: UI_CMDLINE_READ_LINE: User '[^']+', command '[^']*'$`),
+	"mgd-command":  regexp.MustCompile(`^mgd\[\d+\]: UI_CMDLINE_READ_LINE: User '[^']+', command '[^']*'$`),
 	"alarmd":       regexp.MustCompile(`^alarmd\[\d+\]: Alarm (set|cleared): [A-Za-z ]+ color=(RED|YELLOW), class=(CHASSIS|SYSTEM), reason=\S.*$`),
 	"craftd":       regexp.MustCompile(`^craftd\[\d+\]: {1,2}(Major|Minor) alarm (set|cleared), \S.*$`),
 	"kernel-em":    regexp.MustCompile(`^/kernel: em\d: Link is (Down|up 100 Mbps Half Duplex)$`),
