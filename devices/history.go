@@ -46,6 +46,11 @@ const (
 	EventCommit       EventKind = "commit"        // UI_COMMIT*, configuration change
 	EventCoreDump     EventKind = "core-dump"     // a daemon or kernel core
 	EventPanic        EventKind = "panic"         // kernel panic, reboot due to panic
+
+	// The switchover ledger (issue 15): an operator asked for a change of
+	// master, in the mastership log (E_CMD_A/R/S/F) or as a typed
+	// "request chassis routing-engine master acquire|release|switch".
+	EventSwitchoverCommand EventKind = "switchover-command"
 )
 
 // Event is a log line a rule gave meaning to.
@@ -142,6 +147,30 @@ type Finding struct {
 	// alerting metrics. MaintenanceNote names the window and its end.
 	Maintenance     bool   `json:"maintenance"`
 	MaintenanceNote string `json:"maintenance_note,omitempty"`
+}
+
+// Switchover is one change of master on a device: the RE that was master
+// left mastership and another became master, whichever source saw it. It
+// is planned when an operator command for it (Command) came shortly
+// before; else unplanned, and Cause is that of the finding whose evidence
+// window holds it, when there is one.
+type Switchover struct {
+	Device string    `json:"device"`
+	Time   time.Time `json:"time"`
+	// OldMaster and NewMaster are RE names ("re0", "member0-re1").
+	OldMaster string `json:"old_master"`
+	NewMaster string `json:"new_master"`
+	Planned   bool   `json:"planned"`
+	// Command names the operator command that made it planned ("request
+	// chassis routing-engine master switch by lab", "E_CMD_R: …"); empty
+	// when unplanned.
+	Command string `json:"command,omitempty"`
+	// Cause is the covering finding's cause; empty when planned or when no
+	// finding covers it.
+	Cause Cause `json:"cause,omitempty"`
+	// Evidence holds the lines that show it: the transitions' evidence and
+	// the command lines, oldest first.
+	Evidence []string `json:"evidence"`
 }
 
 // AlarmRecord is an alarm's life across polls: when the agent first and

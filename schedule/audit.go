@@ -68,6 +68,9 @@ type Result struct {
 	// Findings are the open findings of each polled device (nil without a
 	// Historian).
 	Findings map[string][]devices.Finding
+	// Switchovers is the switchover ledger of each polled device in the
+	// judged window (nil without a Historian).
+	Switchovers map[string][]devices.Switchover
 }
 
 // Audit polls devs and stores a run. Device failures are results; the
@@ -212,9 +215,9 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 				names = append(names, p.Device)
 			}
 		}
-		found, err := a.Historian.Judge(context.WithoutCancel(ctx), names, now().UTC())
+		j, err := a.Historian.JudgeAll(context.WithoutCancel(ctx), names, now().UTC())
 		a.storeOp(OpJudge, err)
-		res.Findings = found
+		res.Findings, res.Switchovers = j.Findings, j.Switchovers
 		if err != nil {
 			storeErr = errors.Join(storeErr, err)
 		}

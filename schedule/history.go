@@ -159,13 +159,32 @@ const judgeChunk = 256
 // keeps each device's rows in that order). A device with no findings now
 // and none stored in the window is not written to at all.
 func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (map[string][]devices.Finding, error) {
+	j, err := h.JudgeAll(ctx, names, now)
+	return j.Findings, err
+}
+
+// Judgement is what JudgeAll found for each device judged.
+type Judgement struct {
+	Findings map[string][]devices.Finding
+	// Switchovers is each device's switchover ledger in the judged window
+	// (issue 15), as stored.
+	Switchovers map[string][]devices.Switchover
+}
+
+// JudgeAll is Judge, also recomputing and storing each device's switchover
+// ledger over the same window: the switchovers of its transitions,
+// planned or not, each unplanned one with the cause of the finding that
+// covers it. A device with no switchovers now and none stored in the
+// window is not written to.
+func (h *Historian) JudgeAll(ctx context.Context, names []string, now time.Time) (Judgement, error) {
 	configs, err := h.Store.Configs(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("fleet configurations: %w", err)
+		return Judgement{}, fmt.Errorf("fleet configurations: %w", err)
 	}
 	drift := correlate.Drift(configs)
 	since := now.Add(-h.Window())
 	out := make(map[string][]devices.Finding, len(names))
+	ledger := make(map[string][]devices.Switchover, len(names))
 	var errs []error
 	for chunk := range slices.Chunk(slices.Compact(slices.Sorted(slices.Values(names))), cmp.Or(h.chunk, judgeChunk)) {
 		hists, stored, err := h.histories(ctx, chunk, since)
@@ -174,6 +193,11 @@ func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (m
 			continue
 		}
 		windows, err := h.maintenanceWindows(ctx, chunk, since)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		storedSw, err := h.storedSwitchovers(ctx, chunk, since)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -194,9 +218,33 @@ func (h *Historian) Judge(ctx context.Context, names []string, now time.Time) (m
 				}
 			}
 			out[name] = found
+
+			// The switchover ledger, over the same window as the findings.
+			sws := correlate.SwitchoverCauses(correlate.Switchovers(name, hist.Transitions, hist.Events, h.Settings), found, h.Settings)
+			if len(sws) > 0 || storedSw[name] {
+				if err := h.Store.ReplaceSwitchovers(ctx, name, since, sws); err != nil {
+					errs = append(errs, fmt.Errorf("store switchovers of %s: %w", name, err))
+					continue
+				}
+			}
+			ledger[name] = sws
 		}
 	}
-	return out, errors.Join(errs...)
+	return Judgement{Findings: out, Switchovers: ledger}, errors.Join(errs...)
+}
+
+// storedSwitchovers says which of names have switchovers stored that
+// ReplaceSwitchovers would look at (at or after since).
+func (h *Historian) storedSwitchovers(ctx context.Context, names []string, since time.Time) (map[string]bool, error) {
+	sws, err := h.Store.Switchovers(ctx, store.Filter{Devices: names, Since: since})
+	if err != nil {
+		return nil, fmt.Errorf("stored switchovers of %d devices (%s to %s): %w", len(names), names[0], names[len(names)-1], err)
+	}
+	stored := make(map[string]bool)
+	for _, sw := range sws {
+		stored[sw.Device] = true
+	}
+	return stored, nil
 }
 
 // histories reads the history of names since the given time, grouped by

@@ -157,6 +157,21 @@ CREATE INDEX maintenance_windows_device_until ON maintenance_windows (device, un
 ALTER TABLE findings ADD COLUMN maintenance boolean NOT NULL DEFAULT false;
 ALTER TABLE findings ADD COLUMN maintenance_note text COLLATE "C" NOT NULL DEFAULT '';
 `},
+		// See the SQLite migration of the same name.
+		{name: "switchover ledger", sql: `
+CREATE TABLE switchovers (
+    device     text        COLLATE "C" NOT NULL CHECK (device <> ''),
+    time       timestamptz NOT NULL,
+    old_master text        COLLATE "C" NOT NULL,
+    new_master text        COLLATE "C" NOT NULL CHECK (new_master <> ''),
+    planned    boolean     NOT NULL,
+    command    text        COLLATE "C" NOT NULL,
+    cause      text        COLLATE "C" NOT NULL,
+    evidence   json        NOT NULL CHECK (json_typeof(evidence) = 'array'),
+    PRIMARY KEY (device, time, new_master)
+);
+CREATE INDEX switchovers_time ON switchovers (time, device);
+`},
 	}
 }
 

@@ -170,6 +170,22 @@ CREATE INDEX maintenance_windows_device_until ON maintenance_windows (device, un
 ALTER TABLE findings ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1));
 ALTER TABLE findings ADD COLUMN maintenance_note TEXT NOT NULL DEFAULT '';
 `},
+		// The switchover ledger (issue 15): one row per change of master,
+		// recomputed from history when a device is judged, like findings.
+		{name: "switchover ledger", sql: `
+CREATE TABLE switchovers (
+    device     TEXT    NOT NULL CHECK (device <> ''),
+    time       INTEGER NOT NULL,
+    old_master TEXT    NOT NULL,
+    new_master TEXT    NOT NULL CHECK (new_master <> ''),
+    planned    INTEGER NOT NULL CHECK (planned IN (0, 1)),
+    command    TEXT    NOT NULL,
+    cause      TEXT    NOT NULL,
+    evidence   TEXT    NOT NULL CHECK (json_valid(evidence)),
+    PRIMARY KEY (device, time, new_master)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX switchovers_time ON switchovers (time, device);
+`},
 	}
 }
 

@@ -124,6 +124,8 @@ type ExportStore interface {
 	EachAlarmRecord(ctx context.Context, f Filter, fn func(*devices.AlarmRecord) error) error
 	// EachFinding streams what Findings returns.
 	EachFinding(ctx context.Context, f Filter, fn func(*devices.Finding) error) error
+	// EachSwitchover streams what Switchovers returns.
+	EachSwitchover(ctx context.Context, f Filter, fn func(*devices.Switchover) error) error
 }
 
 var (
@@ -352,6 +354,19 @@ type HistoryStore interface {
 	// by First, then device and RE.
 	Findings(ctx context.Context, f Filter) ([]devices.Finding, error)
 
+	// The switchover ledger (issue 15).
+	//
+	// ReplaceSwitchovers makes the device's stored switchovers at or after
+	// since exactly those of sws at or after since (zero since: all of
+	// them): the ledger is recomputed from history when the device is
+	// judged, like its findings, and what happened before the judged
+	// window stays as it was. A switchover's identity is (device, time,
+	// new master); two of sws with one identity are an error.
+	ReplaceSwitchovers(ctx context.Context, device string, since time.Time, sws []devices.Switchover) error
+	// Switchovers returns the switchovers matching f (by time), ordered
+	// by time, then device and new master.
+	Switchovers(ctx context.Context, f Filter) ([]devices.Switchover, error)
+
 	// SaveConfig records the device's redundancy configuration as read at
 	// at. Only changes make history: a configuration equal to the one in
 	// effect at at is not stored again, so Configs' time for a device is
@@ -453,6 +468,29 @@ func findingJSON(f devices.Finding) (evidence, alarms, otherCauses string, err e
 		return "", "", "", fmt.Errorf("other causes: %w", err)
 	}
 	return evidence, alarms, otherCauses, nil
+}
+
+// checkSwitchover is what both engines require of a switchover before
+// storing it for device.
+func checkSwitchover(device string, sw devices.Switchover) error {
+	if sw.Device != "" && sw.Device != device {
+		return fmt.Errorf("switchover is of device %q", sw.Device)
+	}
+	if sw.NewMaster == "" {
+		return errors.New("no new master")
+	}
+	if sw.Time.IsZero() {
+		return errors.New("no time")
+	}
+	if _, err := nanos(sw.Time); err != nil {
+		return fmt.Errorf("time: %w", err)
+	}
+	return nil
+}
+
+// switchoverWhat names a switchover in errors.
+func switchoverWhat(i int, sw devices.Switchover) string {
+	return fmt.Sprintf("switchover %d (%s to %s at %s)", i, sw.OldMaster, sw.NewMaster, sw.Time.UTC().Format(time.RFC3339))
 }
 
 // collect gathers what one of the Each readers streams into a slice.

@@ -163,7 +163,11 @@ func (a *app) view(ctx context.Context, st store.Store, hist *schedule.Historian
 	if err != nil {
 		return deviceView{}, fmt.Errorf("maintenance windows of %s: %w", p.Device, err)
 	}
-	v := newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings).InMaintenance(open[p.Device])).withHistory(ts, findings)
+	sws, err := st.Switchovers(ctx, store.Filter{Devices: []string{p.Device}, Since: p.Started.Add(-hist.Window())})
+	if err != nil {
+		return deviceView{}, fmt.Errorf("switchovers of %s: %w", p.Device, err)
+	}
+	v := newDeviceView(p, devices.Assess(p, p.ExpectedREs, findings).InMaintenance(open[p.Device])).withHistory(ts, findings).withSwitchovers(sws)
 	v.UnparsedLogLines = unparsed
 	v.Maintenance = open[p.Device]
 	return v, nil

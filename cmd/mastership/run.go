@@ -199,6 +199,13 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 			a.log.Error("audit", "error", err)
 		}
 		m.ObserveAudit(res.Run, res.Polls, res.Findings)
+		if res.Switchovers != nil {
+			for _, p := range res.Polls {
+				if p.Device != "" {
+					m.ObserveSwitchovers(p.Device, p.Site, res.Switchovers[p.Device])
+				}
+			}
+		}
 		names := make([]string, 0, len(devs))
 		for i, d := range devs {
 			// Shared: this agent's metrics are of the devices it polled;

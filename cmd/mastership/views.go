@@ -40,6 +40,31 @@ type deviceView struct {
 	// Maintenance names the maintenance window open when the device was
 	// polled, and its end; empty when none was.
 	Maintenance string `json:"maintenance,omitempty"`
+	// Switchovers is the device's switchover ledger in the correlation
+	// horizon (issue 15), oldest first.
+	Switchovers []switchoverView `json:"switchovers"`
+}
+
+// switchoverView is one change of master, as report --kind switchovers
+// shows it.
+type switchoverView struct {
+	Time      time.Time     `json:"time"`
+	OldMaster string        `json:"old_master"`
+	NewMaster string        `json:"new_master"`
+	Planned   bool          `json:"planned"`
+	Command   string        `json:"command"`
+	Cause     devices.Cause `json:"cause"`
+	Evidence  []string      `json:"evidence"`
+}
+
+// withSwitchovers adds the device's switchover ledger.
+func (v deviceView) withSwitchovers(sws []devices.Switchover) deviceView {
+	for _, sw := range sws {
+		v.Switchovers = append(v.Switchovers, switchoverView{Time: sw.Time.UTC(), OldMaster: sw.OldMaster,
+			NewMaster: sw.NewMaster, Planned: sw.Planned, Command: sw.Command, Cause: sw.Cause,
+			Evidence: append([]string{}, sw.Evidence...)})
+	}
+	return v
 }
 
 type transitionView struct {
@@ -124,7 +149,8 @@ func newDeviceView(p devices.Poll, a devices.Assessment) deviceView {
 		AliveSet: []string{}, ExpectedREs: a.ExpectedREs,
 		RouteEngines: []reView{}, Alarms: []alarmView{},
 		Transitions: []transitionView{}, Findings: []findingView{},
-		Notes: append([]string{}, devices.Notes(p)...),
+		Notes:       append([]string{}, devices.Notes(p)...),
+		Switchovers: []switchoverView{},
 	}
 	if p.Error != "" {
 		v.Error = &errorView{Kind: p.ErrorKind, Message: p.Error}

@@ -106,8 +106,16 @@ func Findings(device string, h History, s Settings) []devices.Finding {
 	}
 	slices.SortFunc(records, compareRecords)
 
+	// The switchover ledger: a flap made only of the transitions of
+	// planned switchovers (an operator switching over and back) is the
+	// operator's doing, not a fault; a flap with any other transition
+	// (the alive set still short after it) is judged as usual.
+	planned := plannedTransitions(pairSwitchovers(device, ts, switchoverCommands(device, h.Events), s))
 	var out []devices.Finding
 	for _, f := range flaps(ts, s) {
+		if plannedOnly(f, planned) {
+			continue
+		}
 		out = append(out, judge(device, f, ts, events, records, h.ConfigDrift, s))
 	}
 	return out

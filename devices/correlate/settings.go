@@ -27,6 +27,13 @@ type Settings struct {
 	// close together, seen by different sources (a log line, an alarm,
 	// the RE table), are one transition (default 2m).
 	MergeTolerance time.Duration
+
+	// SwitchoverCommandWindow (the switchover ledger): an operator command
+	// for a change of master (E_CMD_*, request chassis routing-engine
+	// master …) at most this long before a change of master makes it
+	// planned (default 5m: the command asks for confirmation, and GRES
+	// waits for the backup to be ready).
+	SwitchoverCommandWindow time.Duration
 }
 
 // DefaultSettings returns the defaults of docs/domain.md: a flap is 2 or more
@@ -40,6 +47,8 @@ func DefaultSettings() Settings {
 		EvidenceWindow: 5 * time.Minute,
 		CommitLookback: 10 * time.Minute,
 		MergeTolerance: 2 * time.Minute,
+
+		SwitchoverCommandWindow: 5 * time.Minute,
 	}
 }
 
@@ -62,6 +71,9 @@ func (s Settings) Validate() error {
 	if s.MergeTolerance < 0 {
 		errs = append(errs, fmt.Errorf("merge tolerance %v: must not be negative", s.MergeTolerance))
 	}
+	if s.SwitchoverCommandWindow < 0 {
+		errs = append(errs, fmt.Errorf("switchover command window %v: must not be negative", s.SwitchoverCommandWindow))
+	}
 	if s.FlapWindow > 0 && s.MergeTolerance >= s.FlapWindow {
 		// Otherwise two real transitions of a flap could be merged into one.
 		errs = append(errs, fmt.Errorf("merge tolerance %v: must be shorter than the flap window %v", s.MergeTolerance, s.FlapWindow))
@@ -83,5 +95,6 @@ func (s Settings) effective() Settings {
 	s.EvidenceWindow = max(s.EvidenceWindow, 0)
 	s.CommitLookback = max(s.CommitLookback, 0)
 	s.MergeTolerance = max(s.MergeTolerance, 0)
+	s.SwitchoverCommandWindow = max(s.SwitchoverCommandWindow, 0)
 	return s
 }

@@ -41,6 +41,7 @@ package metrics
 
 import (
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -138,6 +139,12 @@ type Metrics struct {
 	descAuditDevices   *prometheus.Desc
 	descAuditTimestamp *prometheus.Desc
 
+	// The switchover ledger (issue 15): switchovers first seen by this
+	// process, and what it has seen of each device's ledger.
+	switchovers     *prometheus.CounterVec
+	switchoversMu   sync.Mutex
+	switchoversSeen map[string][]devices.Switchover
+
 	store *storeHealth
 	// buildInfo is the mastership_build_info gauge, nil until set.
 	buildMu   sync.Mutex
@@ -186,6 +193,13 @@ func New(storeOps ...string) *Metrics {
 			Name:      "audits_skipped_total",
 			Help:      "Scheduled fleet audits skipped because the previous one was still running.",
 		}),
+		switchovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "switchovers_total",
+			Help: "Changes of master this agent saw appear in a device's switchover ledger, planned (an " +
+				"operator's command) or not. The ledger a device has when first judged is the baseline, not counted.",
+		}, []string{"device", "site", "planned"}),
+		switchoversSeen: make(map[string][]devices.Switchover),
 		descOutcome: prometheus.NewDesc(namespace+"_poll_outcome",
 			"Outcome of the device's last poll: 1 for the outcome it had, 0 for the others.",
 			[]string{"device", "site", "outcome"}, nil),
@@ -226,6 +240,7 @@ func New(storeOps ...string) *Metrics {
 		m.pollDuration, m.auditDuration,
 		m.audits, m.auditsInterrupted, m.auditsSkipped,
 		m.store.errors,
+		m.switchovers,
 		stateCollector{m},
 	)
 	return m
@@ -279,6 +294,36 @@ func (m *Metrics) ObserveMaintenance(inMaintenance map[string]bool) {
 	for name, in := range inMaintenance {
 		if d := m.devices[name]; d != nil {
 			d.hasMaintenance, d.maintenance = true, in
+		}
+	}
+}
+
+// sameSwitchover is how far apart two sightings of one change of master
+// (same old and new master) may be as the ledger is recomputed: a later
+// poll can move its time (a log line is more precise than the RE table),
+// and GRES allows no two switchovers within 240 s.
+const sameSwitchover = 2 * time.Minute
+
+// ObserveSwitchovers counts the switchovers of device's judged ledger sws
+// that this process had not seen in it before, in
+// mastership_switchovers_total{device,site,planned}. The first ledger of
+// a device is the baseline and counts nothing: a restarted agent does not
+// count the last day's switchovers again.
+func (m *Metrics) ObserveSwitchovers(device, site string, sws []devices.Switchover) {
+	m.switchoversMu.Lock()
+	defer m.switchoversMu.Unlock()
+	prev, known := m.switchoversSeen[device]
+	m.switchoversSeen[device] = slices.Clone(sws)
+	if !known {
+		return
+	}
+	for _, sw := range sws {
+		seen := slices.ContainsFunc(prev, func(p devices.Switchover) bool {
+			d := p.Time.Sub(sw.Time)
+			return p.OldMaster == sw.OldMaster && p.NewMaster == sw.NewMaster && d <= sameSwitchover && d >= -sameSwitchover
+		})
+		if !seen {
+			m.switchovers.WithLabelValues(device, site, strconv.FormatBool(sw.Planned)).Inc()
 		}
 	}
 }
@@ -350,6 +395,14 @@ func (m *Metrics) Forget(keep []string) {
 	for name := range m.devices {
 		if !set[name] {
 			delete(m.devices, name)
+		}
+	}
+	m.switchoversMu.Lock()
+	defer m.switchoversMu.Unlock()
+	for name := range m.switchoversSeen {
+		if !set[name] {
+			delete(m.switchoversSeen, name)
+			m.switchovers.DeletePartialMatch(prometheus.Labels{"device": name})
 		}
 	}
 }

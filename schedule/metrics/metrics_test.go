@@ -466,3 +466,59 @@ func TestMaintenanceMetrics(t *testing.T) {
 	m.ObserveAudit(run, polls, findings)
 	want(t, scrape(t, h), 1, "mastership_maintenance", "device", "r1", "site", "par")
 }
+
+func TestSwitchoversTotal(t *testing.T) {
+	m := New()
+	at := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
+	planned := devices.Switchover{Device: "mx1", Time: at, OldMaster: "re0", NewMaster: "re1", Planned: true}
+	crash := devices.Switchover{Device: "mx1", Time: at.Add(time.Hour), OldMaster: "re1", NewMaster: "re0"}
+	// count reads the counter through the registry, as a scrape would.
+	series := func() map[string]float64 {
+		t.Helper()
+		mfs, err := m.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() != "mastership_switchovers_total" {
+				continue
+			}
+			for _, mt := range mf.GetMetric() {
+				var key []string
+				for _, l := range mt.GetLabel() {
+					key = append(key, l.GetName()+"="+l.GetValue())
+				}
+				out[strings.Join(key, ",")] = mt.GetCounter().GetValue()
+			}
+		}
+		return out
+	}
+	count := func(planned string) float64 {
+		t.Helper()
+		return series()["device=mx1,planned="+planned+",site=ams1"]
+	}
+	// The first ledger is the baseline.
+	m.ObserveSwitchovers("mx1", "ams1", []devices.Switchover{planned})
+	if n := count("true"); n != 0 {
+		t.Fatalf("baseline counted: %v", n)
+	}
+	// A new switchover counts once; seeing it again, or with its time
+	// moved a little by a more precise source, does not.
+	m.ObserveSwitchovers("mx1", "ams1", []devices.Switchover{planned, crash})
+	moved := crash
+	moved.Time = crash.Time.Add(-40 * time.Second)
+	m.ObserveSwitchovers("mx1", "ams1", []devices.Switchover{planned, moved})
+	if p, u := count("true"), count("false"); p != 0 || u != 1 {
+		t.Fatalf("planned %v, unplanned %v; want 0 and 1", p, u)
+	}
+	back := devices.Switchover{Device: "mx1", Time: at.Add(2 * time.Hour), OldMaster: "re0", NewMaster: "re1", Planned: true}
+	m.ObserveSwitchovers("mx1", "ams1", []devices.Switchover{planned, moved, back})
+	if p := count("true"); p != 1 {
+		t.Fatalf("planned %v, want 1", p)
+	}
+	m.Forget(nil)
+	if n := len(series()); n != 0 {
+		t.Errorf("%d switchover series left after Forget", n)
+	}
+}

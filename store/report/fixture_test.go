@@ -135,6 +135,13 @@ func fixtureStore(t testing.TB) store.Store {
 		First: drop1.Time, Last: drop2.Time, Evidence: []string{pemLine.Raw, drop1.Raw, drop2.Raw},
 		Alarms: []devices.Alarm{pem}, Remedy: "Check PEM 0 and the power feed; re1 lost power with it.",
 	}}))
+	// The switchover ledger: mx2's change of master at 15m, asked for.
+	cmdLine := "Mar 14 09:14:40  mx2 mgd[4711]: UI_CMDLINE_READ_LINE: User 'lab', command 'request chassis routing-engine master switch '"
+	must("save switchovers", st.ReplaceSwitchovers(ctx, "mx2", time.Time{}, []devices.Switchover{{
+		Device: "mx2", Time: at(15 * m), OldMaster: "re0", NewMaster: "re1", Planned: true,
+		Command:  "request chassis routing-engine master switch by lab",
+		Evidence: []string{cmdLine, "re-table: re1 backup -> master"},
+	}}))
 	return st
 }
 

@@ -29,11 +29,15 @@ const (
 	KindEvents      Kind = "events"      // classified log lines
 	KindPolls       Kind = "polls"       // every poll
 	KindRuns        Kind = "runs"        // every fleet audit
+
+	// The switchover ledger (issue 15).
+	KindSwitchovers Kind = "switchovers" // every change of master, planned or not
 )
 
 // Kinds lists the kinds in the order help texts show them.
 func Kinds() []Kind {
-	return []Kind{KindDevices, KindFindings, KindTransitions, KindAlarms, KindEvents, KindPolls, KindRuns}
+	return []Kind{KindDevices, KindFindings, KindTransitions, KindAlarms, KindEvents, KindPolls, KindRuns,
+		KindSwitchovers}
 }
 
 // Header returns the fixed columns of kind: the CSV header and the JSON
@@ -151,6 +155,12 @@ var tables = map[Kind]table{
 	KindRuns: {
 		header:    []string{"run_id", "started", "finished", "duration_ms", "devices", "ok", "failed", "interrupted", "unstored"},
 		rows:      runRows,
+		timeBound: true,
+	},
+	// The switchover ledger (issue 15).
+	KindSwitchovers: {
+		header:    []string{"device", "site", "time", "old_master", "new_master", "planned", "command", "cause", "evidence"},
+		rows:      switchoverRows,
 		timeBound: true,
 	},
 }
@@ -292,4 +302,13 @@ func runRows(ctx context.Context, src Source, q Query, _ func(string) string, em
 		}
 	}
 	return nil
+}
+
+func switchoverRows(ctx context.Context, src Source, q Query, site func(string) string, emit emitFunc) error {
+	row := make([]cell, 0, 9)
+	return src.EachSwitchover(ctx, q.filter(), func(sw *devices.Switchover) error {
+		row = append(row[:0], str(sw.Device), str(site(sw.Device)), stamp(sw.Time), str(sw.OldMaster),
+			str(sw.NewMaster), boolean(sw.Planned), str(sw.Command), str(string(sw.Cause)), list(sw.Evidence, "\n"))
+		return emit(row)
+	})
 }

@@ -73,6 +73,9 @@ var (
 
 // Bodies: what follows the host, per shape.
 var bodyShapes = map[string]*regexp.Regexp{
+	// A typed command logged by interactive-commands (the switchover
+	// ledger's planned switchovers, written by log events).
+	"mgd-command":  regexp.MustCompile(`^mgd\[\d+\]: UI_CMDLINE_READ_LINE: User '[^']+', command '[^']*'$`),
 	"alarmd":       regexp.MustCompile(`^alarmd\[\d+\]: Alarm (set|cleared): [A-Za-z ]+ color=(RED|YELLOW), class=(CHASSIS|SYSTEM), reason=\S.*$`),
 	"craftd":       regexp.MustCompile(`^craftd\[\d+\]: {1,2}(Major|Minor) alarm (set|cleared), \S.*$`),
 	"kernel-em":    regexp.MustCompile(`^/kernel: em\d: Link is (Down|up 100 Mbps Half Duplex)$`),
@@ -175,6 +178,7 @@ func everyEvent() []Event {
 		{At: 17 * m, Kind: EventLinkFlap},
 		{At: 18 * m, Kind: EventCommit, Comment: "hello"},
 		{At: 18 * m, Kind: EventLog, Text: "rpd[2902]: RPD_ISIS_ADJUP: IS-IS new L2 adjacency to second.junos.device on ge-0/0/1.0"},
+		{At: 18 * m, Kind: EventLog, Text: "mgd[4711]: UI_CMDLINE_READ_LINE: User 'lab', command 'request chassis routing-engine master switch '"},
 		{At: 19 * m, Kind: EventREDown, RE: "re0", Status: "Failed"},
 		{At: 20 * m, Kind: EventREUp, RE: "re0"},
 	}

@@ -45,6 +45,8 @@ func ruleKinds() []devices.EventKind {
 		devices.EventAliveSet, devices.EventMastership, devices.EventKeepaliveLoss, devices.EventIPCLoss,
 		devices.EventAlarmSet, devices.EventAlarmCleared, devices.EventFRU, devices.EventInternalLink,
 		devices.EventLinkFlap, devices.EventCommit, devices.EventCoreDump, devices.EventPanic, KindIgnore,
+		// The switchover ledger (issue 15).
+		devices.EventSwitchoverCommand,
 	}
 }
 

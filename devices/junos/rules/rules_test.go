@@ -208,6 +208,7 @@ func sampleEvents() map[string]evt {
 		"mastership-file.log:2":  {"keepalive-receive-loss", "keepalive-loss", "", "", "no keepalives received for 60 sec", ""},
 		"mastership-file.log:3":  {"keepalive-send-failure", "keepalive-loss", "", "", "keepalives could not be sent", ""},
 		"mastership-file.log:4":  {"keepalive-send-failure", "keepalive-loss", "", "", "keepalives could not be sent", ""},
+		"mastership-file.log:5":  {"switchover-command-mastership-log", "switchover-command", "", "", "E_CMD_R: mastership command", ""},
 		"mastership-file.log:10": {"mastership-new-state", "mastership", "", "giveup", "", ""},
 		"mastership-file.log:15": {"mastership-new-state", "mastership", "", "giveup", "", ""},
 		"mastership-file.log:20": {"mastership-new-state", "mastership", "", "giveup", "", ""},
@@ -391,6 +392,26 @@ func synthCases() []synthCase {
 		{"new state = backup", "re0", synthLine("mastership", "", "", "", "new state = backup"),
 			evt{"mastership-new-state", "mastership", "re0", "backup", "", ""}},
 
+		// SYNTHETIC, the switchover ledger's typed commands: the
+		// UI_CMDLINE_READ_LINE shape "User 'x', command 'y '" of the lines
+		// above, with the command words of Juniper's "request chassis
+		// routing-engine master (acquire | release | switch) <force>
+		// <no-confirm>" page.
+		{"switchover command typed: switch", "", synthLine("messages", "re0-mx1", "mgd", "UI_CMDLINE_READ_LINE", "User 'lab', command 'request chassis routing-engine master switch '"),
+			evt{"switchover-command-cli", "switchover-command", "re0", "", "request chassis routing-engine master switch by lab", ""}},
+		{"switchover command typed: release no-confirm, tag in message", "", synthLine("messages", "mx1_RE1", "mgd", "", "UI_CMDLINE_READ_LINE: User 'noc', command 'request chassis routing-engine master release no-confirm '"),
+			evt{"switchover-command-cli", "switchover-command", "re1", "", "request chassis routing-engine master release no-confirm by noc", ""}},
+		{"switchover command typed: acquire force", "re1", synthLine("messages", "", "mgd", "UI_CMDLINE_READ_LINE", "User 'root', command 'request chassis routing-engine master acquire force'"),
+			evt{"switchover-command-cli", "switchover-command", "re1", "", "request chassis routing-engine master acquire force by root", ""}},
+		// SYNTHETIC, the other E_CMD_* codes of Juniper's NOG page in the
+		// real E_CMD_R line's shape.
+		{"E_CMD_S", "re1", synthLine("mastership", "", "", "", "event = E_CMD_S, state = backup, param = 0x0"),
+			evt{"switchover-command-mastership-log", "switchover-command", "re1", "", "E_CMD_S: mastership command", ""}},
+		{"E_CMD_A", "re1", synthLine("mastership", "", "", "", "event = E_CMD_A, state = backup, param = 0x0"),
+			evt{"switchover-command-mastership-log", "switchover-command", "re1", "", "E_CMD_A: mastership command", ""}},
+		{"E_CMD_F", "re0", synthLine("mastership", "", "", "", "event = E_CMD_F, state = backup, param = 0x0"),
+			evt{"switchover-command-mastership-log", "switchover-command", "re0", "", "E_CMD_F: mastership command", ""}},
+
 		// SYNTHETIC, from the Junos 10.3 System Log Messages Reference
 		// templates (REFERENCE-syslog-templates-and-alarm-strings.md).
 		{"RE over-temperature shutdown", "", synthLine("messages", "mx1-re0", "chassisd", "CHASSISD_RE_OVER_TEMP_SHUTDOWN", "Routing Engine 1 temperature above 85 degrees C for too long; shutting down"),
@@ -480,6 +501,10 @@ func ignoredLines() []devices.LogLine {
 		synthLine("messages", "re0-mx1", "mgd", "UI_CMDLINE_READ_LINE", "User 'root', command 'file delete /var/crash/vmcore.0 '"),
 		synthLine("messages", "re0-mx1", "mgd", "UI_NETCONF_CMD", "User 'mastership' used NETCONF client to run command 'get-log filename=mastership' (E_NO_ORE)"),
 		synthLine("messages", "re0-mx1", "mgd", "", "UI_CMDLINE_READ_LINE: User 'root', command 'request system reboot due to panic test '"),
+		// Only checks readiness (the real gres-nsr-readiness sample
+		// answers it "Switchover Ready"): not a switchover command.
+		synthLine("messages", "re0-mx1", "mgd", "UI_CMDLINE_READ_LINE", "User 'vietpn', command 'request chassis routing-engine master switch check '"),
+		synthLine("messages", "re0-mx1", "mgd", "UI_CMDLINE_READ_LINE", "User 'vietpn', command 'show chassis routing-engine master switch'"),
 	}
 }
 
@@ -620,7 +645,7 @@ func TestInvalidRules(t *testing.T) {
 			"testdata/invalid-rules-unknown-field.yml:3: rules[0] (em0-down): mesage: unknown key; did you mean message?"},
 		{"invalid-rules-unknown-kind.yml",
 			"testdata/invalid-rules-unknown-kind.yml:2: rules[0] (em0-down): kind: \"link-flapp\" is not a rule kind; did you mean link-flap?\n" +
-				"testdata/invalid-rules-unknown-kind.yml:5: rules[1] (em1-down): kind: \"flap\" is not a rule kind; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore"},
+				"testdata/invalid-rules-unknown-kind.yml:5: rules[1] (em1-down): kind: \"flap\" is not a rule kind; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command"},
 		{"invalid-rules-unknown-group.yml",
 			"testdata/invalid-rules-unknown-group.yml:5: rules[0] (fru-offline): subject: {slot} is not a named group of the rule's regexps (groups: fru)"},
 		{"invalid-rules-duplicate-name.yml",
@@ -630,7 +655,7 @@ func TestInvalidRules(t *testing.T) {
 		{"invalid-rules-missing-name.yml",
 			"testdata/invalid-rules-missing-name.yml:1: rules[0]: name: missing"},
 		{"invalid-rules-missing-kind.yml",
-			"testdata/invalid-rules-missing-kind.yml:1: rules[0] (em0-down): kind: missing; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore"},
+			"testdata/invalid-rules-missing-kind.yml:1: rules[0] (em0-down): kind: missing; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command"},
 		{"invalid-rules-bad-change.yml",
 			`testdata/invalid-rules-bad-change.yml:4: rules[0] (em0-down): change: "flapped" is not one of left, joined, master, backup, giveup, set, cleared, down, up (or a template like {change})`},
 		{"invalid-rules-bad-re.yml",
