@@ -41,7 +41,9 @@ func addSampleSeeds(f *testing.F, prefixes ...string) {
 
 // decoderKinds names the decoders of this package; both alarm RPCs share
 // one.
-func decoderKinds() []string { return []string{"route-engine", "alarms", "software", "uptime", "replication"} }
+func decoderKinds() []string {
+	return []string{"route-engine", "alarms", "software", "uptime", "replication"}
+}
 
 // rpcKind returns the decoder for a sample file, from its RPC name.
 func rpcKind(file string) (string, bool) {
