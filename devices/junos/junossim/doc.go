@@ -16,8 +16,7 @@
 // part of the configuration), get-commit-information and, for switchover
 // readiness, get-routing-task-replication-state and the invoke-on
 // all-routing-engines form of get-software-information (readiness.go);
-// any other gets
-// Junos' rpc-error.
+// any other gets Junos' rpc-error.
 //
 // Time comes from an injected clock. A router's timeline of events is
 // applied when an RPC (or an accessor) finds the clock past them, each at
