@@ -9,6 +9,7 @@ import (
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos"
 	"github.com/mastership/mastership/devices/junos/junossim"
+	"github.com/mastership/mastership/devices/readiness"
 )
 
 // TestReadinessReplies checks the replies switchover readiness reads
@@ -119,5 +120,54 @@ func TestReadinessScenarioErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: err %v, want it to contain %q", c.yaml, err, c.want)
 		}
+	}
+}
+
+// TestDemoHasNotReadyRouters: the demo fleet shows switchover readiness
+// with at least two routers that look healthy but are not ready.
+func TestDemoHasNotReadyRouters(t *testing.T) {
+	now := time.Date(2025, 3, 19, 17, 12, 27, 0, time.UTC)
+	devs, err := junossim.DemoScenario().Resolved()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]readiness.Reason{
+		"ams1-mx960-1": {Code: readiness.CodeReplicationIncomplete, Text: "replication to the backup incomplete: BGP InProgress"},
+		"ams1-mx480-1": {Code: readiness.CodeReleaseMismatch, Text: "backup runs 21.4R3-S5.4, master 22.4R3.25"},
+	}
+	for _, d := range devs {
+		w, ok := want[d.Name]
+		if !ok {
+			continue
+		}
+		r, err := junossim.NewRouter(d, 1, func() time.Time { return now }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := junos.DecodeRouteEngines(r.Reply("get-route-engine-information", "1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw, err := junos.DecodeSoftware(r.ReplyTo("get-software-information", "2", []byte(junos.RPCSoftwareAllREs)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := junos.DecodeReplicationState(r.Reply("get-routing-task-replication-state", "3"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := junos.DecodeRedundancyConfig(r.ReplyTo("get-configuration", "4", []byte(junos.RPCRedundancyConfig)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := readiness.Assess(readiness.Input{RouteEngines: res, ExpectedREs: 2, Software: sw, Config: &cfg,
+			Replication: &rep[0], AlarmsRead: true, SwitchoverKnown: true}, readiness.Settings{}, now)
+		if v.Verdict != readiness.NotReady || len(v.Reasons) != 1 || v.Reasons[0] != w {
+			t.Errorf("%s: %s %+v (unknown %+v), want [%+v]", d.Name, v.Verdict, v.Reasons, v.Unknown, w)
+		}
+		delete(want, d.Name)
+	}
+	if len(want) > 0 {
+		t.Errorf("demo routers missing: %v", want)
 	}
 }
