@@ -73,7 +73,7 @@ func DemoScenario() Scenario {
 			// healthy but would not survive a switchover. This one's
 			// BGP state is still being copied to the backup.
 			{Name: "ams1-mx960-1", Model: "mx960", Topology: TopologyDual, Site: "ams1",
-				Tags: []string{"core", "mx960"},
+				Tags:        []string{"core", "mx960"},
 				Replication: &ReplicationSpec{Incomplete: []string{"BGP"}}},
 			// Upgraded, but the backup was left on the old release.
 			{Name: "ams1-mx480-1", Model: "mx480", Topology: TopologyDual, Framing: "1.1", Site: "ams1",
