@@ -41,7 +41,9 @@ func addSampleSeeds(f *testing.F, prefixes ...string) {
 
 // decoderKinds names the decoders of this package; both alarm RPCs share
 // one.
-func decoderKinds() []string { return []string{"route-engine", "alarms", "software", "uptime"} }
+func decoderKinds() []string {
+	return []string{"route-engine", "alarms", "software", "uptime", "replication"}
+}
 
 // rpcKind returns the decoder for a sample file, from its RPC name.
 func rpcKind(file string) (string, bool) {
@@ -54,6 +56,8 @@ func rpcKind(file string) (string, bool) {
 		return "software", true
 	case strings.HasPrefix(file, "get-system-uptime-information."):
 		return "uptime", true
+	case strings.HasPrefix(file, "get-routing-task-replication-state."):
+		return "replication", true
 	}
 	return "", false
 }
@@ -70,6 +74,8 @@ func decodeAs(kind string, reply []byte) error {
 		_, err = DecodeSoftware(reply)
 	case "uptime":
 		_, err = DecodeSystemUptime(reply)
+	case "replication":
+		_, err = DecodeReplicationState(reply)
 	default:
 		panic("unknown decoder " + kind)
 	}
@@ -90,6 +96,9 @@ func TestEverySampleIsTested(t *testing.T) {
 		covered[c.file] = true
 	}
 	for _, c := range uptimeSamples() {
+		covered[c.file] = true
+	}
+	for _, c := range replicationSamples() {
 		covered[c.file] = true
 	}
 	for _, c := range noDataSamples() {

@@ -6,6 +6,13 @@ import (
 	"github.com/mastership/mastership/devices"
 )
 
+// RPCSoftwareAllREs is "show version invoke-on all-routing-engines": the
+// plain RPCSoftware answers for the RE the session landed on only, this
+// form for every RE, each in a <multi-routing-engine-item> named after it
+// ("re0", "re1"). DecodeSoftware reads both. Switchover readiness needs
+// it: a backup on another release cannot take over gracefully.
+const RPCSoftwareAllREs = "<get-software-information><invoke-on>all-routing-engines</invoke-on></get-software-information>"
+
 // softwareInformation is <software-information>.
 type softwareInformation struct {
 	HostName     string       `xml:"host-name"`

@@ -202,3 +202,37 @@ func BenchmarkDecodeSoftware(b *testing.B) {
 		}
 	}
 }
+
+// TestDecodeSoftwareAllREs checks the reply to RPCSoftwareAllREs, the
+// invoke-on all-routing-engines form: one release per RE, keyed by the
+// RE's name, which is what switchover readiness compares.
+func TestDecodeSoftwareAllREs(t *testing.T) {
+	if !strings.Contains(RPCSoftwareAllREs, "<invoke-on>all-routing-engines</invoke-on>") {
+		t.Fatalf("RPCSoftwareAllREs = %s", RPCSoftwareAllREs)
+	}
+	res, err := DecodeSoftware(readSample(t, "get-software-information.mx960-dual-re-re0-re1.pyez.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]string)
+	for _, s := range res {
+		got[s.Member] = s.Version
+	}
+	want := map[string]string{"re0": "12.3R6.6", "re1": "12.3R6.6"}
+	if len(got) != len(want) || got["re0"] != want["re0"] || got["re1"] != want["re1"] {
+		t.Errorf("releases by RE = %v, want %v", got, want)
+	}
+	// A backup on another release: each RE keeps its own.
+	mixed := `<rpc-reply><multi-routing-engine-results>` +
+		`<multi-routing-engine-item><re-name>re0</re-name><software-information><host-name>r</host-name><junos-version>22.2R3.15</junos-version></software-information></multi-routing-engine-item>` +
+		`<multi-routing-engine-item><re-name>re1</re-name><software-information><host-name>r</host-name><junos-version>21.4R3-S5.4</junos-version></software-information></multi-routing-engine-item>` +
+		`</multi-routing-engine-results></rpc-reply>`
+	res, err = DecodeSoftware([]byte(mixed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSoftware(t, res, []devices.Software{
+		{Member: "re0", Hostname: "r", Version: "22.2R3.15"},
+		{Member: "re1", Hostname: "r", Version: "21.4R3-S5.4"},
+	})
+}

@@ -13,8 +13,10 @@
 // get-system-uptime-information (its current-time is the injected clock's
 // now: the agent dates year-less log lines by it), get-log and file-show
 // (the router's log files, below), get-configuration (the redundancy
-// part of the configuration) and get-commit-information; any other gets
-// Junos' rpc-error.
+// part of the configuration), get-commit-information and, for switchover
+// readiness, get-routing-task-replication-state and the invoke-on
+// all-routing-engines form of get-software-information (readiness.go);
+// any other gets Junos' rpc-error.
 //
 // Time comes from an injected clock. A router's timeline of events is
 // applied when an RPC (or an accessor) finds the clock past them, each at

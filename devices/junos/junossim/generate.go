@@ -69,10 +69,16 @@ func DemoScenario() Scenario {
 		Devices: []Device{
 			{Name: "ams1-mx204-1", Model: "mx204", Topology: TopologySingle, Site: "ams1",
 				Tags: []string{"edge", "mx204"}},
+			// Switchover readiness (issue 16): two routers that look
+			// healthy but would not survive a switchover. This one's
+			// BGP state is still being copied to the backup.
 			{Name: "ams1-mx960-1", Model: "mx960", Topology: TopologyDual, Site: "ams1",
-				Tags: []string{"core", "mx960"}},
+				Tags:        []string{"core", "mx960"},
+				Replication: &ReplicationSpec{Incomplete: []string{"BGP"}}},
+			// Upgraded, but the backup was left on the old release.
 			{Name: "ams1-mx480-1", Model: "mx480", Topology: TopologyDual, Framing: "1.1", Site: "ams1",
-				Tags: []string{"core", "mx480"}, Version: "22.4R3.25"},
+				Tags: []string{"core", "mx480"}, Version: "22.4R3.25",
+				REVersions: map[string]string{"re1": "21.4R3-S5.4"}},
 			// The MX-VC capture has member0's RE1 as master after a
 			// switchover: normal, and not a problem to report.
 			{Name: "fra1-mxvc-1", Model: "mx960", Topology: TopologyMXVC, Site: "fra1",

@@ -111,6 +111,12 @@ type Router struct {
 	// RPC-level faults (Faults.RPCErrorOn, Faults.BackupAborted).
 	rpcErrorOn    string
 	backupAborted AbortShape
+
+	// Switchover readiness (readiness.go): per-RE releases, the
+	// replication rows, and how often each RPC was asked.
+	reVersions  map[string]string
+	replication *ReplicationSpec
+	rpcCounts   map[string]int
 }
 
 // NewRouter builds a router from a device; fields left empty get the
@@ -155,6 +161,9 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		logMax:        cmp.Or(d.LogMaxLines, DefaultLogMaxLines),
 		ifIndex:       map[string]int{},
 		cores:         map[string]int{},
+		reVersions:    d.REVersions,
+		replication:   d.Replication,
+		rpcCounts:     map[string]int{},
 	}
 	r.cursor = r.start
 	if d.Faults != nil {
@@ -313,6 +322,7 @@ func (r *Router) ReplyTo(op, messageID string, body []byte) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now = r.advanceLocked(now)
+	r.rpcCounts[op]++
 	w := newReplyWriter(r.version, messageID)
 	if r.rpcErrorOn != "" && op == r.rpcErrorOn {
 		// The timeline has advanced as for any RPC; only the answer fails.
@@ -327,7 +337,13 @@ func (r *Router) ReplyTo(op, messageID string, body []byte) []byte {
 	case "get-system-alarm-information":
 		r.renderAlarms(w, devices.AlarmSystem)
 	case "get-software-information":
-		r.renderSoftware(w)
+		if invokesOnAllREs(body) {
+			r.renderSoftwareAllREs(w)
+		} else {
+			r.renderSoftware(w)
+		}
+	case "get-routing-task-replication-state":
+		r.renderReplication(w)
 	case "get-system-uptime-information":
 		r.renderUptime(w, now)
 	case "get-log", "file-show":

@@ -138,6 +138,15 @@ type Device struct {
 	// "mastership silence" during the story; the simulator does not use
 	// them, a test runs the command at their time.
 	Silences []Silence `yaml:"silences,omitempty"`
+	// --- switchover readiness (issue 16); see readiness.go ---
+	// REVersions gives REs their own Junos release ("re1: 21.4R3-S5.4"),
+	// a backup left behind by an upgrade; the others run Version. Only
+	// "show version invoke-on all-routing-engines" shows it.
+	REVersions map[string]string `yaml:"re_versions,omitempty"`
+	// Replication is the protocol part of "show task replication".
+	Replication *ReplicationSpec `yaml:"replication,omitempty"`
+	// --- end of switchover readiness ---
+
 	// Expect is what the agent's audits should find on this router by the
 	// last of the scenario's polls: one entry per finding, or an empty
 	// list for a router with none. The simulator does not use it.
@@ -767,6 +776,7 @@ func (sc Scenario) validate(where func(path string) string) error {
 			checkMember(ap+".member", a.Member)
 		}
 		validRedundancy(p+".redundancy", raw.Redundancy, bad)
+		validReadiness(p, d, bad) // switchover readiness (issue 16)
 		if raw.LogMaxLines < 0 {
 			bad(p+".log_max_lines", "negative log_max_lines")
 		}
