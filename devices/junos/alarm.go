@@ -46,8 +46,22 @@ type alarmDetailXML struct {
 // A reply without an <alarm-information> that says anything is a
 // *NoDataError; malformed XML or a malformed alarm-time is an error.
 func DecodeAlarms(reply []byte, src devices.AlarmSource) ([]devices.Alarm, error) {
-	const element = "alarm-information"
-	sections, err := decodeReply[alarmInformation](reply, element)
+	sections, err := decodeReplyFast[alarmInformation](reply, alarmElement)
+	return alarms(sections, err, src)
+}
+
+// decodeAlarmsXML is DecodeAlarms on encoding/xml alone: the reference
+// its fast path is held to.
+func decodeAlarmsXML(reply []byte, src devices.AlarmSource) ([]devices.Alarm, error) {
+	sections, err := decodeReply[alarmInformation](reply, alarmElement)
+	return alarms(sections, err, src)
+}
+
+const alarmElement = "alarm-information"
+
+// alarms is DecodeAlarms once the sections are found.
+func alarms(sections []section[alarmInformation], err error, src devices.AlarmSource) ([]devices.Alarm, error) {
+	const element = alarmElement
 	partial, err := memberErrorOf(err)
 	if err != nil {
 		return nil, err

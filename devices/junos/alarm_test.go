@@ -227,13 +227,4 @@ func FuzzDecodeAlarms(f *testing.F) {
 	})
 }
 
-func BenchmarkDecodeAlarms(b *testing.B) {
-	reply := readSample(b, "get-system-alarm-information.ex-7-alarms-pem-mgmt-link.apstra-doc.xml")
-	b.SetBytes(int64(len(reply)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeAlarms(reply, devices.AlarmSystem); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkDecodeAlarms(b *testing.B) { benchmarkDecoder(b, "alarms") }

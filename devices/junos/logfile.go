@@ -103,8 +103,41 @@ type outputText struct {
 // stored as a log line. A reply with neither is a *NoDataError carrying
 // what the device said; malformed XML or undecodable content is an error.
 func DecodeLogContent(reply []byte) (string, error) {
-	const element = "file-content"
-	sections, err := decodeReply[fileContent](reply, element)
+	found, notes, ok := scanSections[fileContent](reply, logElement)
+	if !ok {
+		return decodeLogContentXML(reply)
+	}
+	sections, err := keepSections(found, notes, logElement)
+	var outputs []section[outputText]
+	if _, noData := errors.AsType[*NoDataError](err); noData {
+		// The scanner read this reply once; it reads it the same way
+		// again, but the reference stays the answer should it not.
+		if outputs, _, ok = scanSections[outputText](reply, "output"); !ok {
+			return decodeLogContentXML(reply)
+		}
+	}
+	return logContent(sections, err, outputs)
+}
+
+// decodeLogContentXML is DecodeLogContent on encoding/xml alone: the
+// reference its fast path is held to.
+func decodeLogContentXML(reply []byte) (string, error) {
+	sections, err := decodeReply[fileContent](reply, logElement)
+	var outputs []section[outputText]
+	if _, noData := errors.AsType[*NoDataError](err); noData {
+		// A reply findSections cannot read has no <output> to offer.
+		outputs, _, _ = findSections[outputText](reply, "output")
+	}
+	return logContent(sections, err, outputs)
+}
+
+const logElement = "file-content"
+
+// logContent is DecodeLogContent once the file-content sections are
+// found; outputs are the reply's <output> sections, read only when there
+// is no file-content.
+func logContent(sections []section[fileContent], err error, outputs []section[outputText]) (string, error) {
+	const element = logElement
 	if err == nil {
 		s := sections[0]
 		text, err := s.data.content()
@@ -115,10 +148,6 @@ func DecodeLogContent(reply []byte) (string, error) {
 	}
 	var nd *NoDataError
 	if !errors.As(err, &nd) {
-		return "", err
-	}
-	outputs, _, oerr := findSections[outputText](reply, "output")
-	if oerr != nil {
 		return "", err
 	}
 	for _, o := range outputs {

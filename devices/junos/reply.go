@@ -106,11 +106,19 @@ type section[T any] struct {
 //
 // When some members of a multi-routing-engine reply gave data and others
 // only an error, the sections with data come back with a *MemberError.
+//
+// This is the reference, on encoding/xml; decodeReplyFast is the same on
+// the scanner.
 func decodeReply[T payload](reply []byte, name string) ([]section[T], error) {
 	found, notes, err := findSections[T](reply, name)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", name, err)
 	}
+	return keepSections(found, notes, name)
+}
+
+// keepSections is decodeReply after the sections were found.
+func keepSections[T payload](found []section[T], notes []note, name string) ([]section[T], error) {
 	kept := found[:0]
 	withData := make(map[string]bool)
 	for _, s := range found {

@@ -55,8 +55,20 @@ type routeEngineXML struct {
 // is a *NoDataError; malformed XML or a malformed value is an error naming
 // the RE.
 func DecodeRouteEngines(reply []byte) ([]devices.RouteEngine, error) {
-	const element = "route-engine-information"
-	sections, err := decodeReply[routeEngineInformation](reply, element)
+	return routeEngines(decodeReplyFast[routeEngineInformation](reply, routeEngineElement))
+}
+
+// decodeRouteEnginesXML is DecodeRouteEngines on encoding/xml alone: the
+// reference its fast path is held to.
+func decodeRouteEnginesXML(reply []byte) ([]devices.RouteEngine, error) {
+	return routeEngines(decodeReply[routeEngineInformation](reply, routeEngineElement))
+}
+
+const routeEngineElement = "route-engine-information"
+
+// routeEngines is DecodeRouteEngines once the sections are found.
+func routeEngines(sections []section[routeEngineInformation], err error) ([]devices.RouteEngine, error) {
+	const element = routeEngineElement
 	partial, err := memberErrorOf(err)
 	if err != nil {
 		return nil, err

@@ -498,13 +498,4 @@ func fmtDuration(d *time.Duration) string {
 	return d.String()
 }
 
-func BenchmarkDecodeRouteEngines(b *testing.B) {
-	reply := readSample(b, "get-route-engine-information.txmatrix-multichassis.pyez.xml")
-	b.SetBytes(int64(len(reply)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeRouteEngines(reply); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkDecodeRouteEngines(b *testing.B) { benchmarkDecoder(b, "route-engine") }

@@ -41,7 +41,19 @@ func (s softwareInformation) hasData() bool {
 // A reply without a <software-information> that names a host, model or
 // version is a *NoDataError; malformed XML is an error.
 func DecodeSoftware(reply []byte) ([]devices.Software, error) {
-	sections, err := decodeReply[softwareInformation](reply, "software-information")
+	return software(decodeReplyFast[softwareInformation](reply, softwareElement))
+}
+
+// decodeSoftwareXML is DecodeSoftware on encoding/xml alone: the
+// reference its fast path is held to.
+func decodeSoftwareXML(reply []byte) ([]devices.Software, error) {
+	return software(decodeReply[softwareInformation](reply, softwareElement))
+}
+
+const softwareElement = "software-information"
+
+// software is DecodeSoftware once the sections are found.
+func software(sections []section[softwareInformation], err error) ([]devices.Software, error) {
 	partial, err := memberErrorOf(err)
 	if err != nil {
 		return nil, err

@@ -192,16 +192,7 @@ func FuzzDecodeSoftware(f *testing.F) {
 	})
 }
 
-func BenchmarkDecodeSoftware(b *testing.B) {
-	reply := readSample(b, "get-software-information.srx5800-cluster.pyez.xml")
-	b.SetBytes(int64(len(reply)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeSoftware(reply); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkDecodeSoftware(b *testing.B) { benchmarkDecoder(b, "software") }
 
 // TestDecodeSoftwareAllREs checks the reply to RPCSoftwareAllREs, the
 // invoke-on all-routing-engines form: one release per RE, keyed by the

@@ -75,8 +75,20 @@ func (s systemUptimeInformation) currentTime() junosValue {
 // A reply without a current time (only <output>, an <xnm:error>, ...) is a
 // *NoDataError; malformed XML or a malformed junos:seconds is an error.
 func DecodeSystemUptime(reply []byte) (SystemUptime, error) {
-	const element = "system-uptime-information"
-	sections, err := decodeReply[systemUptimeInformation](reply, element)
+	return systemUptime(decodeReplyFast[systemUptimeInformation](reply, uptimeElement))
+}
+
+// decodeSystemUptimeXML is DecodeSystemUptime on encoding/xml alone: the
+// reference its fast path is held to.
+func decodeSystemUptimeXML(reply []byte) (SystemUptime, error) {
+	return systemUptime(decodeReply[systemUptimeInformation](reply, uptimeElement))
+}
+
+const uptimeElement = "system-uptime-information"
+
+// systemUptime is DecodeSystemUptime once the sections are found.
+func systemUptime(sections []section[systemUptimeInformation], err error) (SystemUptime, error) {
+	const element = uptimeElement
 	partial, err := memberErrorOf(err)
 	if err != nil {
 		return SystemUptime{}, err

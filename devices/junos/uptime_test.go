@@ -203,16 +203,7 @@ func FuzzDecodeSystemUptime(f *testing.F) {
 	})
 }
 
-func BenchmarkDecodeSystemUptime(b *testing.B) {
-	reply := readSample(b, "get-system-uptime-information.ex4650-vc-multi-re-localre.librenms-netconf.xml")
-	b.SetBytes(int64(len(reply)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := DecodeSystemUptime(reply); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkDecodeSystemUptime(b *testing.B) { benchmarkDecoder(b, "uptime") }
 
 func TestDeviceZone(t *testing.T) {
 	now := time.Unix(1498780787, 0).UTC() // 2017-06-29 23:59:47 UTC
