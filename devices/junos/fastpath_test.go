@@ -128,7 +128,7 @@ func TestFastPathAgreesOnMutations(t *testing.T) {
 				if len(raw) > 8<<10 {
 					stride = len(raw)/1500 | 1
 				}
-				if testing.Short() {
+				if testing.Short() || raceEnabled {
 					stride = stride*4 + 1
 				}
 				for stride%5 == 0 {

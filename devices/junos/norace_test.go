@@ -1,0 +1,5 @@
+//go:build !race
+
+package junos
+
+const raceEnabled = false
