@@ -47,6 +47,8 @@ func ruleKinds() []devices.EventKind {
 		devices.EventLinkFlap, devices.EventCommit, devices.EventCoreDump, devices.EventPanic, KindIgnore,
 		// The switchover ledger (issue 15).
 		devices.EventSwitchoverCommand,
+		// RE disk and storage errors (issue 15, class 4).
+		devices.EventDiskError,
 	}
 }
 

@@ -645,7 +645,7 @@ func TestInvalidRules(t *testing.T) {
 			"testdata/invalid-rules-unknown-field.yml:3: rules[0] (em0-down): mesage: unknown key; did you mean message?"},
 		{"invalid-rules-unknown-kind.yml",
 			"testdata/invalid-rules-unknown-kind.yml:2: rules[0] (em0-down): kind: \"link-flapp\" is not a rule kind; did you mean link-flap?\n" +
-				"testdata/invalid-rules-unknown-kind.yml:5: rules[1] (em1-down): kind: \"flap\" is not a rule kind; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command"},
+				"testdata/invalid-rules-unknown-kind.yml:5: rules[1] (em1-down): kind: \"flap\" is not a rule kind; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command, disk-error"},
 		{"invalid-rules-unknown-group.yml",
 			"testdata/invalid-rules-unknown-group.yml:5: rules[0] (fru-offline): subject: {slot} is not a named group of the rule's regexps (groups: fru)"},
 		{"invalid-rules-duplicate-name.yml",
@@ -655,7 +655,7 @@ func TestInvalidRules(t *testing.T) {
 		{"invalid-rules-missing-name.yml",
 			"testdata/invalid-rules-missing-name.yml:1: rules[0]: name: missing"},
 		{"invalid-rules-missing-kind.yml",
-			"testdata/invalid-rules-missing-kind.yml:1: rules[0] (em0-down): kind: missing; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command"},
+			"testdata/invalid-rules-missing-kind.yml:1: rules[0] (em0-down): kind: missing; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command, disk-error"},
 		{"invalid-rules-bad-change.yml",
 			`testdata/invalid-rules-bad-change.yml:4: rules[0] (em0-down): change: "flapped" is not one of left, joined, master, backup, giveup, set, cleared, down, up (or a template like {change})`},
 		{"invalid-rules-bad-re.yml",
