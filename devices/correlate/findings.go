@@ -18,6 +18,10 @@ type History struct {
 	Events      []devices.Event
 	Alarms      []devices.AlarmRecord
 	ConfigDrift []string
+	// Config is the device's redundancy configuration, nil when unknown:
+	// with failover on-disk-failure a disk error is the likely trigger of
+	// a switchover.
+	Config *devices.RedundancyConfig
 }
 
 // causeRank orders causes from the most specific: a failing FRU explains
@@ -68,10 +72,12 @@ func causeRank(c devices.Cause) int {
 //     Active", "Host 1 Absent") are never a cause. The finding names the
 //     highest-ranked cause (see causeRank) and lists the others, in rank
 //     order, in OtherCauses; with none, the cause is unknown.
-//   - Severity is critical when the flap includes a master change (a
-//     transition to or from master), when a Major FRU alarm is in the
-//     window, or when the flap reaches 3 × FlapMin transitions (DESIGN:
-//     severity grows with the count); else warning.
+//   - Severity is critical when the device's master changed inside the
+//     window without an operator asking for it (a transition of any RE
+//     to or from master with no switchover command just before it; see
+//     unplannedMasterChange), when a Major FRU alarm is in the window, or
+//     when the flap reaches 3 × FlapMin transitions (DESIGN: severity
+//     grows with the count); else warning.
 //   - Evidence: the flap's transitions' evidence, that of other REs'
 //     transitions in the window, and the log lines of the window
 //     (revenue-port link flaps left out: they are noise), oldest first,
@@ -177,10 +183,8 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 
 	c := clues{named: make(map[devices.Cause][]culprit)}
 	var commits []devices.Event
-	for _, t := range f.transitions {
-		if t.From == devices.REMaster || t.To == devices.REMaster {
-			c.critical = true
-		}
+	if unplannedMasterChange(all, events, from, until, s.SwitchoverCommandWindow) {
+		c.critical = true
 	}
 	for _, t := range all {
 		if t.RE != f.re && !inWindow(t.Time) {
