@@ -62,7 +62,11 @@ func causeRank(c devices.Cause) int {
 //     hardware: an alarm about a FRU active in the window (alarm table,
 //     alarmd/craftd set or cleared lines), or a CHASSISD FRU line;
 //     software: a core dump, a panic, or a reboot in the window whose
-//     last reboot reason says panic, exception or watchdog;
+//     last reboot reason says panic, exception or watchdog (a reboot
+//     the RE table detected, or an RE's boot time, device clock minus
+//     up-time, inside the window: see WithBoots); a reason that says
+//     power cycle or failure is hardware, a hypervisor or VJUNOS reboot
+//     names no cause (rebootCause);
 //     network: internal RE link lines (em0/em1/ixgbe, rdp keepalive
 //     expired), E_NO_IPC, keepalive loss, or link-flap lines of an
 //     internal interface;
@@ -139,6 +143,10 @@ type clues struct {
 	lines    []line
 	named    map[devices.Cause][]culprit
 	critical bool
+	// powerCycles are reboots whose reason says power cycle or failure:
+	// hardware evidence only when nothing else names a cause (see
+	// blameReboot).
+	powerCycles []culprit
 }
 
 // culprit is one thing a cause's evidence names — a FRU, a link, a
@@ -171,6 +179,49 @@ func (c *clues) blame(cause devices.Cause, name, detail string) {
 	c.named[cause] = list
 }
 
+// blameReboot records a reboot of re, with its last reboot reason, under
+// the cause the reason names (rebootCause), if any.
+//
+// "0x1:power cycle/failure" says the RE lost power, not why: Junos
+// records it as well when the RE was reseated or reset after it was
+// lost, and it is the reason of every RE that was simply switched on.
+// So it names hardware only when nothing else in the window names a
+// cause (weighPowerCycles).
+func (c *clues) blameReboot(re, reason string) {
+	cause, ok := rebootCause(reason)
+	switch {
+	case !ok:
+	case cause == devices.CauseHardware:
+		name, detail := re+" rebooted", fmt.Sprintf("last reboot reason %q", strings.TrimSpace(reason))
+		i := slices.IndexFunc(c.powerCycles, func(u culprit) bool { return u.name == name })
+		if i < 0 {
+			c.powerCycles = append(c.powerCycles, culprit{name: name})
+			i = len(c.powerCycles) - 1
+		}
+		if !slices.Contains(c.powerCycles[i].details, detail) {
+			c.powerCycles[i].details = append(c.powerCycles[i].details, detail)
+		}
+	default:
+		c.blame(cause, re+" rebooted", fmt.Sprintf("last reboot reason %q", strings.TrimSpace(reason)))
+	}
+}
+
+// weighPowerCycles turns the power-cycle reboots into hardware evidence
+// when no other evidence names a cause.
+func (c *clues) weighPowerCycles() {
+	if len(c.named) > 0 {
+		return
+	}
+	for _, u := range c.powerCycles {
+		if len(u.details) == 0 {
+			c.blame(devices.CauseHardware, u.name, "")
+		}
+		for _, d := range u.details {
+			c.blame(devices.CauseHardware, u.name, d)
+		}
+	}
+}
+
 // judge names the cause of one flap. all is every merged transition of
 // the device: those of other REs inside the window are evidence too (the
 // backup took over because the master panicked).
@@ -194,9 +245,18 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 			continue // the same RE's transitions outside the flap
 		}
 		for _, ev := range t.Evidence {
+			// A boot the RE table showed (WithBoots) is evidence when it
+			// falls inside the window, whichever transition carries it.
+			if name, boot, reason, ok := bootNote(ev); ok {
+				if inWindow(boot) {
+					c.lines = append(c.lines, line{boot, ev})
+					c.blameReboot(name, reason)
+				}
+				continue
+			}
 			c.lines = append(c.lines, line{t.Time, ev})
-			if reason, ok := rebootReason(ev); ok && softwareReason(reason) {
-				c.blame(devices.CauseSoftware, t.RE+" rebooted", fmt.Sprintf("last reboot reason %q", reason))
+			if reason, ok := rebootReason(ev); ok {
+				c.blameReboot(t.RE, reason)
 			}
 		}
 	}
@@ -270,6 +330,7 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 	for _, d := range drift {
 		c.blame(devices.CauseConfiguration, d, "")
 	}
+	c.weighPowerCycles()
 
 	slices.SortStableFunc(c.lines, func(a, b line) int { return a.at.Compare(b.at) })
 	var evidence []string
