@@ -60,7 +60,9 @@ func causeRank(c devices.Cause) int {
 //     commits are looked for from first − CommitLookback.
 //   - Causes, with their evidence in the window:
 //     hardware: an alarm about a FRU active in the window (alarm table,
-//     alarmd/craftd set or cleared lines), or a CHASSISD FRU line;
+//     alarmd/craftd set or cleared lines), a CHASSISD FRU line, or an RE
+//     disk or storage error its kernel logged (ata, CAM, GEOM; named
+//     first when the device has failover on-disk-failure, h.Config);
 //     software: a core dump, a panic, or a reboot in the window whose
 //     last reboot reason says panic, exception or watchdog (a reboot
 //     the RE table detected, or an RE's boot time, device clock minus
@@ -126,7 +128,7 @@ func Findings(device string, h History, s Settings) []devices.Finding {
 		if plannedOnly(f, planned) {
 			continue
 		}
-		out = append(out, judge(device, f, ts, events, records, h.ConfigDrift, s))
+		out = append(out, judge(device, f, ts, events, records, h.ConfigDrift, h.Config, s))
 	}
 	return out
 }
@@ -147,6 +149,27 @@ type clues struct {
 	// hardware evidence only when nothing else names a cause (see
 	// blameReboot).
 	powerCycles []culprit
+	// disks are the culprits named by RE disk errors.
+	disks []string
+}
+
+// disksFirst names the disks first among the hardware culprits: with
+// chassis redundancy failover on-disk-failure configured, a disk error
+// is the likely trigger of the switchover.
+func (c *clues) disksFirst() {
+	list := c.named[devices.CauseHardware]
+	var disks, rest []culprit
+	for _, u := range list {
+		if slices.Contains(c.disks, u.name) {
+			u.details = append(u.details, "failover on-disk-failure is configured: the likely trigger of the switchover")
+			disks = append(disks, u)
+		} else {
+			rest = append(rest, u)
+		}
+	}
+	if len(disks) > 0 {
+		c.named[devices.CauseHardware] = append(disks, rest...)
+	}
 }
 
 // culprit is one thing a cause's evidence names — a FRU, a link, a
@@ -225,7 +248,7 @@ func (c *clues) weighPowerCycles() {
 // judge names the cause of one flap. all is every merged transition of
 // the device: those of other REs inside the window are evidence too (the
 // backup took over because the master panicked).
-func judge(device string, f flap, all []devices.Transition, events []devices.Event, records []devices.AlarmRecord, drift []string, s Settings) devices.Finding {
+func judge(device string, f flap, all []devices.Transition, events []devices.Event, records []devices.AlarmRecord, drift []string, cfg *devices.RedundancyConfig, s Settings) devices.Finding {
 	first := f.transitions[0].Time
 	last := f.transitions[len(f.transitions)-1].Time
 	from, until := first.Add(-s.EvidenceWindow), last.Add(s.EvidenceWindow)
@@ -296,6 +319,9 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 			c.blame(devices.CauseNetwork, "IPC connection between the REs lost (E_NO_IPC)", "")
 		case devices.EventKeepaliveLoss:
 			c.blame(devices.CauseNetwork, "keepalives from the other RE lost", "")
+		case devices.EventDiskError:
+			c.blame(devices.CauseHardware, diskName(e), "")
+			c.disks = append(c.disks, diskName(e))
 		case devices.EventCoreDump:
 			c.blame(devices.CauseSoftware, "core dump"+ofSubject(e), "")
 		case devices.EventPanic:
@@ -331,6 +357,9 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 		c.blame(devices.CauseConfiguration, d, "")
 	}
 	c.weighPowerCycles()
+	if cfg != nil && cfg.FailoverOnDiskFailure {
+		c.disksFirst()
+	}
 
 	slices.SortStableFunc(c.lines, func(a, b line) int { return a.at.Compare(b.at) })
 	var evidence []string
@@ -485,6 +514,15 @@ func internalLinkNote(e devices.Event) string {
 		return "internal RE link"
 	}
 	return subject + " (internal RE link)"
+}
+
+// diskName names a disk of an RE disk error: "disk ad0 of re1".
+func diskName(e devices.Event) string {
+	name := cmp.Or(strings.TrimSpace(e.Subject), "disk")
+	if re := strings.TrimSpace(e.RE); re != "" {
+		name += " of " + re
+	}
+	return name
 }
 
 func ofSubject(e devices.Event) string {
