@@ -51,6 +51,10 @@ const (
 	// master, in the mastership log (E_CMD_A/R/S/F) or as a typed
 	// "request chassis routing-engine master acquire|release|switch".
 	EventSwitchoverCommand EventKind = "switchover-command"
+	// EventDiskError is a disk or flash storage error an RE's kernel
+	// logged (ata, CAM, GEOM): hardware evidence about that RE (issue 15,
+	// class 4).
+	EventDiskError EventKind = "disk-error"
 )
 
 // Event is a log line a rule gave meaning to.

@@ -101,6 +101,11 @@ func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Po
 	}
 	ts = append(ts, correlate.EventTransitionsFrom(before, events, snap.RouteEngines)...)
 	ts = correlate.MergeTransitions(ts, h.Settings.MergeTolerance)
+	// The RE table's boot times and reboot reasons go with the
+	// transitions near them: findings are judged from stored history,
+	// and a reboot the log saw as a departure and a return is explained
+	// only by the table.
+	ts = correlate.WithBoots(ts, snap, h.Settings)
 	for i := range ts {
 		ts[i].Device = p.Device
 	}
@@ -208,6 +213,9 @@ func (h *Historian) JudgeAll(ctx context.Context, names []string, now time.Time)
 				hist = *hists[name]
 			}
 			hist.ConfigDrift = drift[name]
+			if cfg, ok := configs[name]; ok {
+				hist.Config = &cfg
+			}
 			found := correlate.Findings(name, hist, h.Settings)
 			// Maintenance marks what correlate judged; it never changes it.
 			found = markMaintenance(found, windows[name])

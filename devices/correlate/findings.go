@@ -18,6 +18,10 @@ type History struct {
 	Events      []devices.Event
 	Alarms      []devices.AlarmRecord
 	ConfigDrift []string
+	// Config is the device's redundancy configuration, nil when unknown:
+	// with failover on-disk-failure a disk error is the likely trigger of
+	// a switchover.
+	Config *devices.RedundancyConfig
 }
 
 // causeRank orders causes from the most specific: a failing FRU explains
@@ -56,9 +60,15 @@ func causeRank(c devices.Cause) int {
 //     commits are looked for from first − CommitLookback.
 //   - Causes, with their evidence in the window:
 //     hardware: an alarm about a FRU active in the window (alarm table,
-//     alarmd/craftd set or cleared lines), or a CHASSISD FRU line;
+//     alarmd/craftd set or cleared lines), a CHASSISD FRU line, or an RE
+//     disk or storage error its kernel logged (ata, CAM, GEOM; named
+//     first when the device has failover on-disk-failure, h.Config);
 //     software: a core dump, a panic, or a reboot in the window whose
-//     last reboot reason says panic, exception or watchdog;
+//     last reboot reason says panic, exception or watchdog (a reboot
+//     the RE table detected, or an RE's boot time, device clock minus
+//     up-time, inside the window: see WithBoots); a reason that says
+//     power cycle or failure is hardware, a hypervisor or VJUNOS reboot
+//     names no cause (rebootCause);
 //     network: internal RE link lines (em0/em1/ixgbe, rdp keepalive
 //     expired), E_NO_IPC, keepalive loss, or link-flap lines of an
 //     internal interface;
@@ -68,10 +78,12 @@ func causeRank(c devices.Cause) int {
 //     Active", "Host 1 Absent") are never a cause. The finding names the
 //     highest-ranked cause (see causeRank) and lists the others, in rank
 //     order, in OtherCauses; with none, the cause is unknown.
-//   - Severity is critical when the flap includes a master change (a
-//     transition to or from master), when a Major FRU alarm is in the
-//     window, or when the flap reaches 3 × FlapMin transitions (DESIGN:
-//     severity grows with the count); else warning.
+//   - Severity is critical when the device's master changed inside the
+//     window without an operator asking for it (a transition of any RE
+//     to or from master with no switchover command just before it; see
+//     unplannedMasterChange), when a Major FRU alarm is in the window, or
+//     when the flap reaches 3 × FlapMin transitions (DESIGN: severity
+//     grows with the count); else warning.
 //   - Evidence: the flap's transitions' evidence, that of other REs'
 //     transitions in the window, and the log lines of the window
 //     (revenue-port link flaps left out: they are noise), oldest first,
@@ -116,7 +128,7 @@ func Findings(device string, h History, s Settings) []devices.Finding {
 		if plannedOnly(f, planned) {
 			continue
 		}
-		out = append(out, judge(device, f, ts, events, records, h.ConfigDrift, s))
+		out = append(out, judge(device, f, ts, events, records, h.ConfigDrift, h.Config, s))
 	}
 	return out
 }
@@ -133,6 +145,31 @@ type clues struct {
 	lines    []line
 	named    map[devices.Cause][]culprit
 	critical bool
+	// powerCycles are reboots whose reason says power cycle or failure:
+	// hardware evidence only when nothing else names a cause (see
+	// blameReboot).
+	powerCycles []culprit
+	// disks are the culprits named by RE disk errors.
+	disks []string
+}
+
+// disksFirst names the disks first among the hardware culprits: with
+// chassis redundancy failover on-disk-failure configured, a disk error
+// is the likely trigger of the switchover.
+func (c *clues) disksFirst() {
+	list := c.named[devices.CauseHardware]
+	var disks, rest []culprit
+	for _, u := range list {
+		if slices.Contains(c.disks, u.name) {
+			u.details = append(u.details, "failover on-disk-failure is configured: the likely trigger of the switchover")
+			disks = append(disks, u)
+		} else {
+			rest = append(rest, u)
+		}
+	}
+	if len(disks) > 0 {
+		c.named[devices.CauseHardware] = append(disks, rest...)
+	}
 }
 
 // culprit is one thing a cause's evidence names — a FRU, a link, a
@@ -165,10 +202,53 @@ func (c *clues) blame(cause devices.Cause, name, detail string) {
 	c.named[cause] = list
 }
 
+// blameReboot records a reboot of re, with its last reboot reason, under
+// the cause the reason names (rebootCause), if any.
+//
+// "0x1:power cycle/failure" says the RE lost power, not why: Junos
+// records it as well when the RE was reseated or reset after it was
+// lost, and it is the reason of every RE that was simply switched on.
+// So it names hardware only when nothing else in the window names a
+// cause (weighPowerCycles).
+func (c *clues) blameReboot(re, reason string) {
+	cause, ok := rebootCause(reason)
+	switch {
+	case !ok:
+	case cause == devices.CauseHardware:
+		name, detail := re+" rebooted", fmt.Sprintf("last reboot reason %q", strings.TrimSpace(reason))
+		i := slices.IndexFunc(c.powerCycles, func(u culprit) bool { return u.name == name })
+		if i < 0 {
+			c.powerCycles = append(c.powerCycles, culprit{name: name})
+			i = len(c.powerCycles) - 1
+		}
+		if !slices.Contains(c.powerCycles[i].details, detail) {
+			c.powerCycles[i].details = append(c.powerCycles[i].details, detail)
+		}
+	default:
+		c.blame(cause, re+" rebooted", fmt.Sprintf("last reboot reason %q", strings.TrimSpace(reason)))
+	}
+}
+
+// weighPowerCycles turns the power-cycle reboots into hardware evidence
+// when no other evidence names a cause.
+func (c *clues) weighPowerCycles() {
+	if len(c.named) > 0 {
+		return
+	}
+	for _, u := range c.powerCycles {
+		if len(u.details) == 0 {
+			c.blame(devices.CauseHardware, u.name, "")
+		}
+		for _, d := range u.details {
+			c.blame(devices.CauseHardware, u.name, d)
+		}
+	}
+}
+
 // judge names the cause of one flap. all is every merged transition of
 // the device: those of other REs inside the window are evidence too (the
 // backup took over because the master panicked).
-func judge(device string, f flap, all []devices.Transition, events []devices.Event, records []devices.AlarmRecord, drift []string, s Settings) devices.Finding {
+func judge(device string, f flap, all []devices.Transition, events []devices.Event, records []devices.AlarmRecord, drift []string, cfg *devices.RedundancyConfig, s Settings) devices.Finding {
 	first := f.transitions[0].Time
 	last := f.transitions[len(f.transitions)-1].Time
 	from, until := first.Add(-s.EvidenceWindow), last.Add(s.EvidenceWindow)
@@ -177,10 +257,8 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 
 	c := clues{named: make(map[devices.Cause][]culprit)}
 	var commits []devices.Event
-	for _, t := range f.transitions {
-		if t.From == devices.REMaster || t.To == devices.REMaster {
-			c.critical = true
-		}
+	if unplannedMasterChange(all, events, from, until, s.SwitchoverCommandWindow) {
+		c.critical = true
 	}
 	for _, t := range all {
 		if t.RE != f.re && !inWindow(t.Time) {
@@ -190,9 +268,18 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 			continue // the same RE's transitions outside the flap
 		}
 		for _, ev := range t.Evidence {
+			// A boot the RE table showed (WithBoots) is evidence when it
+			// falls inside the window, whichever transition carries it.
+			if name, boot, reason, ok := bootNote(ev); ok {
+				if inWindow(boot) {
+					c.lines = append(c.lines, line{boot, ev})
+					c.blameReboot(name, reason)
+				}
+				continue
+			}
 			c.lines = append(c.lines, line{t.Time, ev})
-			if reason, ok := rebootReason(ev); ok && softwareReason(reason) {
-				c.blame(devices.CauseSoftware, t.RE+" rebooted", fmt.Sprintf("last reboot reason %q", reason))
+			if reason, ok := rebootReason(ev); ok {
+				c.blameReboot(t.RE, reason)
 			}
 		}
 	}
@@ -232,6 +319,9 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 			c.blame(devices.CauseNetwork, "IPC connection between the REs lost (E_NO_IPC)", "")
 		case devices.EventKeepaliveLoss:
 			c.blame(devices.CauseNetwork, "keepalives from the other RE lost", "")
+		case devices.EventDiskError:
+			c.blame(devices.CauseHardware, diskName(e), "")
+			c.disks = append(c.disks, diskName(e))
 		case devices.EventCoreDump:
 			c.blame(devices.CauseSoftware, "core dump"+ofSubject(e), "")
 		case devices.EventPanic:
@@ -265,6 +355,10 @@ func judge(device string, f flap, all []devices.Transition, events []devices.Eve
 	}
 	for _, d := range drift {
 		c.blame(devices.CauseConfiguration, d, "")
+	}
+	c.weighPowerCycles()
+	if cfg != nil && cfg.FailoverOnDiskFailure {
+		c.disksFirst()
 	}
 
 	slices.SortStableFunc(c.lines, func(a, b line) int { return a.at.Compare(b.at) })
@@ -420,6 +514,15 @@ func internalLinkNote(e devices.Event) string {
 		return "internal RE link"
 	}
 	return subject + " (internal RE link)"
+}
+
+// diskName names a disk of an RE disk error: "disk ad0 of re1".
+func diskName(e devices.Event) string {
+	name := cmp.Or(strings.TrimSpace(e.Subject), "disk")
+	if re := strings.TrimSpace(e.RE); re != "" {
+		name += " of " + re
+	}
+	return name
 }
 
 func ofSubject(e devices.Event) string {

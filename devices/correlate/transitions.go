@@ -346,7 +346,7 @@ func EventTransitions(events []devices.Event, res []devices.RouteEngine) []devic
 func EventTransitionsFrom(before []devices.RouteEngine, events []devices.Event, res []devices.RouteEngine) []devices.Transition {
 	var evs []devices.Event
 	for _, e := range events {
-		if (e.Kind == devices.EventAliveSet || e.Kind == devices.EventMastership) && !e.Time.IsZero() {
+		if aliveSetSignal(e.Kind) && !e.Time.IsZero() {
 			evs = append(evs, e)
 		}
 	}
@@ -363,6 +363,12 @@ func EventTransitionsFrom(before []devices.RouteEngine, events []devices.Event, 
 		to := ""
 		switch {
 		case e.Kind == devices.EventAliveSet && strings.EqualFold(e.Change, "left"):
+			to = devices.REGone
+		case e.Kind == devices.EventIPCLoss, e.Kind == devices.EventKeepaliveLoss:
+			// E_NO_IPC and lost keepalives: the other RE left, as
+			// E_NO_ORE says ("Determining Why Mastership Switched").
+			// The lines repeat every 20 s while it stays away; the walk
+			// makes the first of them the departure.
 			to = devices.REGone
 		case e.Kind == devices.EventAliveSet && strings.EqualFold(e.Change, "joined"):
 			to = devices.REBackup
@@ -430,6 +436,18 @@ func EventTransitionsFrom(before []devices.RouteEngine, events []devices.Event, 
 	}
 	sortTransitions(out)
 	return out
+}
+
+// aliveSetSignal reports whether events of kind k say an RE entered or
+// left the alive set or changed mastership: every such signal gives
+// transitions, whichever log carries it (issue 15, class 1: a flap seen
+// only as keepalive loss and E_NO_IPC … E_ORE_B in /var/log/mastership).
+func aliveSetSignal(k devices.EventKind) bool {
+	switch k {
+	case devices.EventAliveSet, devices.EventMastership, devices.EventIPCLoss, devices.EventKeepaliveLoss:
+		return true
+	}
+	return false
 }
 
 // eventLine is the text an event shows as evidence: the log line as the

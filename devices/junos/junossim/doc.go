@@ -130,7 +130,7 @@
 //	         description: Loss of communication with Backup RE,
 //	         short_description: Backup RE comm loss, set_after: -3h}
 //	    events:                  # applied when the clock passes start + at
-//	      - {at: 30s, kind: re-up, re: re1}                  # reason defaults to 0x1:power cycle/failure
+//	      - {at: 30s, kind: re-up, re: re1}                  # reason defaults to a normal shutdown
 //	      - {at: 35s, kind: alarm-clear, description: Loss of communication with Backup RE}
 //	      - {at: 10m, kind: switchover}                       # re: either RE of the pair
 //	      - {at: 20m, kind: reboot, re: re0, reason: "0x1000:reboot due to panic"}

@@ -466,7 +466,11 @@ func (r *Router) applyLocked(ev Event, at time.Time) error {
 		return r.changeLocked(at, nil, func() error {
 			st.Status = "OK"
 			st.BootTime = at.Truncate(time.Second)
-			st.LastRebootReason = cmp.Or(ev.Reason, ReasonPowerCycle)
+			// A story that means a power failure says so (reason:
+			// "0x1:power cycle/failure"): that reason is hardware evidence
+			// when the boot falls in a flap's window, and a plain re-up is
+			// a story's "nothing explains it".
+			st.LastRebootReason = cmp.Or(ev.Reason, ReasonNormal)
 			st.tempC, st.cpuTempC = st.baseTemp, st.baseTemp-1
 			if st.MastershipState != "" {
 				// It comes back as backup unless nobody else is master.

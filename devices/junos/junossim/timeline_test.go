@@ -97,7 +97,7 @@ func TestTimelineOfAFlap(t *testing.T) {
 		t.Errorf("re1 up-time right after re-up = %d", got)
 	}
 	re1, _ := r.RE("re1")
-	if re1.LastRebootReason != ReasonPowerCycle {
+	if re1.LastRebootReason != ReasonNormal {
 		t.Errorf("re-up reason = %q", re1.LastRebootReason)
 	}
 	step(6*time.Minute, []string{"re0:master:OK", "re1:backup:OK"}, 0)

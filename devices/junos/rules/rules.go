@@ -47,6 +47,8 @@ func ruleKinds() []devices.EventKind {
 		devices.EventLinkFlap, devices.EventCommit, devices.EventCoreDump, devices.EventPanic, KindIgnore,
 		// The switchover ledger (issue 15).
 		devices.EventSwitchoverCommand,
+		// RE disk and storage errors (issue 15, class 4).
+		devices.EventDiskError,
 	}
 }
 
@@ -141,10 +143,11 @@ const maxRuleFileSize = 1 << 20
 //
 // Kinds. The kinds are the devices.EventKind values — alive-set, mastership,
 // keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link,
-// link-flap, commit, core-dump, panic — plus ignore: a line an ignore rule
-// matches gives no event, which is how an extending file silences a
-// built-in rule. alive-set and mastership rules must give a change, and a
-// literal change must be one of the words listed above.
+// link-flap, commit, core-dump, panic, switchover-command, disk-error —
+// plus ignore: a line an ignore rule matches gives no event, which is how
+// an extending file silences a built-in rule. alive-set and mastership
+// rules must give a change, and a literal change must be one of the words
+// listed above.
 //
 // Every mistake in a rule file — YAML syntax, an unknown key, a missing
 // name, kind or message, an unknown kind, a duplicate name, an invalid

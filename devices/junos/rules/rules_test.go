@@ -464,6 +464,19 @@ func synthCases() []synthCase {
 			evt{"panic-kernel", "panic", "re0", "", "kernel", ""}},
 		{"fatal trap", "", synthLine("messages", "re1-mx1", "/kernel", "", "Fatal trap 12: page fault while in kernel mode"),
 			evt{"panic-fatal-trap", "panic", "re1", "", "kernel", ""}},
+		// SYNTHETIC: FreeBSD disk driver messages, as the Junos kernel
+		// writes them (no public Junos capture): ata(4) ata-queue.c,
+		// cam(4) xpt_print_path-prefixed error reports, and geom_vfs.c
+		// g_vfs_done(). devices/correlate TestClassREDiskErrorsAreHardware
+		// cites each.
+		{"ata disk failure", "", synthLine("messages", "re1-mx1", "/kernel", "", "ad0: FAILURE - READ_DMA status=51<READY,DSC,ERROR> error=40<UNCORRECTABLE> LBA=6173203"),
+			evt{"disk-error-ata", "disk-error", "re1", "", "disk ad0", ""}},
+		{"cam disk error", "", synthLine("messages", "re1-mx1", "/kernel", "", "(ada0:ata0:0:0:0): CAM status: ATA Status Error"),
+			evt{"disk-error-cam", "disk-error", "re1", "", "disk ada0", ""}},
+		{"cam failed command", "", synthLine("messages", "re1-mx1", "/kernel", "", "(da0:umass-sim0:0:0:0): READ(10). CDB: 28 00 00 5e 3a 61 00 00 08 00"),
+			evt{"disk-error-cam", "disk-error", "re1", "", "disk da0", ""}},
+		{"geom read error", "", synthLine("messages", "re1-mx1", "/kernel", "", "g_vfs_done():ad0s1f[READ(offset=1411760128, length=16384)]error = 5"),
+			evt{"disk-error-geom", "disk-error", "re1", "", "disk ad0", ""}},
 		{"reboot due to panic", "re0", synthLine("messages", "mx1", "chassisd", "", "Routing Engine 0 last reboot reason: 0x1000:reboot due to panic"),
 			evt{"panic-reboot", "panic", "re0", "", "kernel", ""}},
 	}
@@ -645,7 +658,7 @@ func TestInvalidRules(t *testing.T) {
 			"testdata/invalid-rules-unknown-field.yml:3: rules[0] (em0-down): mesage: unknown key; did you mean message?"},
 		{"invalid-rules-unknown-kind.yml",
 			"testdata/invalid-rules-unknown-kind.yml:2: rules[0] (em0-down): kind: \"link-flapp\" is not a rule kind; did you mean link-flap?\n" +
-				"testdata/invalid-rules-unknown-kind.yml:5: rules[1] (em1-down): kind: \"flap\" is not a rule kind; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command"},
+				"testdata/invalid-rules-unknown-kind.yml:5: rules[1] (em1-down): kind: \"flap\" is not a rule kind; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command, disk-error"},
 		{"invalid-rules-unknown-group.yml",
 			"testdata/invalid-rules-unknown-group.yml:5: rules[0] (fru-offline): subject: {slot} is not a named group of the rule's regexps (groups: fru)"},
 		{"invalid-rules-duplicate-name.yml",
@@ -655,7 +668,7 @@ func TestInvalidRules(t *testing.T) {
 		{"invalid-rules-missing-name.yml",
 			"testdata/invalid-rules-missing-name.yml:1: rules[0]: name: missing"},
 		{"invalid-rules-missing-kind.yml",
-			"testdata/invalid-rules-missing-kind.yml:1: rules[0] (em0-down): kind: missing; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command"},
+			"testdata/invalid-rules-missing-kind.yml:1: rules[0] (em0-down): kind: missing; one of alive-set, mastership, keepalive-loss, ipc-loss, alarm-set, alarm-cleared, fru, internal-link, link-flap, commit, core-dump, panic, ignore, switchover-command, disk-error"},
 		{"invalid-rules-bad-change.yml",
 			`testdata/invalid-rules-bad-change.yml:4: rules[0] (em0-down): change: "flapped" is not one of left, joined, master, backup, giveup, set, cleared, down, up (or a template like {change})`},
 		{"invalid-rules-bad-re.yml",
