@@ -39,6 +39,10 @@ type Device struct {
 	Events []devices.Event
 	// EventsDropped counts the events left out by that cap.
 	EventsDropped int
+	// Switchovers are the device's changes of master in the window, from
+	// its switchover ledger, oldest first: the timeline says of each
+	// "became master" mark whether an operator asked for it.
+	Switchovers []devices.Switchover
 }
 
 // MaxEventsPerDevice bounds the evidence marks one timeline carries, so a

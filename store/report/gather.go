@@ -120,6 +120,13 @@ func gatherHistory(ctx context.Context, src Source, q Query, flagged []string, b
 	}); err != nil {
 		return err
 	}
+	if err := src.EachSwitchover(ctx, hf, func(sw *devices.Switchover) error {
+		d := byName[sw.Device]
+		d.Switchovers = append(d.Switchovers, *sw)
+		return nil
+	}); err != nil {
+		return err
+	}
 	if err := src.EachAlarmRecord(ctx, hf, func(r *devices.AlarmRecord) error {
 		d := byName[r.Device]
 		d.Alarms = append(d.Alarms, *r)

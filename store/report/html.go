@@ -199,6 +199,9 @@ type spanView struct {
 
 type markView struct {
 	RE, Time, Title, Path string
+	// Class is "master-change", plus "planned" or "unplanned" when the
+	// switchover ledger has this change of master.
+	Class string
 }
 
 type alarmView struct {
@@ -660,6 +663,22 @@ func alarmClass(a devices.Alarm) string {
 	}
 }
 
+// ledgerMatch is how far a transition to master and its ledger row may
+// be apart: the ledger pairs the merged transitions, whose time a later,
+// more precise source may have moved.
+const ledgerMatch = 2 * time.Minute
+
+// ledgerEntry is the switchover of the ledger in which re became master
+// at about t.
+func ledgerEntry(sws []devices.Switchover, re string, t time.Time) (devices.Switchover, bool) {
+	for _, sw := range sws {
+		if d := sw.Time.Sub(t); sw.NewMaster == re && d >= -ledgerMatch && d <= ledgerMatch {
+			return sw, true
+		}
+	}
+	return devices.Switchover{}, false
+}
+
 // timelineOpts says which window a timeline shows and how.
 type timelineOpts struct {
 	since, until time.Time
@@ -730,9 +749,25 @@ func buildTimeline(d Device, o timelineOpts) timelineView {
 				continue
 			}
 			top, bottom := y-4, y+tlLaneH+2
+			class, title := "master-change", fmt.Sprintf("%s became master at %s (was %s)", re, clockUTC(t.Time), t.From)
+			if sw, ok := ledgerEntry(d.Switchovers, re, t.Time); ok {
+				if sw.Planned {
+					class += " planned"
+					title += ": planned switchover"
+					if sw.Command != "" {
+						title += " (" + sw.Command + ")"
+					}
+				} else {
+					class += " unplanned"
+					title += ": unplanned switchover"
+					if sw.Cause != "" {
+						title += ", cause " + string(sw.Cause)
+					}
+				}
+			}
 			tv.Masters = append(tv.Masters, markView{
-				RE: re, Time: isoUTC(t.Time),
-				Title: fmt.Sprintf("%s became master at %s (was %s)", re, clockUTC(t.Time), t.From),
+				RE: re, Time: isoUTC(t.Time), Class: class,
+				Title: title,
 				// A downward triangle above the lane and a stem through it.
 				Path: "M" + px(x-5).String() + " " + px(top-6).String() + "h10l-5 6z" +
 					"M" + px(x).String() + " " + px(top).String() + "V" + px(bottom).String(),

@@ -3,6 +3,8 @@ package report
 import (
 	"math"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -375,5 +377,47 @@ func TestEventCategory(t *testing.T) {
 		if got := eventCategory(k); got != want {
 			t.Errorf("eventCategory(%s) = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// TestTimelineMarksSwitchovers: each "became master" mark says, from the
+// switchover ledger, whether the change of master was planned (and by
+// which command) or unplanned (and its cause); a change the ledger does
+// not have stays a plain mark.
+func TestTimelineMarksSwitchovers(t *testing.T) {
+	t0 := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	tr := func(at time.Duration, re, from, to string) devices.Transition {
+		return devices.Transition{Device: "mx1", RE: re, Time: t0.Add(at), From: from, To: to}
+	}
+	d := Device{Name: "mx1",
+		Transitions: []devices.Transition{
+			tr(10*time.Minute, "re0", "master", "backup"), tr(10*time.Minute, "re1", "backup", "master"),
+			tr(30*time.Minute, "re1", "master", "gone"), tr(30*time.Minute, "re0", "backup", "master"),
+			tr(50*time.Minute, "re0", "master", "backup"), tr(50*time.Minute, "re1", "gone", "master"),
+		},
+		Switchovers: []devices.Switchover{
+			{Device: "mx1", Time: t0.Add(10*time.Minute + 20*time.Second), OldMaster: "re0", NewMaster: "re1", Planned: true,
+				Command: "request chassis routing-engine master switch"},
+			{Device: "mx1", Time: t0.Add(30 * time.Minute), OldMaster: "re1", NewMaster: "re0", Cause: devices.CauseSoftware},
+		},
+	}
+	tv := buildTimeline(d, timelineOpts{since: t0, until: t0.Add(time.Hour), class: "timeline"})
+	want := []struct{ re, class, title string }{
+		{"re0", "master-change unplanned", "re0 became master at 2026-03-14 09:30:00 (was backup): unplanned switchover, cause software"},
+		{"re1", "master-change", "re1 became master at 2026-03-14 09:50:00 (was gone)"}, // not in the ledger
+		{"re1", "master-change planned", "re1 became master at 2026-03-14 09:10:00 (was backup): planned switchover (request chassis routing-engine master switch)"},
+	}
+	var got []string
+	for _, m := range tv.Masters {
+		got = append(got, m.RE+"|"+m.Class+"|"+m.Title)
+	}
+	var wantS []string
+	for _, w := range want {
+		wantS = append(wantS, w.re+"|"+w.class+"|"+w.title)
+	}
+	slices.Sort(got)
+	slices.Sort(wantS)
+	if !slices.Equal(got, wantS) {
+		t.Errorf("marks\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantS, "\n"))
 	}
 }
