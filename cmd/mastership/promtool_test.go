@@ -49,3 +49,28 @@ func TestMetricsPassPromtool(t *testing.T) {
 		t.Errorf("daemon exit %d", c)
 	}
 }
+
+// TestAlertRules: the shipped Prometheus rules load, and their unit tests
+// (deploy/prometheus/mastership.rules.test.yml) pass, in promtool. Without
+// promtool the test skips, unless MASTERSHIP_REQUIRE_PROMTOOL=1 (CI).
+func TestAlertRules(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("MASTERSHIP_REQUIRE_PROMTOOL") == "1" {
+			t.Fatal("promtool not found (apt-get install prometheus); MASTERSHIP_REQUIRE_PROMTOOL=1")
+		}
+		t.Skip("promtool not found: apt-get install prometheus")
+	}
+	dir := filepath.Join("..", "..", "deploy", "prometheus")
+	for _, args := range [][]string{
+		{"check", "rules", "mastership.rules.yml"},
+		{"test", "rules", "mastership.rules.test.yml"},
+	} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}

@@ -112,6 +112,8 @@ type device struct {
 	// judged no findings), in which case no series is exported. Findings
 	// in maintenance are not counted: they must not alert.
 	findings map[devices.Cause]int
+	// critical counts the critical ones among them, by cause.
+	critical map[devices.Cause]int
 	// hasMaintenance says maintenance is known (ObserveMaintenance);
 	// maintenance is whether a maintenance window is open.
 	hasMaintenance, maintenance bool
@@ -134,6 +136,7 @@ type Metrics struct {
 	descExpected       *prometheus.Desc
 	descAlarms         *prometheus.Desc
 	descFindings       *prometheus.Desc
+	descCritical       *prometheus.Desc
 	descMaintenance    *prometheus.Desc
 	descAuditLast      *prometheus.Desc
 	descAuditDevices   *prometheus.Desc
@@ -221,6 +224,10 @@ func New(storeOps ...string) *Metrics {
 			[]string{"device", "site", "class"}, nil),
 		descFindings: prometheus.NewDesc(namespace+"_findings_open",
 			"Open findings (RE flaps) of the device by cause.",
+			[]string{"device", "site", "cause"}, nil),
+		descCritical: prometheus.NewDesc(namespace+"_findings_critical",
+			"Open critical findings (flaps with an unplanned change of master, or a Major alarm) of the device by cause; "+
+				"a subset of mastership_findings_open.",
 			[]string{"device", "site", "cause"}, nil),
 		descMaintenance: prometheus.NewDesc(namespace+"_maintenance",
 			"1 while a maintenance window (inventory or mastership silence) of the device is open, else 0; "+
@@ -357,6 +364,7 @@ func nextState(prev *device, p devices.Poll, findings map[string][]devices.Findi
 	}
 	if findings != nil {
 		d.findings = make(map[devices.Cause]int, len(causes))
+		d.critical = make(map[devices.Cause]int, len(causes))
 		for _, f := range findings[p.Device] {
 			if f.Maintenance {
 				continue
@@ -366,6 +374,9 @@ func nextState(prev *device, p devices.Poll, findings map[string][]devices.Findi
 				c = devices.CauseUnknown // keep the label set bounded
 			}
 			d.findings[c]++
+			if f.Severity == devices.SeverityCritical {
+				d.critical[c]++
+			}
 		}
 	}
 	return d
@@ -422,7 +433,7 @@ func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	m := c.m
 	for _, d := range []*prometheus.Desc{
 		m.descOutcome, m.descLastDuration, m.descLastSuccess, m.descAlive,
-		m.descExpected, m.descAlarms, m.descFindings, m.descMaintenance,
+		m.descExpected, m.descAlarms, m.descFindings, m.descCritical, m.descMaintenance,
 		m.descAuditLast, m.descAuditDevices, m.descAuditTimestamp,
 	} {
 		ch <- d
@@ -474,6 +485,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if d.findings != nil {
 			for _, cause := range causes {
 				gauge(m.descFindings, float64(d.findings[cause]), name, d.site, string(cause))
+				gauge(m.descCritical, float64(d.critical[cause]), name, d.site, string(cause))
 			}
 		}
 	}

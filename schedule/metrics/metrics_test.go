@@ -137,7 +137,8 @@ func TestObserveAudit(t *testing.T) {
 		Outcome: devices.OutcomeTimeout, ErrorKind: "timeout", Error: "dial: i/o timeout", ExpectedREs: 2}
 	run := devices.Run{ID: 1, Started: t0, Finished: t0.Add(42 * time.Second), Devices: 4, OK: 2, Failed: 1}
 	findings := map[string][]devices.Finding{
-		"r1": {{Device: "r1", RE: "re1", Cause: devices.CauseHardware}, {Device: "r1", RE: "re0", Cause: devices.CauseHardware}},
+		"r1": {{Device: "r1", RE: "re1", Cause: devices.CauseHardware, Severity: devices.SeverityCritical},
+			{Device: "r1", RE: "re0", Cause: devices.CauseHardware, Severity: devices.SeverityWarning}},
 		"r2": {{Device: "r2", RE: "re1", Cause: "brand-new-cause"}},
 	}
 	m.ObserveAudit(run, []devices.Poll{a, b, c, {}}, findings)
@@ -174,6 +175,10 @@ func TestObserveAudit(t *testing.T) {
 	}
 	want(t, f, 1, "mastership_findings_open", "device", "r2", "site", "lon", "cause", "unknown")
 	want(t, f, 0, "mastership_findings_open", "device", "r3", "site", "lon", "cause", "hardware")
+	// The critical ones among them, by cause, for the alert that pages.
+	want(t, f, 1, "mastership_findings_critical", "device", "r1", "site", "par", "cause", "hardware")
+	want(t, f, 0, "mastership_findings_critical", "device", "r1", "site", "par", "cause", "network")
+	want(t, f, 0, "mastership_findings_critical", "device", "r2", "site", "lon", "cause", "unknown")
 
 	// The failed poll: outcome and duration, but nothing that looks healthy.
 	for _, name := range []string{"mastership_alive_res", "mastership_expected_res", "mastership_last_success_timestamp_seconds"} {
