@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/mastership/mastership/devices/inventory"
@@ -21,6 +22,8 @@ type checkOptions struct {
 	json      bool
 	report    string
 	history   historyOptions
+	timeout   pluginTimeout
+	version   bool
 }
 
 func newCheckCommand(a *app) *cobra.Command {
@@ -44,13 +47,22 @@ Engine flaps with their cause) come from the device's log tail and, with
 WARNING; each is printed under the status line with its evidence.`,
 		Example: `  mastership check ams1-mx960-1 --inventory devices.yaml
   mastership check ams1-mx960-1 --inventory devices.yaml --json`,
-		Args: cobra.ExactArgs(1),
+		// One DEVICE, checked in RunE: -V prints the version without one,
+		// as Nagios plugins do.
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.version {
+				printVersion(a.stdout, buildInfo())
+				return nil
+			}
 			// Nagios reads exit 2 as CRITICAL: a broken command line or
 			// inventory is UNKNOWN (3) here.
 			unknown := func(err error) error {
 				fmt.Fprintf(a.stdout, "MASTERSHIP UNKNOWN - %s\n", oneLine(err.Error(), 400))
 				return &exitError{Code: int(devices.StateUnknown)}
+			}
+			if len(args) != 1 {
+				return unknown(fmt.Errorf("give one DEVICE to check (mastership check DEVICE --inventory FILE)"))
 			}
 			inv, err := a.loadInventory(o.inventory)
 			if err != nil {
@@ -87,7 +99,7 @@ WARNING; each is printed under the status line with its evidence.`,
 			}
 			hist.Maintenance = inventoryWindows([]inventory.Device{d})
 			auditor := &schedule.Auditor{
-				Poller:    o.history.poller(a, st, 0),
+				Poller:    o.history.poller(a, st, time.Duration(o.timeout)),
 				Store:     st,
 				Historian: hist,
 				Logger:    a.log,
@@ -122,10 +134,47 @@ WARNING; each is printed under the status line with its evidence.`,
 	dbFlag(f, &o.db, "", dbFlagUsage+"; the poll is stored there and history read from it (default: none, a scratch store for this check)")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the plugin line")
 	f.StringVar(&o.report, "report", "", "also write a report of this check to FILE: .html (timeline), .csv, .json or .jsonl")
+	// A bad flag is UNKNOWN with a plugin line too: Nagios reads exit 2
+	// as CRITICAL.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		fmt.Fprintf(a.stdout, "MASTERSHIP UNKNOWN - %s\n", oneLine(err.Error(), 400))
+		return &exitError{Code: int(devices.StateUnknown)}
+	})
+	f.VarP(&o.timeout, "timeout", "t", "hard deadline of the poll, as seconds (Nagios' -t 30) or a duration (45s, 2m); default: the device's inventory timeout")
+	f.BoolVarP(&o.version, "version", "V", false, "print the version and exit, as Nagios plugins do")
 	o.history.addFlags(f)
-	_ = cmd.MarkFlagRequired("inventory")
 	return cmd
 }
+
+// pluginTimeout is check's -t/--timeout: whole seconds, as Nagios and
+// Icinga pass it (-t 30), or a Go duration (45s, 2m). 0 means the
+// device's inventory timeout.
+type pluginTimeout time.Duration
+
+func (t *pluginTimeout) String() string {
+	if *t == 0 {
+		return ""
+	}
+	return time.Duration(*t).String()
+}
+
+func (t *pluginTimeout) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		secs, serr := strconv.Atoi(s)
+		if serr != nil {
+			return fmt.Errorf("%q is neither seconds (30) nor a duration (45s, 2m)", s)
+		}
+		d = time.Duration(secs) * time.Second
+	}
+	if d <= 0 {
+		return fmt.Errorf("%q: the timeout must be positive", s)
+	}
+	*t = pluginTimeout(d)
+	return nil
+}
+
+func (t *pluginTimeout) Type() string { return "seconds|duration" }
 
 // writeCheck prints the plugin output: the status line with perfdata, then
 // one line per Routing Engine and alarm for the long output.

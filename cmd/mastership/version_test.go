@@ -2,9 +2,14 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mastership/mastership/devices/junos/junossim"
 	"github.com/mastership/mastership/schedule/metrics"
 )
 
@@ -43,6 +48,49 @@ func TestPrintVersion(t *testing.T) {
 			if strings.HasSuffix(line, ":") || strings.HasSuffix(line, " ") {
 				t.Errorf("printVersion(%+v): blank value in %q", tt.b, line)
 			}
+		}
+	}
+}
+
+// TestCheckPluginBasics: the Nagios plugin conventions on check: -V
+// prints the version without a device, -t takes seconds or a duration
+// and bounds the poll, and a bad flag or a missing device is UNKNOWN (3)
+// with a plugin line, never 2 (which Nagios reads as CRITICAL).
+func TestCheckPluginBasics(t *testing.T) {
+	if r, v := runCLI(t, "check", "-V"), runCLI(t, "version"); r.code != 0 || r.stdout != v.stdout {
+		t.Errorf("check -V: exit %d %q, want the version's %q", r.code, r.stdout, v.stdout)
+	}
+	for _, args := range [][]string{
+		{"check", "-t", "0", "r1", "--inventory", "x.yaml"},
+		{"check", "--timeout", "soon", "r1", "--inventory", "x.yaml"},
+		{"check", "--bogus"},
+		{"check", "--inventory", "x.yaml"},
+	} {
+		r := runCLI(t, args...)
+		if r.code != 3 || !strings.HasPrefix(r.stdout, "MASTERSHIP UNKNOWN - ") {
+			t.Errorf("%v: exit %d, stdout %q; want 3 and a plugin line", args, r.code, r.stdout)
+		}
+	}
+	// -t bounds the poll: a router that hangs after the hello is cut off
+	// at the 1 s it gives, not at the inventory's 60 s (the poll_time
+	// perfdata says which deadline ended the poll).
+	fleet, err := junossim.Start(t.Context(), checkFleet(), junossim.Options{InventoryTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fleet.Close() })
+	inv := filepath.Join(t.TempDir(), "devices.yaml")
+	if err := fleet.WriteInventory(inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []string{"1", "1s"} {
+		r := runCLI(t, "check", "hangs", "--inventory", inv, "-t", tt)
+		m := regexp.MustCompile(`poll_time=([0-9.]+)s`).FindStringSubmatch(r.stdout)
+		if r.code != 3 || !strings.Contains(r.stdout, "timeout") || m == nil {
+			t.Fatalf("check hangs -t %s: exit %d, %q; want UNKNOWN, timeout, poll_time", tt, r.code, r.stdout)
+		}
+		if secs, _ := strconv.ParseFloat(m[1], 64); secs < 1 || secs >= 30 {
+			t.Errorf("check hangs -t %s: poll_time %ss, want the 1 s deadline, not the inventory's 60 s", tt, m[1])
 		}
 	}
 }
