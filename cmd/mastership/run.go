@@ -173,6 +173,8 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	}()
 	poller := o.history.poller(a, st, o.timeout)
 	poller.Sessions = sessions
+	// The replication state is read rarely: remembered across audits.
+	poller.Readiness = schedule.NewReadinessMemory()
 	auditor := &schedule.Auditor{
 		Poller:       poller,
 		Store:        st,
