@@ -251,7 +251,7 @@ func TestInheritance(t *testing.T) {
 		Tags: []string{"all", "mx", "core"}, Groups: []string{"mx"}, ExpectedREs: 2,
 		Session: "per-poll", SSHConfig: filepath.Join(dir, "ssh/config"), LegacyAlgorithms: true,
 		Readiness: Readiness{MinBackupUptime: 15 * time.Minute, Interval: 30 * time.Minute, Severity: "critical"},
-		Logs: []string{"messages", "mastership"},
+		Logs:      []string{"messages", "mastership"},
 	})
 	if _, ok := inv.Device("nope"); ok {
 		t.Error(`Device("nope") found something`)
