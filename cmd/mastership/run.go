@@ -208,6 +208,12 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 				}
 			}
 		}
+		// Switchover readiness (issue 16).
+		for _, p := range res.Polls {
+			if v, ok := res.Readiness[p.Device]; ok && p.Device != "" {
+				m.ObserveReadiness(p.Device, p.Site, v)
+			}
+		}
 		names := make([]string, 0, len(devs))
 		for i, d := range devs {
 			// Shared: this agent's metrics are of the devices it polled;
