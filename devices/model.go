@@ -130,6 +130,12 @@ type Snapshot struct {
 	// as far as the agent has seen (an SRX cluster keeps no
 	// /var/log/mastership): a note about the platform, not a failure.
 	AbsentLogs []string `json:"absent_logs,omitempty"`
+	// Replication is the routing task replication state ("show task
+	// replication") for switchover readiness (issue 16). It is read
+	// rarely and carried from poll to poll: ReplicationAt says when it was
+	// read. nil when it was never read, or the last read failed.
+	Replication   []ReplicationState `json:"-"`
+	ReplicationAt time.Time          `json:"-"`
 }
 
 // AliveSet returns the sorted names of the REs in the alive set.

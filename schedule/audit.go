@@ -13,6 +13,7 @@ import (
 	"github.com/mastership/mastership/devices/inventory"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 	"github.com/mastership/mastership/store"
 )
 
@@ -71,6 +72,10 @@ type Result struct {
 	// Switchovers is the switchover ledger of each polled device in the
 	// judged window (nil without a Historian).
 	Switchovers map[string][]devices.Switchover
+	// Readiness is each polled device's switchover readiness verdict
+	// (issue 16), rebuilt after judging so the ledger's last switchover
+	// is this audit's.
+	Readiness map[string]readiness.Verdict
 }
 
 // Audit polls devs and stores a run. Device failures are results; the
@@ -222,6 +227,17 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			storeErr = errors.Join(storeErr, err)
 		}
 	}
+	if ctx.Err() == nil {
+		res.Readiness = make(map[string]readiness.Verdict)
+		for i, p := range polls {
+			if p.Device == "" || others[i] {
+				continue
+			}
+			v, err := a.readiness(context.WithoutCancel(ctx), devs[i], p)
+			res.Readiness[p.Device] = v
+			storeErr = errors.Join(storeErr, err)
+		}
+	}
 	err = a.Store.FinishRun(context.WithoutCancel(ctx), run)
 	a.storeOp(OpFinishRun, err)
 	if err != nil {
@@ -238,10 +254,14 @@ const (
 	OpSavePoll  = "save_poll"
 	OpJudge     = "judge"
 	OpFinishRun = "finish_run"
+	// OpSaveReadiness stores a device's switchover readiness (issue 16).
+	OpSaveReadiness = "save_readiness"
 )
 
 // StoreOps are the operations above, in the order an audit makes them.
-func StoreOps() []string { return []string{OpBeginRun, OpClaim, OpSavePoll, OpJudge, OpFinishRun} }
+func StoreOps() []string {
+	return []string{OpBeginRun, OpClaim, OpSavePoll, OpJudge, OpSaveReadiness, OpFinishRun}
+}
 
 // storeOp reports one store operation's result to StoreOp, if set.
 func (a *Auditor) storeOp(op string, err error) {
@@ -339,4 +359,18 @@ func (a *Auditor) Check(ctx context.Context, d inventory.Device) (devices.Poll, 
 	}
 	found, err := a.Historian.Judge(context.WithoutCancel(ctx), []string{d.Name}, a.Poller.Now().UTC())
 	return p, found[d.Name], err
+}
+
+// CheckReadiness is the switchover readiness verdict of d's poll p, made
+// by Check (after it, so the ledger is judged), and stored.
+func (a *Auditor) CheckReadiness(ctx context.Context, d inventory.Device, p devices.Poll) (readiness.Verdict, error) {
+	return a.readiness(ctx, d, p)
+}
+
+// readiness builds and stores d's verdict at its poll p.
+func (a *Auditor) readiness(ctx context.Context, d inventory.Device, p devices.Poll) (readiness.Verdict, error) {
+	v := Readiness(ctx, a.Store, d, p, a.Poller.Now().UTC())
+	err := a.Store.SaveReadiness(ctx, store.Readiness{Device: d.Name, Site: d.Site, Verdict: v})
+	a.storeOp(OpSaveReadiness, err)
+	return v, err
 }

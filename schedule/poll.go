@@ -67,6 +67,11 @@ type Poller struct {
 	// KnownHosts shares parsed known_hosts files between polls; nil
 	// parses the file on every dial (see netconf.KnownHostsCache).
 	KnownHosts *netconf.KnownHostsCache
+	// Readiness remembers each device's last read of the replication
+	// state, read at most once per readiness.interval unless a reboot,
+	// switchover or commit calls for it (schedule/readiness.go); nil reads
+	// it at every poll.
+	Readiness *ReadinessMemory
 }
 
 // CursorSource is the part of the store the poller reads cursors from.
@@ -124,7 +129,9 @@ func pollSteps() []step {
 			}
 			return err
 		}},
-		{"get-software-information", junos.RPCSoftware, func(raw []byte, s *devices.Snapshot) error {
+		// Every RE's release, not only the local one's: switchover
+		// readiness compares them (issue 16).
+		{"get-software-information", junos.RPCSoftwareAllREs, func(raw []byte, s *devices.Snapshot) error {
 			sw, err := junos.DecodeSoftware(raw)
 			s.Software = sw
 			return err
@@ -284,6 +291,10 @@ func (p *Poller) Poll(ctx context.Context, d inventory.Device) devices.Poll {
 			continue
 		}
 		succeeded++
+	}
+	if !sessionGone && ctx.Err() == nil {
+		// Last: its triggers are in what the poll read (RE table, logs).
+		p.readReplication(ctx, sess, d, snap)
 	}
 	snap.PolledAt = p.Now().UTC()
 	keep = sessionOK && !sess.Closed()

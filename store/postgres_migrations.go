@@ -172,6 +172,17 @@ CREATE TABLE switchovers (
 );
 CREATE INDEX switchovers_time ON switchovers (time, device);
 `},
+		// See the SQLite migration of the same name.
+		{name: "switchover readiness", sql: `
+CREATE TABLE readiness (
+    device     text        COLLATE "C" NOT NULL PRIMARY KEY CHECK (device <> ''),
+    site       text        COLLATE "C" NOT NULL,
+    checked_at timestamptz NOT NULL,
+    verdict    text        COLLATE "C" NOT NULL CHECK (verdict IN ('ready', 'not-ready', 'unknown', 'not-applicable')),
+    reasons    json        NOT NULL CHECK (json_typeof(reasons) = 'array'),
+    unknown    json        NOT NULL CHECK (json_typeof(unknown) = 'array')
+);
+`},
 	}
 }
 

@@ -186,6 +186,18 @@ CREATE TABLE switchovers (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX switchovers_time ON switchovers (time, device);
 `},
+		// Switchover readiness (issue 16): each device's last verdict,
+		// replaced at every poll.
+		{name: "switchover readiness", sql: `
+CREATE TABLE readiness (
+    device     TEXT    NOT NULL PRIMARY KEY CHECK (device <> ''),
+    site       TEXT    NOT NULL,
+    checked_at INTEGER NOT NULL,
+    verdict    TEXT    NOT NULL CHECK (verdict IN ('ready', 'not-ready', 'unknown', 'not-applicable')),
+    reasons    TEXT    NOT NULL CHECK (json_valid(reasons)),
+    unknown    TEXT    NOT NULL CHECK (json_valid(unknown))
+) STRICT, WITHOUT ROWID;
+`},
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/maintenance"
+	"github.com/mastership/mastership/devices/readiness"
 )
 
 // Store is everything the agent persists. It is split into one interface
@@ -368,6 +369,16 @@ type HistoryStore interface {
 	// by time, then device and new master.
 	Switchovers(ctx context.Context, f Filter) ([]devices.Switchover, error)
 
+	// Switchover readiness (issue 16): the last verdict of each device.
+	//
+	// SaveReadiness replaces the device's stored verdict with v (from its
+	// latest poll). A not-applicable verdict is stored too, so a router
+	// that lost its backup's slot stops showing an old verdict.
+	SaveReadiness(ctx context.Context, r Readiness) error
+	// Readinesses returns the stored verdicts of f.Devices (every device
+	// when empty), checked in f's time range, ordered by device.
+	Readinesses(ctx context.Context, f Filter) ([]Readiness, error)
+
 	// SaveConfig records the device's redundancy configuration as read at
 	// at. Only changes make history: a configuration equal to the one in
 	// effect at at is not stored again, so Configs' time for a device is
@@ -675,4 +686,44 @@ func checkMaintenanceWindow(w MaintenanceWindow) error {
 		}
 	}
 	return nil
+}
+
+// Readiness is a device's stored switchover readiness verdict (issue 16).
+type Readiness struct {
+	Device string
+	Site   string
+	readiness.Verdict
+}
+
+// checkReadiness is what both engines require of a verdict before
+// storing it.
+func checkReadiness(r Readiness) error {
+	switch {
+	case r.Device == "":
+		return errors.New("no device name")
+	case r.CheckedAt.IsZero():
+		return errors.New("no checked_at time")
+	}
+	switch r.Verdict.Verdict {
+	case readiness.Ready, readiness.NotReady, readiness.Unknown, readiness.NotApplicable:
+		return nil
+	}
+	return fmt.Errorf("verdict %q is not one of ready, not-ready, unknown, not-applicable", r.Verdict.Verdict)
+}
+
+// readinessReasonsJSON encodes a reason list, [] for none.
+func readinessReasonsJSON(rs []readiness.Reason) (string, error) {
+	if rs == nil {
+		rs = []readiness.Reason{}
+	}
+	b, err := json.Marshal(rs)
+	return string(b), err
+}
+
+func readinessReasonsFromJSON(s string) ([]readiness.Reason, error) {
+	out := []readiness.Reason{}
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -43,6 +43,7 @@ func testStoreSuite(t *testing.T, open opener) {
 	tests = append(tests, claimsSuite()...)
 	tests = append(tests, maintenanceSuite()...)
 	tests = append(tests, switchoverSuite()...) // the switchover ledger (issue 15)
+	tests = append(tests, readinessSuite()...)  // switchover readiness (issue 16)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

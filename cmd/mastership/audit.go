@@ -90,6 +90,7 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 				return err
 			}
 			writeFindings(a.stdout, views)
+			writeReadinessSummary(a.stdout, views)
 			return nil
 		},
 	}
@@ -135,6 +136,10 @@ func (a *app) auditWatched(ctx context.Context, st store.Store, devs []inventory
 		return nil, res.Run, fmt.Errorf("audit: %w", err)
 	}
 	views := make([]deviceView, 0, len(res.Polls))
+	byName := make(map[string]inventory.Device, len(devs))
+	for _, d := range devs {
+		byName[d.Name] = d
+	}
 	for _, p := range res.Polls {
 		if p.Device == "" {
 			continue // not polled: the audit was interrupted
@@ -143,7 +148,8 @@ func (a *app) auditWatched(ctx context.Context, st store.Store, devs []inventory
 		if err != nil {
 			return nil, res.Run, err
 		}
-		views = append(views, v)
+		r, known := res.Readiness[p.Device]
+		views = append(views, v.withReadiness(r, known, byName[p.Device]))
 	}
 	return views, res.Run, nil
 }

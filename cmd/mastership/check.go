@@ -112,6 +112,11 @@ WARNING; each is printed under the status line with its evidence.`,
 			if err != nil {
 				return unknown(err)
 			}
+			r, err := auditor.CheckReadiness(cmd.Context(), d, p)
+			if err != nil {
+				return unknown(err)
+			}
+			v = v.withReadiness(r, true, d)
 			if o.report != "" {
 				// Before the scratch database goes: the report is of this
 				// poll and whatever history --db holds.

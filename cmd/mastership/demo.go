@@ -74,6 +74,7 @@ listener, a changed host key, a hang after hello and a rejected password.`,
 				return err
 			}
 			writeFindings(a.stdout, views)
+			writeReadinessSummary(a.stdout, views)
 			csvPath, htmlPath := filepath.Join(dir, "devices.csv"), filepath.Join(dir, "fleet.html")
 			for _, path := range []string{csvPath, htmlPath} {
 				if err := writeRunReport(ctx, st, path, inv.Devices, utcNow()); err != nil {

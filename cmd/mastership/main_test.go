@@ -210,9 +210,15 @@ func TestAuditTableAndSelection(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	// The table ends at the first blank line; the switchover readiness
+	// summary (issue 16) follows it.
+	table, summary, _ := strings.Cut(r.stdout, "\n\n")
+	lines := strings.Split(strings.TrimSpace(table), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "DEVICE") {
 		t.Fatalf("want a header and 2 rows, got:\n%s", r.stdout)
+	}
+	if want := "Switchover readiness: 1 of 2 dual-RE routers not ready: 1 backup down\n"; !strings.HasPrefix(summary, want) {
+		t.Errorf("after the table: %q, want it to start %q", summary, want)
 	}
 	if !regexp.MustCompile(`^healthy\s+lab\s+ok\s+OK\s+re0\s+re0,re1 \(2/2\)`).MatchString(lines[1]) {
 		t.Errorf("row 1 = %q", lines[1])

@@ -49,6 +49,7 @@ func newReportCommand(a *app) *cobra.Command {
   polls        every poll, with its outcome and what it saw
   runs         every fleet audit
   switchovers  every change of master, planned (an operator's command) or not
+  readiness    each dual-RE router's last switchover readiness verdict
 
 Formats: csv (RFC 4180, one fixed header per kind, times in UTC RFC 3339,
 empty cells for unknown values, cells a spreadsheet would run as a formula

@@ -173,6 +173,8 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	}()
 	poller := o.history.poller(a, st, o.timeout)
 	poller.Sessions = sessions
+	// The replication state is read rarely: remembered across audits.
+	poller.Readiness = schedule.NewReadinessMemory()
 	auditor := &schedule.Auditor{
 		Poller:       poller,
 		Store:        st,
@@ -204,6 +206,12 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 				if p.Device != "" {
 					m.ObserveSwitchovers(p.Device, p.Site, res.Switchovers[p.Device])
 				}
+			}
+		}
+		// Switchover readiness (issue 16).
+		for _, p := range res.Polls {
+			if v, ok := res.Readiness[p.Device]; ok && p.Device != "" {
+				m.ObserveReadiness(p.Device, p.Site, v)
 			}
 		}
 		names := make([]string, 0, len(devs))

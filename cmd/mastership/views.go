@@ -43,6 +43,9 @@ type deviceView struct {
 	// Switchovers is the device's switchover ledger in the correlation
 	// horizon (issue 15), oldest first.
 	Switchovers []switchoverView `json:"switchovers"`
+	// Readiness is the switchover readiness verdict (issue 16), absent
+	// where it does not apply.
+	Readiness *readinessView `json:"readiness,omitempty"`
 }
 
 // switchoverView is one change of master, as report --kind switchovers

@@ -25,6 +25,21 @@ const (
 	DefaultSession       = "per-poll"
 )
 
+// Switchover readiness defaults (issue 16): the readiness: block.
+const (
+	DefaultReadinessMinBackupUptime = 10 * time.Minute
+	DefaultReadinessInterval        = time.Hour
+	DefaultReadinessSeverity        = ReadinessWarning
+)
+
+// readiness.severity values: the state a router that would not survive a
+// switchover raises check to, or off for none.
+const (
+	ReadinessWarning  = "warning"
+	ReadinessCritical = "critical"
+	ReadinessOff      = "off"
+)
+
 // Host key policies.
 const (
 	HostKeyStrict    = "strict"     // the host key must be in known_hosts
@@ -100,6 +115,23 @@ type Device struct {
 	// defaults, its groups and its own, all applying. Findings whose flap
 	// overlaps one are marked maintenance and raise no alert.
 	Maintenance []maintenance.Window
+	// Readiness are the switchover readiness settings, each inherited
+	// on its own from defaults and groups.
+	Readiness Readiness
+}
+
+// Readiness is the readiness: block of a device: how switchover
+// readiness is judged and how often its rarely read data is read again.
+type Readiness struct {
+	// MinBackupUptime is how long a backup RE must have been up to count
+	// as ready: a freshly booted backup is still synchronising.
+	MinBackupUptime time.Duration
+	// Interval is how often the replication state (show task
+	// replication) is read at most, reboots, switchovers and commits
+	// aside.
+	Interval time.Duration
+	// Severity is ReadinessWarning, ReadinessCritical or ReadinessOff.
+	Severity string
 }
 
 // Auth says how to authenticate to a device. It holds where secrets are,

@@ -25,7 +25,7 @@ func TestInvalidInventories(t *testing.T) {
 		{"invalid-unknown-defaults-key.yml",
 			"testdata/invalid-unknown-defaults-key.yml:3: defaults: timout: unknown key; did you mean timeout?"},
 		{"invalid-unknown-group-key.yml",
-			"testdata/invalid-unknown-group-key.yml:4: groups.mx-core: colour: unknown key; allowed: username, port, auth, known_hosts, host_key_policy, timeout, site, tags, expected_res, session, jump, ssh_config, legacy_algorithms, logs, maintenance"},
+			"testdata/invalid-unknown-group-key.yml:4: groups.mx-core: colour: unknown key; allowed: username, port, auth, known_hosts, host_key_policy, timeout, site, tags, expected_res, session, jump, ssh_config, legacy_algorithms, logs, maintenance, readiness"},
 		// Maintenance windows (issue 15).
 		{"invalid-maintenance-bad-cron.yml",
 			`testdata/invalid-maintenance-bad-cron.yml:5: devices[0] (r1): maintenance[0]: cron: cron spec "CRON_TZ=": CRON_TZ= names no time zone`},
@@ -81,6 +81,15 @@ func TestInvalidInventories(t *testing.T) {
 			"testdata/invalid-auth-outside-auth.yml:2: defaults: password_env: belongs under auth:"},
 		{"invalid-device-key-in-group.yml",
 			"testdata/invalid-device-key-in-group.yml:3: groups.mx-core: host: only allowed on a device, not in a group"},
+		// The readiness: block (issue 16).
+		{"invalid-readiness-bad-severity.yml",
+			`testdata/invalid-readiness-bad-severity.yml:3: defaults: readiness.severity: "loud" is not one of warning, critical, off`},
+		{"invalid-readiness-zero-interval.yml",
+			"testdata/invalid-readiness-zero-interval.yml:5: devices[0] (r1): readiness.interval: must be positive, got 0s"},
+		{"invalid-readiness-unknown-key.yml",
+			"testdata/invalid-readiness-unknown-key.yml:4: groups.mx-core: readiness.min_backup_uptim: unknown key; did you mean min_backup_uptime?"},
+		{"invalid-readiness-not-mapping.yml",
+			"testdata/invalid-readiness-not-mapping.yml:4: devices[0] (r1): readiness: want a mapping, got a string"},
 		{"invalid-host-with-port.yml",
 			"testdata/invalid-host-with-port.yml:3: devices[0] (r1): host: must not include a port; use port: 830"},
 		{"invalid-no-devices.yml",
@@ -213,6 +222,7 @@ func TestInheritance(t *testing.T) {
 		Auth:       Auth{PasswordEnv: "FLEET_PASSWORD"},
 		KnownHosts: knownHosts, KnownHostsSet: true, HostKeyPolicy: "strict", Timeout: 30 * time.Second,
 		Tags: []string{"all"}, Session: "per-poll",
+		Readiness: Readiness{MinBackupUptime: 10 * time.Minute, Interval: time.Hour, Severity: "warning"},
 	})
 	// Groups in order (lab after mx), device last; tags are a union;
 	// password_file replaces the inherited password_env; the key stays.
@@ -226,7 +236,8 @@ func TestInheritance(t *testing.T) {
 		KnownHosts: knownHosts, KnownHostsSet: true, HostKeyPolicy: "accept-new", Timeout: 40 * time.Second,
 		Site: "lab1", Tags: []string{"all", "mx", "core", "lab", "rack-1"}, Groups: []string{"mx", "lab"},
 		ExpectedREs: 2, Session: "persistent", Jump: []JumpHost{{Name: "bastion.example.net", Username: "netops"}},
-		Logs: []string{"messages"},
+		Logs:      []string{"messages"},
+		Readiness: Readiness{MinBackupUptime: 10 * time.Minute, Interval: time.Hour, Severity: "critical"},
 	})
 	// Device scalars win; site: "" clears the group's; agent adds to the
 	// inherited password and key.
@@ -239,7 +250,8 @@ func TestInheritance(t *testing.T) {
 		KnownHosts: knownHosts, KnownHostsSet: true, HostKeyPolicy: "strict", Timeout: 5 * time.Second,
 		Tags: []string{"all", "mx", "core"}, Groups: []string{"mx"}, ExpectedREs: 2,
 		Session: "per-poll", SSHConfig: filepath.Join(dir, "ssh/config"), LegacyAlgorithms: true,
-		Logs: []string{"messages", "mastership"},
+		Readiness: Readiness{MinBackupUptime: 15 * time.Minute, Interval: 30 * time.Minute, Severity: "critical"},
+		Logs:      []string{"messages", "mastership"},
 	})
 	if _, ok := inv.Device("nope"); ok {
 		t.Error(`Device("nope") found something`)
@@ -287,7 +299,7 @@ func TestExampleInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := slices.Concat(topKeys(), commonKeys(), deviceOnlyKeys(), authKeys(), jumpHostKeys())
+	keys := slices.Concat(topKeys(), commonKeys(), deviceOnlyKeys(), authKeys(), jumpHostKeys(), readinessKeys())
 	for _, k := range keys {
 		if !strings.Contains(string(data), k+":") {
 			t.Errorf("devices.example.yaml does not document %s", k)

@@ -34,6 +34,15 @@ type layer struct {
 	// maintenance windows add up across levels, as tags do: a fleet-wide
 	// window and a device's own both apply.
 	maintenance []maintenance.Window
+	// readiness: each key of the block inherits on its own, so a group
+	// can set the severity and a device its interval.
+	readiness readinessLayer
+}
+
+// readinessLayer is one level's readiness: block (issue 16).
+type readinessLayer struct {
+	minBackupUptime, interval *time.Duration
+	severity                  *string
 }
 
 type authLayer struct {
@@ -61,6 +70,9 @@ func (l *layer) over(o *layer) {
 		}
 	}
 	l.maintenance = append(l.maintenance, o.maintenance...)
+	setIf(&l.readiness.minBackupUptime, o.readiness.minBackupUptime)
+	setIf(&l.readiness.interval, o.readiness.interval)
+	setIf(&l.readiness.severity, o.readiness.severity)
 	// password_env and password_file are two spellings of one setting:
 	// a level that gives one replaces an inherited other, so a device can
 	// switch from the fleet's variable to its own file.
@@ -92,8 +104,12 @@ func topKeys() []string { return []string{"defaults", "groups", "jump_hosts", "d
 
 func commonKeys() []string {
 	return []string{"username", "port", "auth", "known_hosts", "host_key_policy", "timeout", "site", "tags",
-		"expected_res", "session", "jump", "ssh_config", "legacy_algorithms", "logs", "maintenance"}
+		"expected_res", "session", "jump", "ssh_config", "legacy_algorithms", "logs", "maintenance",
+		"readiness"}
 }
+
+// readinessKeys are the keys of the readiness: block (issue 16).
+func readinessKeys() []string { return []string{"min_backup_uptime", "interval", "severity"} }
 
 func deviceOnlyKeys() []string { return []string{"name", "host", "groups"} }
 
@@ -314,6 +330,11 @@ func (p *parser) device(i int, n *yaml.Node, defaults *layer, groups map[string]
 		LegacyAlgorithms: deref(eff.legacyAlgorithms, false),
 		Logs:             slices.Clone(deref(eff.logs, nil)),
 		Maintenance:      slices.Clone(eff.maintenance),
+		Readiness: Readiness{
+			MinBackupUptime: deref(eff.readiness.minBackupUptime, DefaultReadinessMinBackupUptime),
+			Interval:        deref(eff.readiness.interval, DefaultReadinessInterval),
+			Severity:        deref(eff.readiness.severity, DefaultReadinessSeverity),
+		},
 	}
 	d.KnownHostsSet = d.KnownHosts != ""
 	if d.SSHConfig != "" {
@@ -362,17 +383,9 @@ func (p *parser) layer(m *yaml.Node, ctx, where string, l *layer, extra func(key
 				}
 			}
 		case "timeout":
-			if s := p.Str(v, ctx, key, false); s != nil {
-				d, err := time.ParseDuration(*s)
-				switch {
-				case err != nil:
-					p.Errorf(v.Line, f, "invalid duration %s (want e.g. 30s, 2m, 1m30s)", strictyaml.Quote(*s))
-				case d <= 0:
-					p.Errorf(v.Line, f, "must be positive, got %s", *s)
-				default:
-					l.timeout = &d
-				}
-			}
+			l.timeout = p.positiveDuration(v, ctx, key)
+		case "readiness":
+			p.readiness(v, ctx, &l.readiness)
 		case "host_key_policy":
 			l.hostKeyPolicy = p.hostKeyPolicy(v, v.Line, ctx, key)
 		case "session":
@@ -681,4 +694,50 @@ func (p *parser) maintenance(v *yaml.Node, ctx string) []maintenance.Window {
 		}
 	}
 	return out
+}
+
+// positiveDuration parses a duration that must be more than zero.
+func (p *parser) positiveDuration(v *yaml.Node, ctx, key string) *time.Duration {
+	s := p.Str(v, ctx, key, false)
+	if s == nil {
+		return nil
+	}
+	f := strictyaml.JoinField(ctx, key)
+	d, err := time.ParseDuration(*s)
+	switch {
+	case err != nil:
+		p.Errorf(v.Line, f, "invalid duration %s (want e.g. 30s, 2m, 1m30s)", strictyaml.Quote(*s))
+	case d <= 0:
+		p.Errorf(v.Line, f, "must be positive, got %s", *s)
+	default:
+		return &d
+	}
+	return nil
+}
+
+// readiness parses the readiness: block, the switchover readiness
+// settings (issue 16).
+func (p *parser) readiness(v *yaml.Node, ctx string, l *readinessLayer) {
+	m := p.Mapping(v, ctx+": readiness")
+	if m == nil {
+		return
+	}
+	p.EachKey(m, ctx+": readiness", func(key string, k, v *yaml.Node) {
+		switch key {
+		case "min_backup_uptime":
+			l.minBackupUptime = p.positiveDuration(v, ctx, "readiness."+key)
+		case "interval":
+			l.interval = p.positiveDuration(v, ctx, "readiness."+key)
+		case "severity":
+			if s := p.Str(v, ctx, "readiness."+key, false); s != nil {
+				if oneOf(*s, ReadinessWarning, ReadinessCritical, ReadinessOff) {
+					l.severity = s
+				} else {
+					p.Errorf(v.Line, ctx+": readiness.severity", "%s is not one of warning, critical, off", strictyaml.Quote(*s))
+				}
+			}
+		default:
+			p.UnknownKey(k, ctx, "readiness."+key, readinessKeys(), "unknown key")
+		}
+	})
 }

@@ -49,6 +49,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 )
 
 const namespace = "mastership"
@@ -148,6 +149,11 @@ type Metrics struct {
 	switchoversMu   sync.Mutex
 	switchoversSeen map[string][]devices.Switchover
 
+	// Switchover readiness (issue 16): each device's last verdict.
+	ready, readyReason *prometheus.GaugeVec
+	readyMu            sync.Mutex
+	readySeen          map[string]bool
+
 	store *storeHealth
 	// buildInfo is the mastership_build_info gauge, nil until set.
 	buildMu   sync.Mutex
@@ -203,6 +209,18 @@ func New(storeOps ...string) *Metrics {
 				"operator's command) or not. The ledger a device has when first judged is the baseline, not counted.",
 		}, []string{"device", "site", "planned"}),
 		switchoversSeen: make(map[string][]devices.Switchover),
+		readySeen:       make(map[string]bool),
+		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "switchover_ready",
+			Help: "1 when the dual-RE router would survive a switchover now (every readiness condition met), 0 when not; " +
+				"absent when unknown and on single-RE devices and SRX clusters.",
+		}, []string{"device", "site"}),
+		readyReason: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "switchover_ready_reason",
+			Help:      "1 for each condition (reason code) that makes the router not ready for a switchover; absent otherwise.",
+		}, []string{"device", "site", "reason"}),
 		descOutcome: prometheus.NewDesc(namespace+"_poll_outcome",
 			"Outcome of the device's last poll: 1 for the outcome it had, 0 for the others.",
 			[]string{"device", "site", "outcome"}, nil),
@@ -248,6 +266,7 @@ func New(storeOps ...string) *Metrics {
 		m.audits, m.auditsInterrupted, m.auditsSkipped,
 		m.store.errors,
 		m.switchovers,
+		m.ready, m.readyReason,
 		stateCollector{m},
 	)
 	return m
@@ -401,6 +420,7 @@ func (m *Metrics) Forget(keep []string) {
 	for _, name := range keep {
 		set[name] = true
 	}
+	m.forgetReadiness(set)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for name := range m.devices {
@@ -503,3 +523,37 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// ObserveReadiness sets device's switchover readiness from its last
+// verdict v: mastership_switchover_ready 1 or 0 and one
+// mastership_switchover_ready_reason per failed condition. Unknown and
+// not-applicable verdicts remove the device's series: absent, not 0.
+func (m *Metrics) ObserveReadiness(device, site string, v readiness.Verdict) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	m.readySeen[device] = true
+	m.ready.DeletePartialMatch(prometheus.Labels{"device": device})
+	m.readyReason.DeletePartialMatch(prometheus.Labels{"device": device})
+	switch v.Verdict {
+	case readiness.Ready:
+		m.ready.WithLabelValues(device, site).Set(1)
+	case readiness.NotReady:
+		m.ready.WithLabelValues(device, site).Set(0)
+		for _, r := range v.Reasons {
+			m.readyReason.WithLabelValues(device, site, r.Code).Set(1)
+		}
+	}
+}
+
+// forgetReadiness drops the readiness series of devices not in keep.
+func (m *Metrics) forgetReadiness(keep map[string]bool) {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	for name := range m.readySeen {
+		if !keep[name] {
+			delete(m.readySeen, name)
+			m.ready.DeletePartialMatch(prometheus.Labels{"device": name})
+			m.readyReason.DeletePartialMatch(prometheus.Labels{"device": name})
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 )
 
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -525,5 +526,41 @@ func TestSwitchoversTotal(t *testing.T) {
 	m.Forget(nil)
 	if n := len(series()); n != 0 {
 		t.Errorf("%d switchover series left after Forget", n)
+	}
+}
+
+// TestSwitchoverReady: 1 ready, 0 not ready with one reason series per
+// failed condition, absent when unknown or not applicable, and gone when
+// the device leaves the inventory.
+func TestSwitchoverReady(t *testing.T) {
+	m := New()
+	h := m.Handler(nil)
+	at := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	m.ObserveReadiness("mx1", "ams1", readiness.Verdict{Verdict: readiness.NotReady, CheckedAt: at, Reasons: []readiness.Reason{
+		{Code: readiness.CodeReleaseMismatch, Text: "backup runs 21.4R3-S5.4, master 22.2R3.15"},
+		{Code: readiness.CodeNSROff, Text: "nonstop-routing is not configured"}}})
+	m.ObserveReadiness("mx2", "ams1", readiness.Verdict{Verdict: readiness.Ready, CheckedAt: at})
+	m.ObserveReadiness("mx3", "ams1", readiness.Verdict{Verdict: readiness.Unknown, CheckedAt: at})
+	m.ObserveReadiness("mx204", "ams1", readiness.Verdict{Verdict: readiness.NotApplicable, CheckedAt: at})
+	f := scrape(t, h)
+	want(t, f, 0, "mastership_switchover_ready", "device", "mx1", "site", "ams1")
+	want(t, f, 1, "mastership_switchover_ready", "device", "mx2", "site", "ams1")
+	absent(t, f, "mastership_switchover_ready", "device", "mx3", "site", "ams1")
+	absent(t, f, "mastership_switchover_ready", "device", "mx204", "site", "ams1")
+	want(t, f, 1, "mastership_switchover_ready_reason", "device", "mx1", "site", "ams1", "reason", "release-mismatch")
+	want(t, f, 1, "mastership_switchover_ready_reason", "device", "mx1", "site", "ams1", "reason", "nsr-off")
+	if n := len(f["mastership_switchover_ready_reason"].GetMetric()); n != 2 {
+		t.Errorf("%d reason series, want 2", n)
+	}
+	// Fixed: the reasons go; a device that left the inventory goes.
+	m.ObserveReadiness("mx1", "ams1", readiness.Verdict{Verdict: readiness.Ready, CheckedAt: at.Add(time.Hour)})
+	m.Forget([]string{"mx1"})
+	f = scrape(t, h)
+	want(t, f, 1, "mastership_switchover_ready", "device", "mx1", "site", "ams1")
+	if n := len(f["mastership_switchover_ready"].GetMetric()); n != 1 {
+		t.Errorf("%d ready series after Forget, want 1", n)
+	}
+	if n := len(f["mastership_switchover_ready_reason"].GetMetric()); n != 0 {
+		t.Errorf("%d reason series once ready, want 0", n)
 	}
 }

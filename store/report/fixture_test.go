@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 	"github.com/mastership/mastership/store"
 )
 
@@ -142,6 +143,17 @@ func fixtureStore(t testing.TB) store.Store {
 		Command:  "request chassis routing-engine master switch by lab",
 		Evidence: []string{cmdLine, "re-table: re1 backup -> master"},
 	}}))
+	// Switchover readiness: mx1 not ready, mx2 ready, a single-RE
+	// router not applicable (left out of the report).
+	must("save readiness", st.SaveReadiness(ctx, store.Readiness{Device: "mx1", Site: "ams1", Verdict: readiness.Verdict{
+		Verdict: readiness.NotReady, CheckedAt: at(45 * m), Reasons: []readiness.Reason{
+			{Code: readiness.CodeReleaseMismatch, Text: "backup runs 21.4R3-S5.4, master 22.2R3.15"},
+			{Code: readiness.CodeNSROff, Text: "nonstop-routing is not configured (routing-options nonstop-routing)"},
+		}}}))
+	must("save readiness", st.SaveReadiness(ctx, store.Readiness{Device: "mx2", Site: "ams1", Verdict: readiness.Verdict{
+		Verdict: readiness.Ready, CheckedAt: at(45 * m)}}))
+	must("save readiness", st.SaveReadiness(ctx, store.Readiness{Device: "mx204", Verdict: readiness.Verdict{
+		Verdict: readiness.NotApplicable, CheckedAt: at(45 * m)}}))
 	return st
 }
 

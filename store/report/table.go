@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 	"github.com/mastership/mastership/store"
 )
 
@@ -16,6 +17,8 @@ type Source interface {
 	store.ExportStore
 	LatestPolls(ctx context.Context) ([]devices.Poll, error)
 	Runs(ctx context.Context, limit int) ([]devices.Run, error)
+	// Readinesses are the switchover readiness verdicts (issue 16).
+	Readinesses(ctx context.Context, f store.Filter) ([]store.Readiness, error)
 }
 
 // Kind names what a report exports.
@@ -32,12 +35,15 @@ const (
 
 	// The switchover ledger (issue 15).
 	KindSwitchovers Kind = "switchovers" // every change of master, planned or not
+
+	// Switchover readiness (issue 16).
+	KindReadiness Kind = "readiness" // each dual-RE router's last verdict
 )
 
 // Kinds lists the kinds in the order help texts show them.
 func Kinds() []Kind {
 	return []Kind{KindDevices, KindFindings, KindTransitions, KindAlarms, KindEvents, KindPolls, KindRuns,
-		KindSwitchovers}
+		KindSwitchovers, KindReadiness}
 }
 
 // Header returns the fixed columns of kind: the CSV header and the JSON
@@ -161,6 +167,13 @@ var tables = map[Kind]table{
 	KindSwitchovers: {
 		header:    []string{"device", "site", "time", "old_master", "new_master", "planned", "command", "cause", "evidence"},
 		rows:      switchoverRows,
+		timeBound: true,
+	},
+	// Switchover readiness (issue 16): reasons are "code: text", one
+	// per line in CSV.
+	KindReadiness: {
+		header:    []string{"device", "site", "checked_at", "verdict", "reasons"},
+		rows:      readinessRows,
 		timeBound: true,
 	},
 }
@@ -311,4 +324,32 @@ func switchoverRows(ctx context.Context, src Source, q Query, site func(string) 
 			str(sw.NewMaster), boolean(sw.Planned), str(sw.Command), str(string(sw.Cause)), list(sw.Evidence, "\n"))
 		return emit(row)
 	})
+}
+
+// readinessRows is each device's last switchover readiness verdict, by
+// device; not-applicable devices (single-RE, SRX clusters) are left out.
+func readinessRows(ctx context.Context, src Source, q Query, site func(string) string, emit emitFunc) error {
+	rs, err := src.Readinesses(ctx, q.filter())
+	if err != nil {
+		return err
+	}
+	row := make([]cell, 0, 5)
+	for _, r := range rs {
+		if r.Verdict.Verdict == readiness.NotApplicable {
+			continue
+		}
+		reasons := make([]string, 0, len(r.Reasons))
+		for _, reason := range r.Reasons {
+			reasons = append(reasons, reason.Code+": "+reason.Text)
+		}
+		s := r.Site
+		if s == "" {
+			s = site(r.Device)
+		}
+		row = append(row[:0], str(r.Device), str(s), stamp(r.CheckedAt), str(string(r.Verdict.Verdict)), list(reasons, "\n"))
+		if err := emit(row); err != nil {
+			return err
+		}
+	}
+	return nil
 }
