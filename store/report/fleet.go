@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 )
 
 // Fleet is what the HTML report shows: the fleet summary and, per device,
@@ -43,6 +44,9 @@ type Device struct {
 	// its switchover ledger, oldest first: the timeline says of each
 	// "became master" mark whether an operator asked for it.
 	Switchovers []devices.Switchover
+	// Readiness is the device's last switchover readiness verdict; nil
+	// when none is stored (single-RE devices and SRX clusters have none).
+	Readiness *readiness.Verdict
 }
 
 // MaxEventsPerDevice bounds the evidence marks one timeline carries, so a

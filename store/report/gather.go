@@ -79,6 +79,18 @@ func Gather(ctx context.Context, src Source, o GatherOptions) (Fleet, error) {
 		d.Latest = p
 	}
 
+	rs, err := src.Readinesses(ctx, q.filter())
+	if err != nil {
+		return Fleet{}, fmt.Errorf("gather report: %w", err)
+	}
+	for i := range rs {
+		// A verdict belongs to a device the report already has (polled
+		// or in the inventory); it adds none of its own.
+		if d := byName[rs[i].Device]; d != nil {
+			d.Readiness = &rs[i].Verdict
+		}
+	}
+
 	// Findings first: they decide whose history is read.
 	err = src.EachFinding(ctx, q.filter(), func(fd *devices.Finding) error {
 		d := add(fd.Device, "", "")

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mastership/mastership/devices/inventory"
+	"github.com/mastership/mastership/devices/readiness"
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/store"
@@ -98,6 +100,43 @@ func TestGatherCapsEvents(t *testing.T) {
 	for i, e := range d.Events {
 		if want := fmt.Sprintf("line %d", n-MaxEventsPerDevice+i); e.Line.Raw != want {
 			t.Fatalf("event %d is %q, want %q (the newest, oldest first)", i, e.Line.Raw, want)
+		}
+	}
+}
+
+// TestReadinessInHTML: the stored readiness verdicts reach the HTML
+// report: a column in the device tables, and a section listing the
+// routers that would not survive a switchover, with their reasons; a
+// ready router is counted, a not-applicable one shows nothing.
+func TestReadinessInHTML(t *testing.T) {
+	st := fixtureStore(t)
+	f, err := Gather(context.Background(), st, GatherOptions{Now: t0.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Device{}
+	for _, d := range f.Devices {
+		byName[d.Name] = d
+	}
+	if r := byName["mx1"].Readiness; r == nil || r.Verdict != readiness.NotReady {
+		t.Fatalf("mx1 readiness %+v, want not-ready", r)
+	}
+	if _, ok := byName["mx204"]; ok {
+		t.Error("a readiness verdict added a device the report does not otherwise have")
+	}
+	var b strings.Builder
+	if err := RenderHTML(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{
+		`<h2>Switchover readiness <span class="count">(1 not ready or unknown, 1 ready)</span></h2>`,
+		`<td>mx1</td><td>ams1</td><td><span class="ready-not-ready">not-ready</span></td>`,
+		`backup runs 21.4R3-S5.4, master 22.2R3.15; nonstop-routing is not configured (routing-options nonstop-routing)`,
+		`<span class="ready-ready">ready</span>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the HTML report lacks %q", want)
 		}
 	}
 }

@@ -58,6 +58,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 )
 
 //go:embed html_template.html
@@ -89,6 +90,19 @@ type pageView struct {
 	Detailed                           []deviceView
 	Quiet                              []quietRow
 	QuietAttention                     int
+	// NotReady are the devices that would not survive a switchover now,
+	// or whose readiness could not be checked, worst first.
+	NotReady []readinessRow
+	// ReadyCount is how many multi-RE devices are ready.
+	ReadyCount int
+}
+
+// readinessRow is one device of the switchover readiness section.
+type readinessRow struct {
+	Name, Anchor, Site string
+	Verdict, Class     string
+	Reasons            []string
+	CheckedAt          string
 }
 
 type countView struct {
@@ -112,6 +126,7 @@ type attentionRow struct {
 	Master, Alive         string
 	Findings              int
 	Why                   string
+	Readiness, ReadyClass string
 	stateRank             int
 }
 
@@ -121,6 +136,7 @@ type quietRow struct {
 	Outcome, OutcomeClass string
 	Master, Alive         string
 	Major, Minor          int
+	Readiness, ReadyClass string
 }
 
 type deviceView struct {
@@ -405,6 +421,23 @@ func buildPage(f Fleet) pageView {
 	for _, d := range f.Devices {
 		fc := facts(d)
 		anchor := ids.of(d.Name)
+		ready, readyClass := readinessCell(d.Readiness)
+		if d.Readiness != nil {
+			switch d.Readiness.Verdict {
+			case readiness.Ready:
+				pv.ReadyCount++
+			case readiness.NotReady, readiness.Unknown:
+				row := readinessRow{Name: d.Name, Anchor: anchor, Site: d.Site, Verdict: ready, Class: readyClass,
+					CheckedAt: clockUTC(d.Readiness.CheckedAt)}
+				for _, r := range d.Readiness.Reasons {
+					row.Reasons = append(row.Reasons, r.Text)
+				}
+				for _, r := range d.Readiness.Unknown {
+					row.Reasons = append(row.Reasons, "unknown: "+r.Text)
+				}
+				pv.NotReady = append(pv.NotReady, row)
+			}
+		}
 		outcomes[fc.outcome]++
 		if !fc.polled {
 			s.NeverPolled++
@@ -430,6 +463,7 @@ func buildPage(f Fleet) pageView {
 				Outcome: fc.outcome, OutcomeClass: outcomeClass(fc.outcome),
 				Master: fc.master, Alive: fc.alive,
 				Findings: len(d.Findings), Why: fc.why,
+				Readiness: ready, ReadyClass: readyClass,
 				stateRank: stateRank(fc.state),
 			})
 		}
@@ -442,6 +476,7 @@ func buildPage(f Fleet) pageView {
 				State: fc.state, StateClass: stateClass(fc.state),
 				Outcome: fc.outcome, OutcomeClass: outcomeClass(fc.outcome),
 				Master: fc.master, Alive: fc.alive, Major: fc.major, Minor: fc.minor,
+				Readiness: ready, ReadyClass: readyClass,
 			})
 			continue
 		}
@@ -677,6 +712,16 @@ func ledgerEntry(sws []devices.Switchover, re string, t time.Time) (devices.Swit
 		}
 	}
 	return devices.Switchover{}, false
+}
+
+// readinessCell is a device's switchover readiness as the tables show
+// it: the verdict word and its class, "–" when there is none or it does
+// not apply.
+func readinessCell(v *readiness.Verdict) (text, class string) {
+	if v == nil || v.Verdict == readiness.NotApplicable || v.Verdict == "" {
+		return "–", "nil"
+	}
+	return string(v.Verdict), "ready-" + string(v.Verdict)
 }
 
 // timelineOpts says which window a timeline shows and how.
