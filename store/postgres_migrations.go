@@ -172,6 +172,12 @@ CREATE TABLE switchovers (
 );
 CREATE INDEX switchovers_time ON switchovers (time, device);
 `},
+		// See the SQLite migration of the same name (issue 17).
+		{name: "log cursor file state", sql: `
+ALTER TABLE log_cursors ADD COLUMN head text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE log_cursors ADD COLUMN file_size bigint NOT NULL DEFAULT 0 CHECK (file_size >= 0);
+ALTER TABLE log_cursors ADD COLUMN file_mtime timestamptz;
+`},
 	}
 }
 
