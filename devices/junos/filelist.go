@@ -11,6 +11,9 @@ import (
 // file's size and modification time, without its content. A poll asks it
 // before reading a log so that an unchanged file is not transferred (a
 // whole `messages` file is megabytes; this reply is a few hundred bytes).
+//
+// p may be a pattern (see FileListPattern): Junos expands it as the CLI's
+// "file list /var/log/m* detail" does.
 func FileListRPC(p string) string {
 	return "<file-list><detail/><path>" + escapeText(LogPath(p)) + "</path></file-list>"
 }
@@ -82,32 +85,63 @@ func (d directoryList) errorText() string {
 	return strings.Join(msgs, "; ")
 }
 
-// DecodeFileList decodes a reply to FileListRPC for one file. A reply
-// saying the file does not exist is FileInfo{Exists: false} and no error.
-// A file-information without a numeric size or date is an error naming
-// the field; a reply with neither a file nor "no such file" is a
-// *NoDataError carrying what the device said. In a multi-routing-engine
-// reply the first member's answer is taken, as DecodeLogContent does.
-func DecodeFileList(reply []byte) (FileInfo, error) {
+// DecodeFileList decodes a reply to FileListRPC: every file listed, in
+// reply order. A path that matched nothing ("No such file or directory")
+// is an empty list and no error. A file-information without a numeric
+// size or date is an error naming the field; a reply with neither files
+// nor "no such file" is a *NoDataError carrying what the device said. In
+// a multi-routing-engine reply the first member's answer is taken, as
+// DecodeLogContent does.
+func DecodeFileList(reply []byte) ([]FileInfo, error) {
 	sections, err := decodeReply[directoryList](reply, "directory-list")
 	if _, err = memberErrorOf(err); err != nil {
-		return FileInfo{}, err
+		return nil, err
 	}
 	s := sections[0]
-	files := s.data.files()
+	var out []FileInfo
+	for _, f := range s.data.files() {
+		info := FileInfo{Exists: true, Path: strings.TrimSpace(f.Name)}
+		size, err := parseCount(strings.TrimSpace(f.Size), 1<<62)
+		if err != nil {
+			return nil, fmt.Errorf("decode directory-list: %sfile-size of %q: %w", memberPrefix(s.member), info.Path, err)
+		}
+		secs, err := strconv.ParseInt(strings.TrimSpace(f.Date), 10, 64)
+		if err != nil || secs < 0 {
+			return nil, fmt.Errorf("decode directory-list: %sfile-date of %q: not Unix seconds: %q", memberPrefix(s.member), info.Path, truncate(strings.TrimSpace(f.Date), 40))
+		}
+		info.Size, info.ModTime = size, time.Unix(secs, 0).UTC()
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// FileListPattern returns one path that "file list" expands to every
+// named log file, so that one RPC describes them all: the file itself
+// for one file, else their common directory and the common start of
+// their names followed by "*" (messages and mastership: /var/log/m*).
+// ok is false when the files are in different directories.
+func FileListPattern(files []string) (pattern string, ok bool) {
 	if len(files) == 0 {
-		return FileInfo{}, nil // hasData: the device said no such file
+		return "", false
 	}
-	f := files[0]
-	info := FileInfo{Exists: true, Path: strings.TrimSpace(f.Name)}
-	size, err := parseCount(strings.TrimSpace(f.Size), 1<<62)
-	if err != nil {
-		return FileInfo{}, fmt.Errorf("decode directory-list: %sfile-size of %q: %w", memberPrefix(s.member), info.Path, err)
+	dir, prefix := "", ""
+	for i, f := range files {
+		full := LogPath(f)
+		d, base := full[:strings.LastIndexByte(full, '/')+1], full[strings.LastIndexByte(full, '/')+1:]
+		if strings.ContainsAny(base, "*?[") {
+			return "", false
+		}
+		if i == 0 {
+			dir, prefix = d, base
+			continue
+		}
+		if d != dir {
+			return "", false
+		}
+		prefix = commonPrefix(prefix, base)
 	}
-	secs, err := strconv.ParseInt(strings.TrimSpace(f.Date), 10, 64)
-	if err != nil || secs < 0 {
-		return FileInfo{}, fmt.Errorf("decode directory-list: %sfile-date of %q: not Unix seconds: %q", memberPrefix(s.member), info.Path, truncate(strings.TrimSpace(f.Date), 40))
+	if len(files) == 1 {
+		return LogPath(files[0]), true
 	}
-	info.Size, info.ModTime = size, time.Unix(secs, 0).UTC()
-	return info, nil
+	return dir + prefix + "*", true
 }

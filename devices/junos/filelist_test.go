@@ -2,6 +2,7 @@ package junos
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,20 +30,20 @@ func TestDecodeFileList(t *testing.T) {
 	tests := []struct {
 		name    string
 		reply   string
-		want    FileInfo
+		want    []FileInfo
 		wantErr string // substring; "" means no error
 		noData  bool
 	}{
 		{name: "real sample", reply: string(readSample(t, "file-list.single-file-detail.pyez.xml")),
-			want: FileInfo{Exists: true, Path: "/var/abc.sh", Size: 2, ModTime: time.Unix(1394693680, 0).UTC()}},
+			want: []FileInfo{{Exists: true, Path: "/var/abc.sh", Size: 2, ModTime: time.Unix(1394693680, 0).UTC()}}},
 		{name: "log file", reply: file("5242880", "1700000000"),
-			want: FileInfo{Exists: true, Path: "/var/log/messages", Size: 5242880, ModTime: time.Unix(1700000000, 0).UTC()}},
+			want: []FileInfo{{Exists: true, Path: "/var/log/messages", Size: 5242880, ModTime: time.Unix(1700000000, 0).UTC()}}},
 		{name: "padded values", reply: file(" 12 ", "\n1700000000\n"),
-			want: FileInfo{Exists: true, Path: "/var/log/messages", Size: 12, ModTime: time.Unix(1700000000, 0).UTC()}},
+			want: []FileInfo{{Exists: true, Path: "/var/log/messages", Size: 12, ModTime: time.Unix(1700000000, 0).UTC()}}},
 		{name: "missing file",
 			reply: `<rpc-reply><directory-list root-path="/var/log/mastership"><output>/var/log/mastership: No such file or directory</output></directory-list></rpc-reply>`,
-			want:  FileInfo{}},
-		{name: "missing, core-dump sample shape", reply: string(readSample(t, "get-system-core-dumps.none.pyez.xml")), want: FileInfo{}},
+			want:  nil},
+		{name: "missing, core-dump sample shape", reply: string(readSample(t, "get-system-core-dumps.none.pyez.xml")), want: nil},
 		{name: "bad size", reply: file("big", "1700000000"), wantErr: `file-size of "/var/log/messages"`},
 		{name: "negative size", reply: file("-1", "1700000000"), wantErr: "file-size"},
 		{name: "bad date", reply: file("1", "Mar 13"), wantErr: `file-date of "/var/log/messages"`},
@@ -54,7 +55,7 @@ func TestDecodeFileList(t *testing.T) {
 			reply: `<rpc-reply><multi-routing-engine-results><multi-routing-engine-item><re-name>re0</re-name>` +
 				strings.TrimSuffix(strings.TrimPrefix(file("7", "1"), "<rpc-reply>"), "</rpc-reply>") +
 				`</multi-routing-engine-item></multi-routing-engine-results></rpc-reply>`,
-			want: FileInfo{Exists: true, Path: "/var/log/messages", Size: 7, ModTime: time.Unix(1, 0).UTC()}},
+			want: []FileInfo{{Exists: true, Path: "/var/log/messages", Size: 7, ModTime: time.Unix(1, 0).UTC()}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +72,7 @@ func TestDecodeFileList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if !slices.Equal(got, tc.want) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
@@ -88,18 +89,38 @@ func FuzzDecodeFileList(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, reply []byte) {
-		info, err := DecodeFileList(reply)
+		infos, err := DecodeFileList(reply)
 		if err != nil {
-			if info != (FileInfo{}) {
-				t.Fatalf("info %+v with error %v", info, err)
+			if infos != nil {
+				t.Fatalf("infos %+v with error %v", infos, err)
 			}
 			return
 		}
-		if !info.Exists && info != (FileInfo{}) {
-			t.Fatalf("absent file with fields: %+v", info)
-		}
-		if info.Exists && (info.Size < 0 || info.ModTime.Unix() < 0) {
-			t.Fatalf("negative size or date: %+v", info)
+		for _, info := range infos {
+			if !info.Exists || info.Size < 0 || info.ModTime.Unix() < 0 {
+				t.Fatalf("bad file: %+v", info)
+			}
 		}
 	})
+}
+
+func TestFileListPattern(t *testing.T) {
+	for _, tc := range []struct {
+		files []string
+		want  string
+		ok    bool
+	}{
+		{[]string{"messages", "mastership"}, "/var/log/m*", true},
+		{[]string{"messages"}, "/var/log/messages", true},
+		{[]string{"mastership-events", "/var/log/mastership"}, "/var/log/mastership*", true},
+		{[]string{"messages", "/var/tmp/x"}, "", false},
+		{[]string{"messages", "chassisd"}, "/var/log/*", true},
+		{[]string{"m*"}, "", false},
+		{nil, "", false},
+	} {
+		got, ok := FileListPattern(tc.files)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("FileListPattern(%q) = %q, %v; want %q, %v", tc.files, got, ok, tc.want, tc.ok)
+		}
+	}
 }

@@ -598,15 +598,20 @@ func TestFileListAndFill(t *testing.T) {
 	if len(reply) > 2000 {
 		t.Errorf("file-list reply is %d bytes: it must not carry the file", len(reply))
 	}
-	info, err := junos.DecodeFileList(reply)
-	if err != nil {
-		t.Fatal(err)
+	infos, err := junos.DecodeFileList(reply)
+	if err != nil || len(infos) != 1 {
+		t.Fatal(infos, err)
 	}
+	info := infos[0]
 	if !info.Exists || info.Size != int64(size) || info.Path != "/var/log/messages" || info.ModTime.IsZero() {
 		t.Errorf("file-list says %+v, file has %d bytes", info, size)
 	}
-	info, err = junos.DecodeFileList(r.ReplyTo("file-list", "2", []byte(junos.FileListRPC("nosuch"))))
-	if err != nil || info.Exists {
-		t.Errorf("missing file: %+v, %v", info, err)
+	infos, err = junos.DecodeFileList(r.ReplyTo("file-list", "2", []byte(junos.FileListRPC("nosuch"))))
+	if err != nil || len(infos) != 0 {
+		t.Errorf("missing file: %+v, %v", infos, err)
+	}
+	infos, err = junos.DecodeFileList(r.ReplyTo("file-list", "3", []byte(junos.FileListRPC("/var/log/m*"))))
+	if err != nil || len(infos) != 2 || infos[0].Path != "/var/log/mastership" || infos[1].Path != "/var/log/messages" {
+		t.Errorf("pattern: %+v, %v", infos, err)
 	}
 }
