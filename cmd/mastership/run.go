@@ -173,6 +173,9 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	}()
 	poller := o.history.poller(a, st, o.timeout)
 	poller.Sessions = sessions
+	// The daemon keeps each device's software and configuration between
+	// polls (issue 17); check and audit read them every time.
+	poller.Refresh = &schedule.Refresher{Interval: o.history.refresh}
 	auditor := &schedule.Auditor{
 		Poller:       poller,
 		Store:        st,
