@@ -19,7 +19,7 @@ import (
 
 // JunosFilterWords returns the words of the filter: a line containing any
 // of them goes to the dedicated file. Each is plain text, valid inside a
-// Junos match ERE as it is.
+// Junos match ERE as it is (literal text, at most a bracket class).
 func JunosFilterWords() []string {
 	return []string{
 		// The alive set and the mastership state machine.
@@ -32,6 +32,9 @@ func JunosFilterWords() []string {
 		"SNMP_TRAP", "LACP_INTF_DOWN", "Link is", "ifName", "rdp keepalive",
 		// Software: cores, panics.
 		"core", "Core", "dumpd", "panic", "Fatal trap",
+		// RE disks (FreeBSD's ata, CAM and GEOM kernel messages).
+		"FAILURE - ", "TIMEOUT - ", "WARNING - ", "CAM status", "ATA status", "SCSI sense",
+		"Retrying command", "Error [0-9]+, ", "CDB: ", "ACB: ", "g_vfs_done",
 	}
 }
 
