@@ -220,6 +220,13 @@ type LogCursor struct {
 	LastTime time.Time `json:"last_time"`
 	// Lines counts the lines taken from this file so far.
 	Lines int64 `json:"lines"`
+	// Issue 17 (router cost): what "file list detail" said about the file
+	// when it was last read, and a fingerprint of its first line. A file
+	// whose size and time are unchanged is not read again; a file whose
+	// first line changed was rotated, even if it grew past Size.
+	Head    string    `json:"head,omitempty"`
+	Size    int64     `json:"size,omitempty"`
+	ModTime time.Time `json:"mod_time,omitzero"`
 	// Appended is set by the reader for one poll: the cursor found its
 	// place, so every line taken this poll is new, even one identical to a
 	// stored line (the mastership log repeats lines within a second). When

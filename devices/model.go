@@ -136,6 +136,21 @@ type Snapshot struct {
 	// read. nil when it was never read, or the last read failed.
 	Replication   []ReplicationState `json:"-"`
 	ReplicationAt time.Time          `json:"-"`
+
+	// Issue 17 (router cost).
+	// LastConfigured is the device's last commit (last-configured-time),
+	// zero when not reported: a change of it says software and
+	// configuration must be read again.
+	LastConfigured time.Time `json:"-"`
+	// LargeLogs are the log files read this poll that are bigger than
+	// --log-warn-bytes: the router sends them whole at every change.
+	LargeLogs []LargeLog `json:"large_logs,omitempty"`
+}
+
+// LargeLog is a log file read whole although it is large.
+type LargeLog struct {
+	File string `json:"file"`
+	Size int64  `json:"size"`
 }
 
 // AliveSet returns the sorted names of the REs in the alive set.

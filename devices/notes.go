@@ -1,5 +1,7 @@
 package devices
 
+import "fmt"
+
 // Notes are what an operator should know about a poll that changes
 // nothing in its verdict: facts about the platform, not failures, so they
 // never raise the Nagios state. check prints them as NOTE lines, its JSON
@@ -12,6 +14,11 @@ func Notes(p Poll) []string {
 	var out []string
 	for _, f := range s.AbsentLogs {
 		out = append(out, "log file /var/log/"+f+" does not exist on this device (the platform keeps none): not read, not an error")
+	}
+	// Issue 17: a big log costs the router its whole size at every change.
+	for _, l := range s.LargeLogs {
+		out = append(out, fmt.Sprintf("log file %s is %d bytes and is read whole whenever it changes: "+
+			"point the inventory's logs: at a small filtered file (see mastership junos-config)", l.File, l.Size))
 	}
 	return out
 }

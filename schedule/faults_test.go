@@ -6,7 +6,7 @@ package schedule
 // checks its router's poll: the outcome the agent classified, that exactly
 // that poll was stored, and that it ended within its deadline. All polls
 // run at once, so the file takes about one poll timeout (2 s), plus the
-// second the Auditor waits for a poll that overruns (lose-close-20).
+// second the Auditor waits for a poll that overruns (lose-close-156).
 
 import (
 	"context"
@@ -46,8 +46,8 @@ const (
 // faultScenario has one router per fault, named after it (yaml keys with
 // '-' for '_'), and a healthy one. loss-half is polled in a second fleet
 // of the same seed too, to show its losses are reproducible. The name
-// lose-close-20 was picked because with seed 7 and loss 0.2 its first
-// session loses only its ninth reply, the one to <close-session/>.
+// lose-close-156 was picked because with seed 7 and loss 0.2 its first
+// session loses only its tenth reply, the one to <close-session/> (nine RPCs since the file listing of issue 17).
 const faultScenario = `
 seed: 7
 defaults: {topology: dual}
@@ -70,7 +70,7 @@ devices:
   - {name: latency, faults: {latency: 50ms}}
   - {name: loss, faults: {loss: 1}}
   - {name: loss-half, faults: {loss: 0.5}}
-  - {name: lose-close-20, faults: {loss: 0.2, latency: 140ms}}
+  - {name: lose-close-156, faults: {loss: 0.2, latency: 140ms}}
   - {name: wrong-host-key, faults: {wrong_host_key: true}}
   - {name: reject-auth, faults: {reject_auth: true}}
   - {name: rpc-error-on, faults: {rpc_error_on: get-alarm-information}}
@@ -431,15 +431,15 @@ func TestFaultLoss(t *testing.T) {
 	wantWaited(t, took(half))
 }
 
-// ok: all eight RPCs are answered, then the reply to <close-session/> is
+// ok: all nine RPCs are answered, then the reply to <close-session/> is
 // lost. The poll has everything; a router that does not confirm the end
 // of the session has nothing to do with its health. close-session's wait
 // is bounded so the poll still returns inside the audit's hard deadline
 // (it once waited 2 s of its own, and the audit threw the poll away).
 func TestFaultLossCloseSessionReply(t *testing.T) {
-	p, ok := faultPolls(t)["lose-close-20"]
+	p, ok := faultPolls(t)["lose-close-156"]
 	if !ok {
-		t.Fatal("no poll of lose-close-20")
+		t.Fatal("no poll of lose-close-156")
 	}
 	wantOutcome(t, p, devices.OutcomeOK, "")
 	wantFull(t, p)

@@ -26,11 +26,13 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,7 +74,16 @@ type Poller struct {
 	// switchover or commit calls for it (schedule/readiness.go); nil reads
 	// it at every poll.
 	Readiness *ReadinessMemory
+	// Refresh caches software and configuration between polls (issue
+	// 17, refresh.go); nil reads them at every poll, as check does.
+	Refresh *Refresher
+	// LogWarnBytes: a log file read this poll that is bigger gets a note
+	// (devices.Notes); zero means DefaultLogWarnBytes, negative never.
+	LogWarnBytes int64
 }
+
+// DefaultLogWarnBytes is --log-warn-bytes' default.
+const DefaultLogWarnBytes = 1 << 20
 
 // CursorSource is the part of the store the poller reads cursors from.
 type CursorSource interface {
@@ -104,6 +115,9 @@ func pollSteps() []step {
 			if err == nil {
 				s.DeviceTime = u.CurrentTime
 				s.DeviceZone = u.Location
+				if u.LastConfigured != nil {
+					s.LastConfigured = *u.LastConfigured
+				}
 			}
 			return err
 		}},
@@ -239,9 +253,20 @@ func (p *Poller) Poll(ctx context.Context, d inventory.Device) devices.Poll {
 			sessionGone = true // the remaining RPCs cannot run
 		}
 	}
+	refresh := "" // why software and configuration are read; "" not decided yet
 	for i, st := range pollSteps() {
 		if sessionGone {
 			break
+		}
+		if refreshed(st.name) {
+			if refresh == "" {
+				refresh = p.Refresh.Due(d.Name, p.signals(snap), p.Now())
+			}
+			if refresh == "" && p.fromCache(d.Name, snap) {
+				ok[st.name] = true
+				succeeded++
+				continue
+			}
 		}
 		reply, err := sess.RPC(ctx, st.body)
 		if i == 0 && reused && err != nil && sess.Closed() && ctx.Err() == nil {
@@ -282,11 +307,21 @@ func (p *Poller) Poll(ctx context.Context, d inventory.Device) devices.Poll {
 		succeeded++
 	}
 	snap.AlarmsRead = ok["get-alarm-information"] && ok["get-system-alarm-information"]
-	for _, file := range logFiles(d) {
+	if refresh != "" && ok["get-configuration"] && ok["get-software-information"] {
+		p.Refresh.Store(d.Name, snap.Software, snap.Config, p.signals(snap), p.Now())
+	} else if refresh != "" {
+		p.Refresh.Forget(d.Name) // read again at the next poll
+	}
+	files := logFiles(d)
+	var listed map[string]junos.FileInfo
+	if !sessionGone && len(files) > 0 {
+		listed = p.describeLogs(ctx, sess, files)
+	}
+	for _, file := range files {
 		if sessionGone {
 			break
 		}
-		if err := p.readLog(ctx, sess, d, file, snap); err != nil {
+		if err := p.readLog(ctx, sess, d, file, snap, listed); err != nil {
 			fail(err)
 			continue
 		}
@@ -399,7 +434,29 @@ func logFiles(d inventory.Device) []string {
 // on devices that refuse it, and keeps only the lines new since the
 // cursor. Junos ignores "| last" over NETCONF, so the whole file comes
 // back and the tail is cut here.
-func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory.Device, file string, snap *devices.Snapshot) error {
+//
+// listed is what "file list detail" said about the poll's log files (nil
+// when it could not be asked): a file missing from it does not exist; a
+// file whose size and time are the cursor's is not read at all, and its
+// cursor is not rewritten.
+func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory.Device, file string, snap *devices.Snapshot, listed map[string]junos.FileInfo) error {
+	info, described := listed[junos.LogPath(file)]
+	if listed != nil && !described {
+		return p.absentLog(ctx, d, file, snap, fmt.Errorf("file-list %s: %s: No such file or directory", file, junos.LogPath(file)))
+	}
+	var cur devices.LogCursor
+	haveCursor := false
+	if p.Cursors != nil {
+		c, ok, err := p.Cursors.LogCursor(ctx, d.Name, file)
+		if err != nil {
+			return fmt.Errorf("log cursor of %s %s: %w", d.Name, file, err)
+		}
+		cur, haveCursor = c, ok
+	}
+	if described && haveCursor && len(cur.Tail) > 0 && !cur.ModTime.IsZero() &&
+		cur.Size == info.Size && cur.ModTime.Equal(info.ModTime) {
+		return nil // unchanged since the last read
+	}
 	reply, err := sess.RPC(ctx, junos.GetLogRPC(file))
 	var rpcErr *netconf.RPCError
 	if errors.As(err, &rpcErr) {
@@ -415,29 +472,90 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 	if err != nil {
 		return fmt.Errorf("get-log %s: %w", file, &decodeError{rpc: "get-log", err: err})
 	}
-	cur := devices.LogCursor{Device: d.Name, File: file}
-	if p.Cursors != nil {
-		c, ok, err := p.Cursors.LogCursor(ctx, d.Name, file)
-		if err != nil {
-			return fmt.Errorf("log cursor of %s %s: %w", d.Name, file, err)
-		}
-		if ok {
-			cur = c
-		}
+	if !haveCursor {
+		cur = devices.LogCursor{Device: d.Name, File: file}
+	}
+	size := int64(len(content))
+	if described {
+		size = info.Size
+	}
+	if warn := cmp.Or(p.LogWarnBytes, DefaultLogWarnBytes); warn > 0 && size > warn {
+		snap.LargeLogs = append(snap.LargeLogs, devices.LargeLog{File: junos.LogPath(file), Size: size})
 	}
 	clock := syslog.DeviceClock{Now: snap.DeviceTime, Location: snap.DeviceZone}
 	if clock.Now.IsZero() {
 		clock.Now = p.Now()
 	}
 	parse := func(raw string) devices.LogLine { return syslog.ParseLine(file, raw, clock) }
-	lines, next, info := syslog.TakeNewLines(content, cur, syslog.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse})
+	lines, next, took := syslog.TakeNewLines(content, cur, syslog.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse})
 	next.Device, next.File = d.Name, file
-	next.Appended = !info.First && !info.Rotated
+	next.Appended = !took.First && !took.Rotated
+	// The listing was taken before the content: if the file grew in
+	// between, the next poll sees a new size and reads it again.
+	next.Size, next.ModTime = 0, time.Time{}
+	if described {
+		next.Size, next.ModTime = info.Size, info.ModTime
+	}
 	for _, raw := range lines {
 		snap.Logs = append(snap.Logs, parse(raw))
 	}
 	snap.LogCursors = append(snap.LogCursors, next)
 	return nil
+}
+
+// describeLogs asks "file list detail" about the poll's log files, in one
+// RPC when they share a directory (FileListPattern), and returns what it
+// said by absolute path. nil means the answer is unknown (a device that
+// refuses file-list, an undecodable reply, files in several directories):
+// every file is then read as before.
+func (p *Poller) describeLogs(ctx context.Context, sess *netconf.Session, files []string) map[string]junos.FileInfo {
+	pattern, ok := junos.FileListPattern(files)
+	if !ok {
+		return nil
+	}
+	reply, err := sess.RPC(ctx, junos.FileListRPC(pattern))
+	if err != nil {
+		p.logger().Debug("file-list not answered; logs read whole", "pattern", pattern, "error", err)
+		return nil
+	}
+	infos, err := junos.DecodeFileList(reply.Raw)
+	if err != nil {
+		p.logger().Debug("file-list not understood; logs read whole", "pattern", pattern, "error", err)
+		return nil
+	}
+	out := make(map[string]junos.FileInfo, len(infos))
+	for _, f := range infos {
+		out[f.Path] = f
+	}
+	return out
+}
+
+// refreshed reports whether an RPC is one the refresh cache may answer.
+func refreshed(rpc string) bool {
+	return rpc == "get-configuration" || rpc == "get-software-information"
+}
+
+// signals is what this poll has read so far that says whether software
+// or configuration changed.
+func (p *Poller) signals(snap *devices.Snapshot) Signals {
+	return Signals{RouteEngines: snap.RouteEngines, LastConfigured: snap.LastConfigured}
+}
+
+// fromCache fills the snapshot's software and configuration from the
+// refresh cache, and reports whether it could.
+func (p *Poller) fromCache(device string, snap *devices.Snapshot) bool {
+	c, ok := p.Refresh.Cached(device)
+	if !ok || c.Config == nil || len(c.Software) == 0 {
+		return false
+	}
+	if snap.Software == nil {
+		snap.Software = slices.Clone(c.Software)
+	}
+	if snap.Config == nil {
+		cfg := *c.Config
+		snap.Config = &cfg
+	}
+	return true
 }
 
 // absentLog handles a log file the device says does not exist. A file

@@ -51,8 +51,10 @@ const pgSaveLinesSQL = `WITH input AS (
 )
 SELECT COUNT(*) FROM added`
 
-const pgUpsertCursorSQL = `INSERT INTO log_cursors (device, file, tail, last_time, lines) VALUES ($1, $2, $3::text::jsonb, $4, $5)
-ON CONFLICT (device, file) DO UPDATE SET tail = excluded.tail, last_time = excluded.last_time, lines = excluded.lines`
+const pgUpsertCursorSQL = `INSERT INTO log_cursors (device, file, tail, last_time, lines, head, file_size, file_mtime)
+VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, $7, $8)
+ON CONFLICT (device, file) DO UPDATE SET tail = excluded.tail, last_time = excluded.last_time, lines = excluded.lines,
+    head = excluded.head, file_size = excluded.file_size, file_mtime = excluded.file_mtime`
 
 // pgLines is a batch of lines as parameter arrays.
 type pgLines struct {
@@ -177,7 +179,8 @@ func (s *pgStore) saveLogs(ctx context.Context, device string, lines []devices.L
 		if err != nil {
 			return 0, fmt.Errorf("cursor of %s: %w", c.File, err)
 		}
-		b.exec("cursor of "+c.File, pgUpsertCursorSQL, device, c.File, tail, pgTimeOrNull(c.LastTime), c.Lines)
+		b.exec("cursor of "+c.File, pgUpsertCursorSQL, device, c.File, tail, pgTimeOrNull(c.LastTime), c.Lines,
+			c.Head, max(c.Size, 0), pgTimeOrNull(c.ModTime))
 	}
 	if err := s.sendTx(ctx, pgBeginWrite, b); err != nil {
 		return 0, err
@@ -187,12 +190,14 @@ func (s *pgStore) saveLogs(ctx context.Context, device string, lines []devices.L
 
 func (s *pgStore) LogCursor(ctx context.Context, device, file string) (devices.LogCursor, bool, error) {
 	var (
-		tail  string
-		last  *time.Time
-		lines int64
+		tail        string
+		last, mtime *time.Time
+		lines, size int64
+		head        string
 	)
-	err := s.pool.QueryRow(ctx, `SELECT tail::text, last_time, lines FROM log_cursors WHERE device = $1 AND file = $2`,
-		device, file).Scan(&tail, &last, &lines)
+	err := s.pool.QueryRow(ctx, `SELECT tail::text, last_time, lines, head, file_size, file_mtime FROM log_cursors
+WHERE device = $1 AND file = $2`,
+		device, file).Scan(&tail, &last, &lines, &head, &size, &mtime)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return devices.LogCursor{}, false, nil
 	}
@@ -203,7 +208,8 @@ func (s *pgStore) LogCursor(ctx context.Context, device, file string) (devices.L
 	if err != nil {
 		return devices.LogCursor{}, false, fmt.Errorf("log cursor of %s %s: tail: %w", device, file, err)
 	}
-	return devices.LogCursor{Device: device, File: file, Tail: t, LastTime: zeroIfNil(last), Lines: lines}, true, nil
+	return devices.LogCursor{Device: device, File: file, Tail: t, LastTime: zeroIfNil(last), Lines: lines,
+		Head: head, Size: size, ModTime: zeroIfNil(mtime)}, true, nil
 }
 
 func (s *pgStore) UnparsedLines(ctx context.Context, device string) (int, error) {

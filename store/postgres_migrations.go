@@ -183,6 +183,12 @@ CREATE TABLE readiness (
     unknown    json        NOT NULL CHECK (json_typeof(unknown) = 'array')
 );
 `},
+		// See the SQLite migration of the same name (issue 17).
+		{name: "log cursor file state", sql: `
+ALTER TABLE log_cursors ADD COLUMN head text COLLATE "C" NOT NULL DEFAULT '';
+ALTER TABLE log_cursors ADD COLUMN file_size bigint NOT NULL DEFAULT 0 CHECK (file_size >= 0);
+ALTER TABLE log_cursors ADD COLUMN file_mtime timestamptz;
+`},
 	}
 }
 

@@ -15,11 +15,12 @@ const (
 ON CONFLICT (device, file, time_key, raw, occurrence) DO NOTHING`
 	insertEventSQL = `INSERT INTO events (log_line_id, device, kind, time, re, change, subject, class, rule)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	upsertCursorSQL = `INSERT INTO log_cursors (device, file, tail, last_time, lines) VALUES (?, ?, ?, ?, ?)
+	upsertCursorSQL = `INSERT INTO log_cursors (device, file, tail, last_time, lines, head, file_size, file_mtime)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (device, file) DO UPDATE SET tail = excluded.tail, last_time = excluded.last_time,
-    lines = excluded.lines`
+    lines = excluded.lines, head = excluded.head, file_size = excluded.file_size, file_mtime = excluded.file_mtime`
 	countStoredLinesSQL = `SELECT COUNT(*) FROM log_lines WHERE device = ? AND file = ? AND time_key = ? AND raw = ?`
-	logCursorSQL        = `SELECT tail, last_time, lines FROM log_cursors
+	logCursorSQL        = `SELECT tail, last_time, lines, head, file_size, file_mtime FROM log_cursors
 WHERE device = ? AND file = ?`
 	unparsedLinesSQL = `SELECT COUNT(*) FROM log_lines WHERE device = ? AND parsed = 0`
 )
@@ -125,7 +126,11 @@ func logsArguments(device string, lines []devices.LogLine, events []devices.Even
 		if err != nil {
 			return a, fmt.Errorf("cursor of %s: last time: %w", c.File, err)
 		}
-		a.cursors = append(a.cursors, []any{device, c.File, tail, last, c.Lines})
+		mtime, err := nanosOrNull(c.ModTime)
+		if err != nil {
+			return a, fmt.Errorf("cursor of %s: file time: %w", c.File, err)
+		}
+		a.cursors = append(a.cursors, []any{device, c.File, tail, last, c.Lines, c.Head, max(c.Size, 0), mtime})
 	}
 	return a, nil
 }
@@ -224,11 +229,12 @@ func (s *sqliteStore) saveLogs(ctx context.Context, device string, lines []devic
 
 func (s *sqliteStore) LogCursor(ctx context.Context, device, file string) (devices.LogCursor, bool, error) {
 	var (
-		tail  string
-		last  sql.NullInt64
-		lines int64
+		tail        string
+		last, mtime sql.NullInt64
+		lines, size int64
+		head        string
 	)
-	err := s.logCursor.QueryRowContext(ctx, device, file).Scan(&tail, &last, &lines)
+	err := s.logCursor.QueryRowContext(ctx, device, file).Scan(&tail, &last, &lines, &head, &size, &mtime)
 	if errors.Is(err, sql.ErrNoRows) {
 		return devices.LogCursor{}, false, nil
 	}
@@ -239,7 +245,8 @@ func (s *sqliteStore) LogCursor(ctx context.Context, device, file string) (devic
 	if err != nil {
 		return devices.LogCursor{}, false, fmt.Errorf("log cursor of %s %s: tail: %w", device, file, err)
 	}
-	return devices.LogCursor{Device: device, File: file, Tail: t, LastTime: timeOrZero(last), Lines: lines}, true, nil
+	return devices.LogCursor{Device: device, File: file, Tail: t, LastTime: timeOrZero(last), Lines: lines,
+		Head: head, Size: size, ModTime: timeOrZero(mtime)}, true, nil
 }
 
 func (s *sqliteStore) UnparsedLines(ctx context.Context, device string) (int, error) {

@@ -198,6 +198,14 @@ CREATE TABLE readiness (
     unknown    TEXT    NOT NULL CHECK (json_valid(unknown))
 ) STRICT, WITHOUT ROWID;
 `},
+		// Issue 17 (router cost): the file's size and time when last read,
+		// and its first line's fingerprint, so an unchanged log is not
+		// transferred and a rotation is recognised.
+		{name: "log cursor file state", sql: `
+ALTER TABLE log_cursors ADD COLUMN head TEXT NOT NULL DEFAULT '';
+ALTER TABLE log_cursors ADD COLUMN file_size INTEGER NOT NULL DEFAULT 0 CHECK (file_size >= 0);
+ALTER TABLE log_cursors ADD COLUMN file_mtime INTEGER;
+`},
 	}
 }
 

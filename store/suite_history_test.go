@@ -213,6 +213,20 @@ func suiteLogCursor(t *testing.T, open opener) {
 	if _, ok, err := st.LogCursor(ctx, "mx2", "messages"); err != nil || ok {
 		t.Errorf("LogCursor(other device) ok=%v, %v; want false", ok, err)
 	}
+	// Issue 17: the file's state when read (size, time, first line's
+	// fingerprint) round-trips, and a later save replaces it.
+	described := moved
+	described.Head, described.Size, described.ModTime = "00000000deadbeef", 5<<20, logBase.Add(2*time.Hour)
+	mustSaveLogs(t, st, "mx1", nil, nil, []devices.LogCursor{described}, 0)
+	if got, _, err := st.LogCursor(ctx, "mx1", "messages"); err != nil || !reflect.DeepEqual(got, described) {
+		t.Errorf("LogCursor with file state = %+v, %v; want %+v", got, err, described)
+	}
+	rotated := described
+	rotated.Head, rotated.Size, rotated.ModTime = "0000000000000001", 10, logBase.Add(3*time.Hour)
+	mustSaveLogs(t, st, "mx1", nil, nil, []devices.LogCursor{rotated}, 0)
+	if got, _, err := st.LogCursor(ctx, "mx1", "messages"); err != nil || !reflect.DeepEqual(got, rotated) {
+		t.Errorf("LogCursor after a rotation = %+v, %v; want %+v", got, err, rotated)
+	}
 }
 
 func suiteEventsWithLines(t *testing.T, open opener) {

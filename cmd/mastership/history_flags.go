@@ -23,6 +23,9 @@ type historyOptions struct {
 	horizon     time.Duration
 	logTail     int
 	logMaxBytes int
+	// Issue 17 (router cost).
+	refresh      time.Duration
+	logWarnBytes int64
 }
 
 func (h *historyOptions) addFlags(f *pflag.FlagSet) {
@@ -35,12 +38,18 @@ func (h *historyOptions) addFlags(f *pflag.FlagSet) {
 	f.DurationVar(&h.horizon, "findings-horizon", 24*time.Hour, "how far back findings are judged and shown")
 	f.IntVar(&h.logTail, "log-tail", syslog.DefaultFirstTail, "lines taken from each log on a device's first poll")
 	f.IntVar(&h.logMaxBytes, "log-max-bytes", syslog.DefaultMaxBytes, "most log text taken per file per poll")
+	// Issue 17 (router cost).
+	f.DurationVar(&h.refresh, "refresh", schedule.DefaultRefresh, "run: software and redundancy configuration are read again at least this often (and after a reboot or commit)")
+	f.Int64Var(&h.logWarnBytes, "log-warn-bytes", schedule.DefaultLogWarnBytes, "a log file read bigger than this gets a note pointing to mastership junos-config (negative: never)")
 }
 
 // historian builds the history recorder from the options.
 func (h *historyOptions) historian(a *app, st store.Store) (*schedule.Historian, error) {
 	if err := h.settings.Validate(); err != nil {
 		return nil, err
+	}
+	if h.refresh <= 0 {
+		return nil, fmt.Errorf("--refresh must be positive")
 	}
 	if h.horizon <= 0 || h.logTail < 0 || h.logMaxBytes <= 0 {
 		return nil, fmt.Errorf("--findings-horizon and --log-max-bytes must be positive, --log-tail not negative")
@@ -64,5 +73,5 @@ func (h *historyOptions) historian(a *app, st store.Store) (*schedule.Historian,
 // poller is the poller with the options' log limits.
 func (h *historyOptions) poller(a *app, st store.Store, timeout time.Duration) *schedule.Poller {
 	return &schedule.Poller{Now: utcNow, Timeout: timeout, Cursors: st, LogTail: h.logTail, LogMaxBytes: h.logMaxBytes, Logger: a.log,
-		KnownHosts: &netconf.KnownHostsCache{}}
+		KnownHosts: &netconf.KnownHostsCache{}, LogWarnBytes: h.logWarnBytes}
 }

@@ -52,7 +52,8 @@ you which routers have lost a Routing Engine or carry alarms.`,
 	root.SetErr(a.stderr)
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", cli.LogLevelUsage)
 	root.AddCommand(newAuditCommand(a), newCheckCommand(a), newReportCommand(a), newDemoCommand(a), newRunCommand(a),
-		newVersionCommand(a), newSilenceCommand(a))
+		newVersionCommand(a), newSilenceCommand(a),
+		newJunosConfigCommand(a)) // issue 17
 	// --version prints what `mastership version` prints.
 	// Not cobra's Version field: its template cannot say what is unknown.
 	root.Flags().BoolP("version", "", false, "print the version, as the version command does")

@@ -175,6 +175,9 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	poller.Sessions = sessions
 	// The replication state is read rarely: remembered across audits.
 	poller.Readiness = schedule.NewReadinessMemory()
+	// The daemon keeps each device's software and configuration between
+	// polls (issue 17); check and audit read them every time.
+	poller.Refresh = &schedule.Refresher{Interval: o.history.refresh}
 	auditor := &schedule.Auditor{
 		Poller:       poller,
 		Store:        st,

@@ -19,6 +19,7 @@ import (
 	"maps"
 	mrand "math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -153,6 +154,78 @@ type Server struct {
 
 	wg        sync.WaitGroup
 	sessionID atomic.Int64
+
+	// statsMu guards sessions: what each session was asked and sent, so
+	// that tests and the bench measure a poll's cost to the router.
+	statsMu  sync.Mutex
+	sessions []*sessionCounter
+}
+
+// SessionStats is what one NETCONF session cost the server: the RPCs it
+// answered in full (close-session not counted: it ends every session and
+// costs the router nothing worth counting) and the bytes of those replies,
+// framing excluded, close-session's reply included. Replies a fault cut,
+// dripped or dropped are not counted.
+type SessionStats struct {
+	ID         int64
+	RPCs       int
+	ReplyBytes int64
+	// Operations counts the RPCs by operation name.
+	Operations map[string]int
+}
+
+type sessionCounter struct {
+	mu    sync.Mutex
+	stats SessionStats
+}
+
+func (c *sessionCounter) add(op string, replyBytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if op != "close-session" {
+		c.stats.RPCs++
+		c.stats.Operations[op]++
+	}
+	c.stats.ReplyBytes += int64(replyBytes)
+}
+
+func (s *Server) newSessionCounter(id int64) *sessionCounter {
+	c := &sessionCounter{stats: SessionStats{ID: id, Operations: map[string]int{}}}
+	s.statsMu.Lock()
+	s.sessions = append(s.sessions, c)
+	s.statsMu.Unlock()
+	return c
+}
+
+// Sessions returns every session's stats so far, oldest first, open ones
+// included.
+func (s *Server) Sessions() []SessionStats {
+	s.statsMu.Lock()
+	counters := slices.Clone(s.sessions)
+	s.statsMu.Unlock()
+	out := make([]SessionStats, len(counters))
+	for i, c := range counters {
+		c.mu.Lock()
+		out[i] = c.stats
+		out[i].Operations = maps.Clone(c.stats.Operations)
+		c.mu.Unlock()
+	}
+	return out
+}
+
+// Totals sums Sessions: the server's cost since it started. ID is the
+// number of sessions.
+func (s *Server) Totals() SessionStats {
+	t := SessionStats{Operations: map[string]int{}}
+	for _, st := range s.Sessions() {
+		t.ID++
+		t.RPCs += st.RPCs
+		t.ReplyBytes += st.ReplyBytes
+		for op, n := range st.Operations {
+			t.Operations[op] += n
+		}
+	}
+	return t
 }
 
 // handshakeTimeout keeps a client that connects and then says nothing from
@@ -479,6 +552,7 @@ func (s *Server) serveNETCONF(ctx context.Context, conn net.Conn, ch ssh.Channel
 	defer ch.Close()
 	id := s.sessionID.Add(1)
 	log := s.log.With("user", user, "session", id)
+	counter := s.newSessionCounter(id)
 	if s.currentFault().StallAfterHandshake {
 		drain(ch)
 		return
@@ -583,7 +657,7 @@ func (s *Server) serveNETCONF(ctx context.Context, conn net.Conn, ch ssh.Channel
 				return
 			}
 		}
-		if !s.writeReply(ctx, conn, ch, fw, req, reply, huge, fault, log) || last {
+		if !s.writeReply(ctx, conn, ch, fw, req, reply, huge, fault, log, counter) || last {
 			return
 		}
 	}
@@ -592,7 +666,7 @@ func (s *Server) serveNETCONF(ctx context.Context, conn net.Conn, ch ssh.Channel
 // writeReply writes one reply the way the fault says, and reports whether
 // the session goes on.
 func (s *Server) writeReply(ctx context.Context, conn net.Conn, ch ssh.Channel, fw *netconf.FrameWriter,
-	req *Request, reply []byte, huge int64, fault Fault, log *slog.Logger) bool {
+	req *Request, reply []byte, huge int64, fault Fault, log *slog.Logger, counter *sessionCounter) bool {
 	framed := func() []byte {
 		b, err := netconf.AppendFrame(nil, reply, fw.Framing(), 0)
 		if err != nil {
@@ -631,7 +705,9 @@ func (s *Server) writeReply(ctx context.Context, conn net.Conn, ch ssh.Channel, 
 	case fault.SplitDelimiter:
 		err = writeSplit(ch, reply, fw.Framing())
 	default:
-		err = fw.WriteMessage(reply)
+		if err = fw.WriteMessage(reply); err == nil {
+			counter.add(req.Operation, len(reply))
+		}
 	}
 	if err != nil {
 		log.Debug("netconftest: write reply", "rpc", req.Operation, "error", err)

@@ -401,6 +401,35 @@ func (f *Fleet) Router(name string) *Router {
 	return nil
 }
 
+// Sessions returns what each NETCONF session to the named router cost it
+// (RPCs answered, reply bytes; see netconftest.SessionStats), oldest
+// first; nil for a refusing device or an unknown name.
+func (f *Fleet) Sessions(name string) []netconftest.SessionStats {
+	if fd, ok := f.byName[name]; ok && fd.srv != nil {
+		return fd.srv.Sessions()
+	}
+	return nil
+}
+
+// Totals sums the cost of every session to every router of the fleet;
+// ID is the number of sessions.
+func (f *Fleet) Totals() netconftest.SessionStats {
+	t := netconftest.SessionStats{Operations: map[string]int{}}
+	for _, fd := range f.devs {
+		if fd.srv == nil {
+			continue
+		}
+		s := fd.srv.Totals()
+		t.ID += s.ID
+		t.RPCs += s.RPCs
+		t.ReplyBytes += s.ReplyBytes
+		for op, n := range s.Operations {
+			t.Operations[op] += n
+		}
+	}
+	return t
+}
+
 // SetFaults changes a running device's faults: the session faults for
 // new connections or the next request (see netconftest.Server.SetFault),
 // the RPC faults (rpc_error_on, backup_aborted) for the next RPC. Refuse

@@ -92,6 +92,31 @@ func (r *Router) initLogsLocked(born time.Time) {
 	}
 }
 
+// fillLocked writes routine lines into messages after its turnover line
+// until it holds about n bytes, dated in the hour after born (before any
+// event's lines, which start an hour after born at the earliest). The
+// lines are real shapes: cron's CMD line and sshd's accepted login
+// (re-crash-context.log).
+func (r *Router) fillLocked(born time.Time, n int) {
+	f := r.logs[LogMessages]
+	if n <= 0 || f == nil {
+		return
+	}
+	host := r.hostOf(r.loggingRE())
+	for i := 0; f.size < n; i++ {
+		at := born.Add(time.Duration(min(i/20, 3599)) * time.Second) // in time order
+		line := r.stamp(at) + "  " + host + " cron[" + strconv.Itoa(10000+i%50000) + "]: (root) CMD (   /usr/libexec/atrun)"
+		if i%2 == 1 {
+			line = r.stamp(at) + "  " + host + " sshd[" + strconv.Itoa(20000+i%40000) + "]: Accepted publickey for netconf from 192.0.2.10 port " + strconv.Itoa(40000+i%20000) + " ssh2"
+		}
+		f.lines = append(f.lines, line)
+		f.size += len(line) + 1
+		f.modTime = at
+	}
+	// The cap keeps what was filled: it trims only what is added later.
+	r.logMax = max(r.logMax, len(f.lines)+DefaultLogMaxLines)
+}
+
 // stamp is a log timestamp: "Mar  3 18:07:36".
 func (r *Router) stamp(t time.Time) string { return t.In(r.loc).Format(stampLayout) }
 

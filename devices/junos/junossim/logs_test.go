@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mastership/mastership/devices/junos"
 )
 
 // Real lines, verbatim from junos-samples/logs (file named beside each).
@@ -577,5 +579,39 @@ func TestREHostnames(t *testing.T) {
 		if !strings.Contains(lines[i], w) || lineShape(LogMessages, lines[i]) == "" {
 			t.Errorf("line %d %q: want %q, a known shape", i, lines[i], w)
 		}
+	}
+}
+
+// TestFileListAndFill: a filled messages file is about the size asked,
+// and "file list detail" reports its size and time without its text.
+func TestFileListAndFill(t *testing.T) {
+	r := mustRouter(t, Device{Name: "r1", LogFillBytes: 100_000}, newFakeClock())
+	lines, _ := r.Log("messages")
+	size := 0
+	for _, l := range lines {
+		size += len(l) + 1
+	}
+	if size < 100_000 || size > 101_000 {
+		t.Fatalf("messages holds %d bytes, want about 100000", size)
+	}
+	reply := r.ReplyTo("file-list", "1", []byte(junos.FileListRPC("messages")))
+	if len(reply) > 2000 {
+		t.Errorf("file-list reply is %d bytes: it must not carry the file", len(reply))
+	}
+	infos, err := junos.DecodeFileList(reply)
+	if err != nil || len(infos) != 1 {
+		t.Fatal(infos, err)
+	}
+	info := infos[0]
+	if !info.Exists || info.Size != int64(size) || info.Path != "/var/log/messages" || info.ModTime.IsZero() {
+		t.Errorf("file-list says %+v, file has %d bytes", info, size)
+	}
+	infos, err = junos.DecodeFileList(r.ReplyTo("file-list", "2", []byte(junos.FileListRPC("nosuch"))))
+	if err != nil || len(infos) != 0 {
+		t.Errorf("missing file: %+v, %v", infos, err)
+	}
+	infos, err = junos.DecodeFileList(r.ReplyTo("file-list", "3", []byte(junos.FileListRPC("/var/log/m*"))))
+	if err != nil || len(infos) != 2 || infos[0].Path != "/var/log/mastership" || infos[1].Path != "/var/log/messages" {
+		t.Errorf("pattern: %+v, %v", infos, err)
 	}
 }

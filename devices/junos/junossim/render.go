@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -471,6 +473,60 @@ func (r *Router) renderLogFile(w *replyWriter, op string, body []byte) {
 	w.b.WriteString(">\n")
 	_, _ = fileText.WriteString(&w.b, text) // bytes.Buffer writes never fail
 	w.b.WriteString("</file-content>\n")
+}
+
+// renderFileList answers "file list detail PATH" for one log file, shaped
+// like the real reply (file-list.single-file-detail.pyez.xml), or, for a
+// file the router does not have, with the "No such file or directory"
+// output of get-system-core-dumps.none.pyez.xml. It reads the file's size
+// and time without rendering its text: asking costs the router little,
+// which is the point of asking.
+func (r *Router) renderFileList(w *replyWriter, body []byte) {
+	var req struct {
+		Path string `xml:"path"`
+	}
+	if err := xml.Unmarshal(body, &req); err != nil || strings.TrimSpace(req.Path) == "" {
+		renderRPCError(w, "protocol", "missing-element", "syntax error, expecting <path>", "path")
+		return
+	}
+	name := strings.TrimSpace(req.Path)
+	// A pattern ("/var/log/m*") lists every file it matches, as the CLI's
+	// "file list /var/log/m* detail" does.
+	var names []string
+	if dir, pat, ok := strings.Cut(name, "/var/log/"); ok && dir == "" {
+		for n := range r.logs {
+			if m, err := path.Match(pat, n); err == nil && m {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names)
+	w.b.WriteString("<directory-list")
+	w.attr("root-path", name)
+	w.attr("junos:seconds", strconv.FormatInt(r.cursor.Unix(), 10))
+	w.attr("junos:style", "verbose")
+	w.b.WriteString(">\n")
+	if len(names) == 0 {
+		w.text("output", name+": No such file or directory")
+		w.b.WriteString("</directory-list>\n")
+		return
+	}
+	w.b.WriteString("<directory name=\"\">\n")
+	for _, base := range names {
+		f := r.logs[base]
+		w.open("file-information", "")
+		w.text("file-name", "/var/log/"+base)
+		w.b.WriteString("<file-permissions junos:format=\"-rw-rw----\">660</file-permissions>\n")
+		w.text("file-owner", "root")
+		w.text("file-group", "wheel")
+		w.text("file-links", "1")
+		w.text("file-size", strconv.Itoa(f.size))
+		w.b.WriteString("<file-date junos:format=\"" + f.modTime.In(r.loc).Format("Jan _2 15:04") + "\">" +
+			strconv.FormatInt(f.modTime.Unix(), 10) + "</file-date>\n")
+		w.close("file-information")
+	}
+	w.text("total-files", strconv.Itoa(len(names)))
+	w.b.WriteString("</directory>\n</directory-list>\n")
 }
 
 // renderRPCError writes a Junos rpc-error; badElement may be empty.

@@ -234,6 +234,7 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 	}
 	born = born.Truncate(time.Hour)
 	r.initLogsLocked(born)
+	r.fillLocked(born, d.LogFillBytes)
 	// The configuration was last committed an hour before the start, or
 	// before the first commit of the story.
 	r.redundancy = d.Redundancy.apply(builtinRedundancy(d.Topology))
@@ -348,6 +349,8 @@ func (r *Router) ReplyTo(op, messageID string, body []byte) []byte {
 		r.renderUptime(w, now)
 	case "get-log", "file-show":
 		r.renderLogFile(w, op, body)
+	case "file-list":
+		r.renderFileList(w, body)
 	case "get-configuration":
 		r.renderConfiguration(w, body)
 	case "get-commit-information":

@@ -120,6 +120,11 @@ type Device struct {
 	// LogMaxLines caps each log file; the oldest lines go first. Zero
 	// means DefaultLogMaxLines.
 	LogMaxLines int `yaml:"log_max_lines,omitempty"`
+	// LogFillBytes fills /var/log/messages at the start with routine
+	// lines (cron, sshd) up to about this many bytes, as a busy router's
+	// file is: real ones are configured for 1–10 MB. The cap on lines is
+	// raised to hold them. Zero: no filling. (Issue 17: router cost.)
+	LogFillBytes int `yaml:"log_fill_bytes,omitempty"`
 	// MastershipLog says whether the router keeps /var/log/mastership.
 	// nil means the platform's default: every topology but srx-cluster,
 	// whose failover is chassis-cluster redundancy groups and which has
@@ -779,6 +784,9 @@ func (sc Scenario) validate(where func(path string) string) error {
 		validReadiness(p, d, bad) // switchover readiness (issue 16)
 		if raw.LogMaxLines < 0 {
 			bad(p+".log_max_lines", "negative log_max_lines")
+		}
+		if raw.LogFillBytes < 0 || raw.LogFillBytes > 1<<30 {
+			bad(p+".log_fill_bytes", "log_fill_bytes must be between 0 and 1 GiB")
 		}
 		seenExpect := map[Expectation]bool{}
 		for j, e := range raw.Expect {

@@ -1044,3 +1044,73 @@ func BenchmarkClassify(b *testing.B) {
 		rules.Classify("r1", lines[i%len(lines)])
 	}
 }
+
+// TestJunosFilterPassesEveryRuleLine is issue 17's filter test: every line
+// a built-in rule turns into an event — every shared sample line of a
+// syslog file, every synthetic test line — passes the Junos match filter
+// junos-config prints, read as the POSIX ERE Junos applies to the
+// message (its tag and text). And the filter is one Junos accepts: no "/"
+// or "%", no ".", no leading "!".
+func TestJunosFilterPassesEveryRuleLine(t *testing.T) {
+	pattern := JunosFilterPattern()
+	if strings.ContainsAny(pattern, "/%.\"") || strings.HasPrefix(pattern, "!") {
+		t.Fatalf("filter %q has a character Junos match refuses or reads otherwise", pattern)
+	}
+	filter, err := regexp.CompilePOSIX(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := mustBuiltinRules(t)
+	passes := func(l devices.LogLine) bool {
+		text := l.Message
+		if l.Tag != "" {
+			text = l.Tag + ": " + text
+		}
+		return filter.MatchString(text)
+	}
+	clock := syslog.DeviceClock{Now: time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)}
+	checked := 0
+	want := sampleEvents()
+	for _, name := range rulesSampleLogs(t) {
+		if logFileOf(name) != "messages" {
+			continue // /var/log/mastership is not a syslog file
+		}
+		for i, raw := range rulesReadLines(t, rulesSample(t, "logs", name)) {
+			if _, event := want[name+":"+strconv.Itoa(i+1)]; !event {
+				continue
+			}
+			checked++
+			if line := syslog.ParseLine("messages", raw, clock); !passes(line) {
+				t.Errorf("%s:%d does not pass the filter: %q", name, i+1, raw)
+			}
+		}
+	}
+	for _, c := range synthCases() {
+		if c.line.File != "messages" {
+			continue
+		}
+		if _, ok := rules.ClassifyFrom("r1", c.loggedBy, c.line); !ok {
+			continue
+		}
+		checked++
+		if !passes(c.line) {
+			t.Errorf("%s: %q does not pass the filter", c.name, c.line.Raw)
+		}
+	}
+	if checked < 30 {
+		t.Errorf("only %d rule lines checked", checked)
+	}
+	// The agent's own NETCONF logins are not kept: they are what makes
+	// messages change at every poll.
+	login := syslog.ParseLine("messages", "Mar 20 10:00:00  re0 sshd[4242]: Accepted publickey for mastership from 192.0.2.10 port 40000 ssh2", clock)
+	if passes(login) {
+		t.Errorf("the agent's SSH login passes the filter: the file would change at every poll")
+	}
+	cfg, err := JunosConfig("")
+	if err != nil || !strings.Contains(cfg, "set system syslog file mastership-events match \""+pattern+"\"\n") {
+		t.Errorf("JunosConfig: %v\n%s", err, cfg)
+	}
+	if _, err := JunosConfig("../etc/passwd"); err == nil {
+		t.Error("a path as file name was accepted")
+	}
+}

@@ -22,6 +22,10 @@ import (
 //     one second, say), the last occurrence of the fingerprints is among
 //     the new lines, and searching for it alone would skip them.
 //
+// The cursor's Head is the fingerprint of the file's first line: when it
+// differs, the file was turned over, whatever its size, and line N means
+// nothing: the place is then only where the old tail is found again.
+//
 // The place is line N when the fingerprints match there; otherwise the
 // last occurrence of the fingerprints (the front of the file was cut, or
 // the cursor has no "@N"); otherwise the file was rotated or cleared.
@@ -99,9 +103,10 @@ func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines
 		return nil, cur, info
 	}
 	var start int
+	head := fmtFingerprint(fingerprint(all[0]))
 	if info.First {
 		start = max(0, len(all)-firstTail)
-	} else if p, ok := findPlace(all, cur.Tail); ok {
+	} else if p, ok := findPlace(all, cur.Tail, cur.Head == "" || cur.Head == head); ok {
 		start = p
 	} else {
 		info.Rotated = true
@@ -134,6 +139,7 @@ func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines
 	}
 	next = cur
 	next.Tail = tailOf(all)
+	next.Head = head
 	next.Lines = cur.Lines + int64(len(lines))
 	if opt.Parse != nil {
 		for i := len(lines) - 1; i >= 0; i-- {
@@ -239,7 +245,12 @@ func readTail(tail []string) (fps []uint64, hint int, ok bool) {
 }
 
 // findPlace returns the index of the first line after the cursor's place.
-func findPlace(lines []string, tail []string) (int, bool) {
+// sameHead says the file still starts with the line it started with (or
+// the cursor does not know): only then is line N, the hint, tried first.
+// A file whose first line changed was turned over or cleared, and only
+// the old tail itself, found anywhere, says otherwise (the front of a
+// file cut by a size cap).
+func findPlace(lines []string, tail []string, sameHead bool) (int, bool) {
 	fps, hint, ok := readTail(tail)
 	if !ok {
 		return 0, false
@@ -247,7 +258,7 @@ func findPlace(lines []string, tail []string) (int, bool) {
 	k := len(fps)
 	if k == 0 {
 		// Only a count: the content read had no lines.
-		if hint >= 0 && hint <= len(lines) {
+		if sameHead && hint >= 0 && hint <= len(lines) {
 			return hint, true
 		}
 		return 0, false
@@ -260,7 +271,7 @@ func findPlace(lines []string, tail []string) (int, bool) {
 		}
 		return true
 	}
-	if hint >= k && hint <= len(lines) && matchesAt(hint) {
+	if sameHead && hint >= k && hint <= len(lines) && matchesAt(hint) {
 		return hint, true
 	}
 	for end := len(lines); end >= k; end-- {

@@ -324,3 +324,36 @@ func ExampleTakeNewLines() {
 	// [d] 3
 	// [e] true
 }
+
+// TestTakeNewLinesRotatedPastOldSize: a file turned over between two reads
+// whose new generation already holds more lines than the old one did, and
+// whose last lines even repeat the old tail's shape, is recognised as
+// rotated by its first line (the cursor's Head): every line of the new
+// file after the last one read is taken, none lost, none twice.
+func TestTakeNewLinesRotatedPastOldSize(t *testing.T) {
+	opt := TakeOptions{Parse: parseMastership, FirstTail: 1000}
+	old := logFile([]string{"Jan 12 20:59:00 re0 newsyslog[1]: logfile turned over"}, commits(0, 10))
+	first, cur, _ := TakeNewLines(old, devices.LogCursor{}, opt)
+	if len(first) != 11 || cur.Head == "" {
+		t.Fatalf("first read took %d lines, head %q", len(first), cur.Head)
+	}
+	// Lines 10..12 landed in the old file after the read (reading the
+	// turned-over file is issue 15's); the new one got 13..40.
+	fresh := logFile([]string{"Jan 12 21:00:13 re0 newsyslog[2]: logfile turned over"}, commits(13, 40))
+	if len(fresh) <= len(old) {
+		t.Fatal("test needs the new file larger than the old")
+	}
+	got, next, info := TakeNewLines(fresh, cur, opt)
+	if !info.Rotated {
+		t.Errorf("rotation not recognised: %+v", info)
+	}
+	want := append([]string{"Jan 12 21:00:13 re0 newsyslog[2]: logfile turned over"}, commits(13, 40)...)
+	if !slices.Equal(got, want) {
+		t.Errorf("took %d lines after the rotation, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	// The next read of the same file finds its place again.
+	again, _, info := TakeNewLines(fresh+commits(40, 41)[0]+"\n", next, opt)
+	if info.Rotated || !slices.Equal(again, commits(40, 41)) {
+		t.Errorf("read after the rotation: %v %+v", again, info)
+	}
+}
