@@ -70,7 +70,10 @@ func refreshFleet(t *testing.T, dev junossim.Device, clock *junossim.Clock) (*ju
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fleet, inv.Devices, &Auditor{Poller: &Poller{Now: clock.Now, Cursors: st, Refresh: &Refresher{}}, Store: st, Historian: hist}
+	return fleet, inv.Devices, &Auditor{Poller: &Poller{Now: clock.Now, Cursors: st,
+		// As the daemon builds it (cmd/mastership run): software and
+		// configuration cached, the replication state read rarely.
+		Refresh: &Refresher{}, Readiness: NewReadinessMemory()}, Store: st, Historian: hist}
 }
 
 // TestSteadyStatePollAsksOnlyWhatMayHaveChanged is issue 17's counting

@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
 	"github.com/mastership/mastership/devices/junos/junossim"
 	"github.com/mastership/mastership/devices/readiness"
 )
@@ -116,5 +119,49 @@ func TestCheckReadiness(t *testing.T) {
 	if first, _, _ := strings.Cut(r.stdout, "\n"); !strings.Contains(first, "MASTERSHIP WARNING - mismatch: ") ||
 		!strings.Contains(first, "; switchover not ready: backup runs 21.4R3-S5.4, master 22.2R3.15 |") {
 		t.Errorf("status line %q", first)
+	}
+}
+
+// TestCheckReadinessSeverity: readiness.severity per device: critical
+// makes a not-ready router CRITICAL, off shows and raises nothing, and
+// the default (warning) is WARNING, all against the same router.
+func TestCheckReadinessSeverity(t *testing.T) {
+	_, inv := startFleet(t, readinessFleet())
+	loaded, err := inventory.LoadInventory(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := loaded.Device("mismatch")
+	if !ok {
+		t.Fatal("no mismatch router in the fleet")
+	}
+	var extra strings.Builder
+	for _, sev := range []string{"critical", "off"} {
+		fmt.Fprintf(&extra, "  - {name: mismatch-%s, host: %s, port: %d, readiness: {severity: %s}}\n", sev, d.Host, d.Port, sev)
+	}
+	f, err := os.OpenFile(inv, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(extra.String()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, tt := range []struct {
+		device   string
+		code     int
+		shown    bool
+		stateWas string
+	}{
+		{"mismatch", 1, true, "WARNING"},
+		{"mismatch-critical", 2, true, "CRITICAL"},
+		{"mismatch-off", 0, false, "OK"},
+	} {
+		r := runCLI(t, "check", tt.device, "--inventory", inv)
+		line, _, _ := strings.Cut(r.stdout, "\n")
+		if r.code != tt.code || !strings.HasPrefix(line, "MASTERSHIP "+tt.stateWas+" - ") ||
+			strings.Contains(line, "switchover not ready") != tt.shown {
+			t.Errorf("%s: exit %d, %q; want exit %d, %s, readiness shown %v", tt.device, r.code, line, tt.code, tt.stateWas, tt.shown)
+		}
 	}
 }
