@@ -57,8 +57,18 @@ const (
 type Inventory struct {
 	// Path is the file the inventory was read from, as given.
 	Path string
-	// Devices are in file order, with defaults and groups applied.
+	// Devices are in file order, with defaults and groups applied; those
+	// read from NetBox (by Resolve) follow, in NetBox's order.
 	Devices []Device
+	// NetBox is the inventory's netbox section; nil when it has none.
+	NetBox *NetBox
+
+	// base keeps defaults and groups for merging NetBox's devices in.
+	base *mergeBase
+	// sourceWarnings are problems met while reading the device sources
+	// (a NetBox device without a name, a stale cache), reported first by
+	// Warnings.
+	sourceWarnings []string
 }
 
 // Device is one router with every inherited setting resolved: code that
@@ -80,8 +90,12 @@ type Device struct {
 	// Tags is the union of the tags of defaults, the groups in order and
 	// the device, without duplicates.
 	Tags []string
-	// Groups are the groups the device listed, in its order.
+	// Groups are the groups the device listed, in its order (for a device
+	// from NetBox: the groups named like its role and its tags).
 	Groups []string
+	// Platform and Role are NetBox's platform and role slugs, for devices
+	// read from NetBox; "" otherwise.
+	Platform, Role string
 	// ExpectedREs is how many REs the device should have alive; 0 means not
 	// set: use the most REs seen in stored history.
 	ExpectedREs int
@@ -221,7 +235,7 @@ func quoteList(ss []string) string {
 // are computed from the files as they are now, one line each, in a stable
 // order, and never contain a secret.
 func (inv *Inventory) Warnings() []string {
-	var out []string
+	out := slices.Clone(inv.sourceWarnings)
 	seen := map[string]bool{}
 	checkFile := func(kind, path string) {
 		if path == "" || seen[kind+"\x00"+path] {

@@ -69,6 +69,15 @@ func TestInvalidInventories(t *testing.T) {
 			`testdata/invalid-bad-session.yml:2: defaults: session: "sticky" is not one of per-poll, persistent`},
 		{"invalid-yaml-syntax.yml",
 			"testdata/invalid-yaml-syntax.yml:4: YAML syntax error: did not find expected '-' indicator"},
+		// netbox section (issue 18)
+		{"invalid-netbox-unknown-filter.yml",
+			"testdata/invalid-netbox-unknown-filter.yml:5: netbox.filters: rol: unknown key; did you mean role?"},
+		{"invalid-netbox-url-userinfo.yml",
+			"testdata/invalid-netbox-url-userinfo.yml:2: netbox.url: must not carry a user or password; put the API token in the variable token_env names"},
+		{"invalid-netbox-token-value.yml",
+			"testdata/invalid-netbox-token-value.yml:3: netbox.token_env: not an environment variable name (want the NAME of the variable holding the token, like NETBOX_TOKEN)"},
+		{"invalid-netbox-missing-url.yml",
+			"testdata/invalid-netbox-missing-url.yml:2: netbox.url: missing: NetBox's base URL, e.g. https://netbox.example.net"},
 		{"invalid-tags-not-list.yml",
 			"testdata/invalid-tags-not-list.yml:4: devices[0] (r1): tags: want a list, got a string"},
 		{"invalid-duplicate-key.yml",
@@ -299,7 +308,7 @@ func TestExampleInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := slices.Concat(topKeys(), commonKeys(), deviceOnlyKeys(), authKeys(), jumpHostKeys(), readinessKeys())
+	keys := slices.Concat(topKeys(), commonKeys(), deviceOnlyKeys(), authKeys(), jumpHostKeys(), readinessKeys(), netboxKeys(), netboxFilterKeys())
 	for _, k := range keys {
 		if !strings.Contains(string(data), k+":") {
 			t.Errorf("devices.example.yaml does not document %s", k)

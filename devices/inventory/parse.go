@@ -100,7 +100,7 @@ func deref[T any](p *T, def T) T {
 // Keys allowed at each level, as functions rather than package variables
 // so no caller can change them. Device-only keys are listed apart so that
 // using one under defaults or a group gets a precise message.
-func topKeys() []string { return []string{"defaults", "groups", "jump_hosts", "devices"} }
+func topKeys() []string { return []string{"defaults", "groups", "jump_hosts", "devices", "netbox"} }
 
 func commonKeys() []string {
 	return []string{"username", "port", "auth", "known_hosts", "host_key_policy", "timeout", "site", "tags",
@@ -188,15 +188,22 @@ func (p *parser) parse(data []byte) *Inventory {
 			p.jumpHostsSection(v)
 		case "devices":
 			devicesNode = v
+		case "netbox":
+			inv.NetBox = p.netbox(v)
 		default:
 			p.UnknownKey(k, "", key, topKeys(), "unknown top-level key")
 		}
 	})
 
+	if inv.NetBox != nil {
+		// The devices NetBox lists are merged in later, by Resolve,
+		// with the same defaults and groups.
+		inv.base = &mergeBase{p: p, defaults: defaults, groups: groups}
+	}
 	if devicesNode == nil || strictyaml.IsNull(devicesNode) {
 		// After another error (a misspelt "devices" key, say), this one
-		// is only a consequence.
-		if len(p.Errs) == 0 {
+		// is only a consequence. With netbox, the YAML may list none.
+		if len(p.Errs) == 0 && inv.NetBox == nil {
 			p.Errorf(root.Line, "devices", "missing: list at least one device")
 		}
 		return inv
@@ -205,7 +212,7 @@ func (p *parser) parse(data []byte) *Inventory {
 	if seq == nil {
 		return inv
 	}
-	if len(seq.Content) == 0 {
+	if len(seq.Content) == 0 && inv.NetBox == nil {
 		p.Errorf(seq.Line, "devices", "empty: list at least one device")
 	}
 	firstLine := map[string]int{}
@@ -298,16 +305,22 @@ func (p *parser) device(i int, n *yaml.Node, defaults *layer, groups map[string]
 	if len(p.Errs) > before {
 		return Device{}, false
 	}
+	return p.build(*name, *host, groupList, defaults, groups, &own), true
+}
 
+// build applies defaults, then the groups in order, then the device's own
+// layer, and resolves every inherited setting. It reports no errors, so
+// devices read from NetBox after parsing go through it too.
+func (p *parser) build(name, host string, groupList []string, defaults *layer, groups map[string]*layer, own *layer) Device {
 	var eff layer
 	eff.over(defaults)
 	for _, g := range groupList {
 		eff.over(groups[g])
 	}
-	eff.over(&own)
+	eff.over(own)
 	d := Device{
-		Name:     *name,
-		Host:     *host,
+		Name:     name,
+		Host:     host,
 		Port:     deref(eff.port, DefaultPort),
 		Username: deref(eff.username, ""),
 		Auth: Auth{
@@ -356,7 +369,7 @@ func (p *parser) device(i int, n *yaml.Node, defaults *layer, groups map[string]
 			d.KnownHosts = DefaultKnownHosts
 		}
 	}
-	return d, true
+	return d
 }
 
 // layer walks the keys of a defaults, group or device mapping into l.
