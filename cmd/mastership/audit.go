@@ -58,7 +58,7 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 			if o.timeout < 0 {
 				return usageError(fmt.Errorf("--timeout must be positive"))
 			}
-			inv, err := a.loadInventory(o.inventory)
+			inv, err := a.loadInventory(cmd.Context(), o.inventory)
 			if err != nil {
 				return usageError(err)
 			}

@@ -64,7 +64,7 @@ WARNING; each is printed under the status line with its evidence.`,
 			if len(args) != 1 {
 				return unknown(fmt.Errorf("give one DEVICE to check (mastership check DEVICE --inventory FILE)"))
 			}
-			inv, err := a.loadInventory(o.inventory)
+			inv, err := a.loadInventory(cmd.Context(), o.inventory)
 			if err != nil {
 				return unknown(err)
 			}

@@ -25,12 +25,14 @@ func defaultDBPath() string {
 	return "mastership.db"
 }
 
-// loadInventory loads the inventory and prints its warnings.
-func (a *app) loadInventory(path string) (*inventory.Inventory, error) {
+// loadInventory loads the inventory, with the devices of its NetBox
+// source if it has one (cached in the state directory), and prints its
+// warnings.
+func (a *app) loadInventory(ctx context.Context, path string) (*inventory.Inventory, error) {
 	if path == "" {
 		return nil, fmt.Errorf("--inventory is required")
 	}
-	inv, err := inventory.LoadInventory(path)
+	inv, err := inventory.Load(ctx, path, inventory.ResolveOptions{StateDir: filepath.Dir(defaultDBPath())})
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ listener, a changed host key, a hang after hello and a rejected password.`,
 			}
 			fmt.Fprintf(a.stdout, "Simulated fleet of %d Junos routers on 127.0.0.1; inventory %s\n\n", len(fleet.Devices()), invPath)
 
-			inv, err := a.loadInventory(invPath)
+			inv, err := a.loadInventory(cmd.Context(), invPath)
 			if err != nil {
 				return err
 			}

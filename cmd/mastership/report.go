@@ -113,7 +113,7 @@ func (a *app) report(ctx context.Context, o reportOptions) error {
 	}
 	var inv *inventory.Inventory
 	if o.inventory != "" {
-		if inv, err = a.loadInventory(o.inventory); err != nil {
+		if inv, err = a.loadInventory(ctx, o.inventory); err != nil {
 			return usageError(err)
 		}
 	} else if len(o.tags) > 0 {

@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mastership/mastership/devices/inventory"
 	"github.com/mastership/mastership/devices/maintenance"
 
 	"github.com/robfig/cron/v3"
@@ -111,7 +110,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	if o.spread < 0 || o.spread > 0.9 || o.concurrency < 1 || o.retries < 0 || o.grace < 0 || o.retention <= 0 {
 		return usageError(errors.New("--spread must be 0..0.9, --concurrency ≥ 1, --retries, --grace ≥ 0 and --retention > 0"))
 	}
-	inv, err := a.loadInventory(o.inventory)
+	inv, err := a.loadInventory(ctx, o.inventory)
 	if err != nil {
 		return usageError(err)
 	}
@@ -267,7 +266,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	for {
 		select {
 		case <-hup:
-			fresh, err := inventory.LoadInventory(o.inventory)
+			fresh, err := a.loadInventory(ctx, o.inventory)
 			if err != nil {
 				a.log.Error("SIGHUP: inventory not reloaded, keeping the old one", "error", err)
 				continue

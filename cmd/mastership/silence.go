@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,7 @@ maintenance field (docs/inventory.md).`,
 			if strings.TrimSpace(o.reason) == "" {
 				return usageError(errors.New("--reason: say why, e.g. --reason \"RE0 replacement\": it is shown with every finding it silences"))
 			}
-			names, err := a.silenceTargets(args, o)
+			names, err := a.silenceTargets(cmd.Context(), args, o)
 			if err != nil {
 				return err
 			}
@@ -113,7 +114,7 @@ maintenance field (docs/inventory.md).`,
 // silenceTargets are the devices named and those with the tags. With an
 // inventory, a name not in it or a tag no device has is an error, as for
 // audit: a typo must not silence nothing while looking as if it worked.
-func (a *app) silenceTargets(args []string, o silenceOptions) ([]string, error) {
+func (a *app) silenceTargets(ctx context.Context, args []string, o silenceOptions) ([]string, error) {
 	if len(args) == 0 && len(o.tags) == 0 {
 		return nil, usageError(errors.New("name the devices, or give --tag with --inventory"))
 	}
@@ -123,7 +124,7 @@ func (a *app) silenceTargets(args []string, o silenceOptions) ([]string, error) 
 		}
 		return slices.Compact(slices.Sorted(slices.Values(args))), nil
 	}
-	inv, err := a.loadInventory(o.inventory)
+	inv, err := a.loadInventory(ctx, o.inventory)
 	if err != nil {
 		return nil, usageError(err)
 	}
