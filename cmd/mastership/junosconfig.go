@@ -30,7 +30,7 @@ func newJunosConfigCommand(a *app) *cobra.Command {
 				if inv == "" {
 					return usageError(errors.New("--device needs --inventory"))
 				}
-				loaded, err := a.loadInventory(inv)
+				loaded, err := a.loadInventory(cmd.Context(), inv)
 				if err != nil {
 					return usageError(err)
 				}
