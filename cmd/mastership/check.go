@@ -24,6 +24,8 @@ type checkOptions struct {
 	history   historyOptions
 	timeout   pluginTimeout
 	version   bool
+	via       string
+	maxAge    time.Duration
 }
 
 func newCheckCommand(a *app) *cobra.Command {
@@ -63,6 +65,17 @@ WARNING; each is printed under the status line with its evidence.`,
 			}
 			if len(args) != 1 {
 				return unknown(fmt.Errorf("give one DEVICE to check (mastership check DEVICE --inventory FILE)"))
+			}
+			if o.via != "" {
+				// The daemon's last poll: no inventory, no router.
+				if o.maxAge < 0 {
+					return unknown(fmt.Errorf("--max-age must be positive"))
+				}
+				state, err := a.checkVia(cmd.Context(), o.via, args[0], o.maxAge, time.Duration(o.timeout), o.json)
+				if err != nil {
+					return unknown(err)
+				}
+				return &exitError{Code: int(state)}
 			}
 			inv, err := a.loadInventory(cmd.Context(), o.inventory)
 			if err != nil {
@@ -147,6 +160,8 @@ WARNING; each is printed under the status line with its evidence.`,
 	})
 	f.VarP(&o.timeout, "timeout", "t", "hard deadline of the poll, as seconds (Nagios' -t 30) or a duration (45s, 2m); default: the device's inventory timeout")
 	f.BoolVarP(&o.version, "version", "V", false, "print the version and exit, as Nagios plugins do")
+	f.StringVar(&o.via, "via", "", "ask the daemon at URL (http://127.0.0.1:9728) for its last poll instead of polling the router")
+	f.DurationVar(&o.maxAge, "max-age", 0, "with --via: UNKNOWN when the daemon's poll is older than this (default: twice the daemon's interval)")
 	o.history.addFlags(f)
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mastership/mastership/devices/inventory"
 	"github.com/mastership/mastership/devices/maintenance"
 
 	"github.com/robfig/cron/v3"
@@ -145,14 +147,24 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	var ready atomic.Bool
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
-	addr, serveErr, err := metrics.Listen(lctx, metrics.ListenConfig{Addr: o.listen, AllowAllInterfaces: o.listenAll}, m.Handler(ready.Load), a.log)
+	var invMu sync.Mutex
+	current := inv
+	currentInventory := func() *inventory.Inventory {
+		invMu.Lock()
+		defer invMu.Unlock()
+		return current
+	}
+	// The JSON API (issue 18) beside /metrics, /healthz and /readyz.
+	mux := http.NewServeMux()
+	(&apiServer{a: a, st: st, hist: hist, spec: o.spec, sched: sched, inventory: currentInventory,
+		ready: ready.Load, now: time.Now}).register(mux)
+	mux.Handle("/", m.Handler(ready.Load))
+	addr, serveErr, err := metrics.Listen(lctx, metrics.ListenConfig{Addr: o.listen, AllowAllInterfaces: o.listenAll}, mux, a.log)
 	if err != nil {
 		return usageError(fmt.Errorf("--listen: %w", err))
 	}
 	a.log.Info("serving metrics", "addr", addr.String())
 
-	var invMu sync.Mutex
-	current := inv
 	// The inventory's maintenance windows as of its latest reload.
 	hist.Maintenance = func(name string) []maintenance.Window {
 		invMu.Lock()

@@ -46,6 +46,10 @@ type deviceView struct {
 	// Readiness is the switchover readiness verdict (issue 16), absent
 	// where it does not apply.
 	Readiness *readinessView `json:"readiness,omitempty"`
+
+	// PollSeconds is how long the poll took (issue 18): check --via
+	// gives it as poll_time from the daemon's document.
+	PollSeconds float64 `json:"poll_seconds"`
 }
 
 // switchoverView is one change of master, as report --kind switchovers
@@ -154,6 +158,7 @@ func newDeviceView(p devices.Poll, a devices.Assessment) deviceView {
 		Transitions: []transitionView{}, Findings: []findingView{},
 		Notes:       append([]string{}, devices.Notes(p)...),
 		Switchovers: []switchoverView{},
+		PollSeconds: p.Finished.Sub(p.Started).Seconds(),
 	}
 	if p.Error != "" {
 		v.Error = &errorView{Kind: p.ErrorKind, Message: p.Error}
