@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/mastership/mastership/devices/inventory"
 	"github.com/mastership/mastership/schedule"
 	"github.com/mastership/mastership/store"
+	"github.com/mastership/mastership/store/report"
 )
 
 // The daemon's read-only JSON API (issue 18), served beside /metrics. It
@@ -78,6 +80,7 @@ func (s *apiServer) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/findings", s.handle(s.findings, []string{"site", "tag", "since"}))
 	mux.HandleFunc("GET /api/v1/switchovers", s.handle(s.switchovers, []string{"site", "tag", "since"}))
 	mux.HandleFunc("GET /api/v1/runs", s.handle(s.runs, []string{"since", "limit"}))
+	mux.HandleFunc("GET /{$}", s.page)
 	// Anything else under /api/ is a JSON 404, not the text one.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPI(w, http.StatusNotFound, apiError{Error: "no such endpoint: " + r.URL.Path})
@@ -297,4 +300,33 @@ func (s *apiServer) runs(ctx context.Context, _ *http.Request, sel selection) (a
 		}
 	}
 	return out, nil
+}
+
+// page is the live fleet page: the HTML report built from the store at
+// each request. It refreshes itself through the Refresh response header,
+// not a meta refresh: the report stays the same self-contained document
+// that `report --format html` writes (no script, no http-equiv).
+func (s *apiServer) page(w http.ResponseWriter, r *http.Request) {
+	var buf strings.Builder
+	err := report.WriteHTML(r.Context(), s.st, &buf, report.GatherOptions{Now: s.now(), Inventory: s.inventory().Devices})
+	if err != nil {
+		s.a.log.Error("live page", "error", err)
+		http.Error(w, "the fleet page could not be built: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Refresh", strconv.Itoa(int(s.refresh().Seconds())))
+	_, _ = io.WriteString(w, buf.String()) // the browser went away
+}
+
+// refresh is how often the live page reloads: once an audit, between 10 s
+// and 5 min.
+func (s *apiServer) refresh() time.Duration {
+	next := schedule.NextRuns(s.sched, s.now(), 2)
+	d := time.Minute
+	if len(next) == 2 {
+		d = next[1].Sub(next[0])
+	}
+	return min(max(d, 10*time.Second), 5*time.Minute)
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,6 +79,25 @@ func TestDaemonAPIAndCheckVia(t *testing.T) {
 	}
 	var e apiError
 	getJSON(t, d, "/api/v1/devices/nope", 404, &e)
+
+	// The live page: the fleet report, built now, reloading itself.
+	resp, err := http.Get("http://" + d.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Refresh") != "10" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET / = %d, Refresh %q, Content-Type %q", resp.StatusCode, resp.Header.Get("Refresh"), resp.Header.Get("Content-Type"))
+	}
+	for _, name := range []string{"backup-gone", "healthy", "elsewhere"} {
+		if !strings.Contains(string(page), name) {
+			t.Errorf("the live page does not show %s", name)
+		}
+	}
+	if code, _ := d.get(t, "/nope"); code != 404 {
+		t.Errorf("GET /nope = %d, want 404", code)
+	}
 
 	// check --via: the verdict check gives, and no session with the
 	// router. An audit between the two counts would open one: then the

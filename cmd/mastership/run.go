@@ -46,7 +46,9 @@ func newRunCommand(a *app) *cobra.Command {
 		Use:   "run --inventory FILE --schedule SPEC",
 		Short: "The daemon: audit the fleet on a schedule, keep history, serve metrics",
 		Long: `run audits the whole inventory on a cron schedule and serves Prometheus
-metrics, /healthz and /readyz on --listen (loopback unless --listen-all).
+metrics, /healthz, /readyz, the read-only JSON API (/api/v1/…, see
+docs/daemon.md) and the live fleet page (/) on --listen (loopback unless
+--listen-all).
 
 Schedules: 5 fields (minute hour day month weekday), 6 with seconds first,
 descriptors (@hourly, @daily, @every 5m) and a CRON_TZ=Zone prefix. An
@@ -77,7 +79,7 @@ from the next slot on, the others poll them.`,
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
 	dbFlag(f, &o.db, defaultDBPath(), "")
 	f.StringVar(&o.spec, "schedule", "", "cron schedule of the audits, e.g. '@every 5m' or '*/10 * * * *'")
-	f.StringVar(&o.listen, "listen", "127.0.0.1:9728", "address of /metrics, /healthz and /readyz")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:9728", "address of /metrics, /healthz, /readyz, /api/v1/… and the fleet page /")
 	f.BoolVar(&o.listenAll, "listen-all", false, "allow --listen on all interfaces (0.0.0.0, ::)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "check the schedule and inventory, print the next 3 audit times, and exit")
 	f.IntVar(&o.concurrency, "concurrency", 32, "devices polled at once")
