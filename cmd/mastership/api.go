@@ -233,7 +233,21 @@ func (s *apiServer) view(ctx context.Context, p devices.Poll) (deviceView, error
 	if err != nil {
 		return deviceView{}, fmt.Errorf("findings of %s: %w", p.Device, err)
 	}
-	return s.a.view(ctx, s.st, s.hist, p, fs)
+	v, err := s.a.view(ctx, s.st, s.hist, p, fs)
+	if err != nil {
+		return deviceView{}, err
+	}
+	// The switchover readiness verdict the daemon stored with the poll,
+	// judged as check judges it (the inventory's readiness.severity).
+	rs, err := s.st.Readinesses(ctx, store.Filter{Devices: []string{p.Device}})
+	if err != nil {
+		return deviceView{}, fmt.Errorf("readiness of %s: %w", p.Device, err)
+	}
+	if len(rs) == 1 {
+		d, _ := s.inventory().Device(p.Device)
+		v = v.withReadiness(rs[0].Verdict, true, d)
+	}
+	return v, nil
 }
 
 // sites maps each polled device to its site, for rows that carry none.

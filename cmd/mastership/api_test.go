@@ -126,8 +126,21 @@ func TestDaemonAPIAndCheckVia(t *testing.T) {
 	if !proved {
 		t.Fatal("an audit ran during every attempt to count sessions")
 	}
-	if r := runCLI(t, "check", "healthy", "--via", url, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"state": "OK"`) {
-		t.Errorf("check --via --json: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	// --via --json is the document check --json gives polling the router.
+	for _, name := range []string{"healthy", "backup-gone"} {
+		via, direct := runCLI(t, "check", name, "--via", url, "--json"), runCLI(t, "check", name, "--inventory", inv, "--json")
+		var vv, dv deviceView
+		if err := json.Unmarshal([]byte(via.stdout), &vv); err != nil {
+			t.Fatalf("check %s --via --json: %v\n%s", name, err, via.stdout)
+		}
+		if err := json.Unmarshal([]byte(direct.stdout), &dv); err != nil {
+			t.Fatalf("check %s --json: %v\n%s", name, err, direct.stdout)
+		}
+		if via.code != direct.code || vv.State != dv.State || vv.Summary != dv.Summary || (vv.Readiness == nil) != (dv.Readiness == nil) ||
+			(vv.Readiness != nil && vv.Readiness.Verdict != dv.Readiness.Verdict) {
+			t.Errorf("%s: --via says exit %d %s %q (readiness %+v), check says exit %d %s %q (readiness %+v)", name,
+				via.code, vv.State, vv.Summary, vv.Readiness, direct.code, dv.State, dv.Summary, dv.Readiness)
+		}
 	}
 	// Data older than --max-age is UNKNOWN, as is a device the daemon
 	// never polled.
