@@ -172,3 +172,15 @@ func countRuns(t *testing.T, d *daemon) int {
 	getJSON(t, d, "/api/v1/runs", 200, &runs)
 	return len(runs)
 }
+
+func TestLoopbackOnly(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:9728": true, "127.0.0.2:0": true, "[::1]:9728": true, "localhost:9728": true,
+		"0.0.0.0:9728": false, ":9728": false, "[::]:9728": false, "192.0.2.1:9728": false,
+		"metrics.example.net:9728": false, "garbage": false,
+	} {
+		if got := loopbackOnly(addr); got != want {
+			t.Errorf("loopbackOnly(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}

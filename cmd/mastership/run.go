@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -156,10 +157,17 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		defer invMu.Unlock()
 		return current
 	}
-	// The JSON API (issue 18) beside /metrics, /healthz and /readyz.
+	// The JSON API and the live page (issue 18) beside /metrics,
+	// /healthz and /readyz. They show the fleet's state to whoever can
+	// reach the port, and this build has no token or TLS for them yet:
+	// served on loopback only, never beyond it.
 	mux := http.NewServeMux()
-	(&apiServer{a: a, st: st, hist: hist, spec: o.spec, sched: sched, inventory: currentInventory,
-		ready: ready.Load, now: time.Now}).register(mux)
+	if loopbackOnly(o.listen) {
+		(&apiServer{a: a, st: st, hist: hist, spec: o.spec, sched: sched, inventory: currentInventory,
+			ready: ready.Load, now: time.Now}).register(mux)
+	} else {
+		a.log.Warn("the JSON API and the live page are served on loopback only: not on " + o.listen)
+	}
 	mux.Handle("/", m.Handler(ready.Load))
 	addr, serveErr, err := metrics.Listen(lctx, metrics.ListenConfig{Addr: o.listen, AllowAllInterfaces: o.listenAll}, mux, a.log)
 	if err != nil {
@@ -305,4 +313,19 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 			return nil
 		}
 	}
+}
+
+// loopbackOnly reports whether listen (host:port) binds to loopback only:
+// localhost or a loopback address. Anything else, a name included, may
+// reach other hosts.
+func loopbackOnly(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
