@@ -54,6 +54,8 @@ you which routers have lost a Routing Engine or carry alarms.`,
 	root.AddCommand(newAuditCommand(a), newCheckCommand(a), newReportCommand(a), newDemoCommand(a), newRunCommand(a),
 		newVersionCommand(a), newSilenceCommand(a),
 		newJunosConfigCommand(a)) // issue 17
+	// Packaging (issue 18): man pages and completions, hidden from help.
+	root.AddCommand(newGenerateDocsCommand())
 	// --version prints what `mastership version` prints.
 	// Not cobra's Version field: its template cannot say what is unknown.
 	root.Flags().BoolP("version", "", false, "print the version, as the version command does")
