@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mastership/mastership/schedule"
+	"github.com/mastership/mastership/schedule/alerting"
 	"github.com/mastership/mastership/schedule/metrics"
 )
 
@@ -39,6 +40,9 @@ type runOptions struct {
 	keepalive   time.Duration
 	shared      bool
 	history     historyOptions
+	// Alertmanager push (issue 18 part 4).
+	alertmanagers []string
+	amResend      time.Duration
 }
 
 func newRunCommand(a *app) *cobra.Command {
@@ -91,6 +95,9 @@ from the next slot on, the others poll them.`,
 	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "history older than this is pruned (at most hourly, after an audit)")
 	f.BoolVar(&o.shared, "shared", false, "share the fleet with other agents using the same database: each device polled by one agent per slot")
 	f.DurationVar(&o.keepalive, "keepalive", 30*time.Second, "SSH keepalive interval of idle persistent sessions (session: persistent); 0 turns keepalives off")
+	// Alertmanager push (issue 18 part 4).
+	f.StringSliceVar(&o.alertmanagers, "alertmanager", nil, "post alerts to this Alertmanager (base URL; repeat or comma-separate for an HA pair); use it or the shipped Prometheus rules, not both")
+	f.DurationVar(&o.amResend, "alertmanager-resend", time.Minute, "re-send firing alerts this often, with endsAt three intervals ahead")
 	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")
 	_ = cmd.MarkFlagRequired("schedule")
@@ -114,6 +121,10 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	}
 	if o.spread < 0 || o.spread > 0.9 || o.concurrency < 1 || o.retries < 0 || o.grace < 0 || o.retention <= 0 {
 		return usageError(errors.New("--spread must be 0..0.9, --concurrency ≥ 1, --retries, --grace ≥ 0 and --retention > 0"))
+	}
+	amURLs, err := alerting.ParseURLs(o.alertmanagers)
+	if err != nil || o.amResend <= 0 {
+		return usageError(fmt.Errorf("--alertmanager: %v; --alertmanager-resend must be > 0", err))
 	}
 	inv, err := a.loadInventory(ctx, o.inventory)
 	if err != nil {
@@ -174,6 +185,13 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		return usageError(fmt.Errorf("--listen: %w", err))
 	}
 	a.log.Info("serving metrics", "addr", addr.String())
+	// Alertmanager push (issue 18 part 4): the audit hands its result over
+	// and goes on; the pusher posts from its own goroutine.
+	var push *alertPusher
+	if len(amURLs) > 0 {
+		push = a.startAlertPusher(lctx, amURLs, o.amResend, m, "http://"+addr.String()+"/")
+		defer push.stop()
+	}
 
 	// The inventory's maintenance windows as of its latest reload.
 	hist.Maintenance = func(name string) []maintenance.Window {
@@ -258,6 +276,9 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 				inM[n] = open[n] != ""
 			}
 			m.ObserveMaintenance(inM)
+			if push != nil {
+				push.audited(alerting.Audit{Polls: res.Polls, Findings: res.Findings, InMaintenance: inM})
+			}
 		}
 		ready.Store(true)
 		a.log.Info("audit finished", "slot", slot, "run", res.Run.ID, "ok", res.Run.OK, "failed", res.Run.Failed, "interrupted", res.Run.Interrupted)
