@@ -123,8 +123,11 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		return usageError(errors.New("--spread must be 0..0.9, --concurrency ≥ 1, --retries, --grace ≥ 0 and --retention > 0"))
 	}
 	amURLs, err := alerting.ParseURLs(o.alertmanagers)
-	if err != nil || o.amResend <= 0 {
-		return usageError(fmt.Errorf("--alertmanager: %v; --alertmanager-resend must be > 0", err))
+	if err != nil {
+		return usageError(fmt.Errorf("--alertmanager: %w", err))
+	}
+	if o.amResend <= 0 {
+		return usageError(errors.New("--alertmanager-resend must be > 0"))
 	}
 	inv, err := a.loadInventory(ctx, o.inventory)
 	if err != nil {
@@ -268,17 +271,18 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		m.Forget(names)
 		// mastership_maintenance: which devices are in a window now, so
 		// alert rules can leave them out.
+		var inM map[string]bool // nil when the windows could not be read
 		if open, err := hist.MaintenanceAt(ctx, names, time.Now()); err != nil {
 			a.log.Warn("maintenance windows", "error", err)
 		} else {
-			inM := make(map[string]bool, len(names))
+			inM = make(map[string]bool, len(names))
 			for _, n := range names {
 				inM[n] = open[n] != ""
 			}
 			m.ObserveMaintenance(inM)
-			if push != nil {
-				push.audited(alerting.Audit{Polls: res.Polls, Findings: res.Findings, InMaintenance: inM})
-			}
+		}
+		if push != nil {
+			push.audited(alerting.Audit{Polls: res.Polls, Findings: res.Findings, InMaintenance: inM})
 		}
 		ready.Store(true)
 		a.log.Info("audit finished", "slot", slot, "run", res.Run.ID, "ok", res.Run.OK, "failed", res.Run.Failed, "interrupted", res.Run.Interrupted)
