@@ -282,7 +282,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 			m.ObserveMaintenance(inM)
 		}
 		if push != nil {
-			push.audited(alerting.Audit{Polls: res.Polls, Findings: res.Findings, InMaintenance: inM})
+			push.audited(alerting.Audit{Polls: res.Polls, Findings: res.Findings, Readiness: res.Readiness, InMaintenance: inM})
 		}
 		ready.Store(true)
 		a.log.Info("audit finished", "slot", slot, "run", res.Run.ID, "ok", res.Run.OK, "failed", res.Run.Failed, "interrupted", res.Run.Interrupted)

@@ -20,14 +20,14 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 )
 
 // The alert names, as in mastership.rules.yml.
 const (
-	NameAliveSetShort   = "MastershipAliveSetShort"
-	NameFindingCritical = "MastershipFindingCritical"
-	NameFindingOpen     = "MastershipFindingOpen"
-	// NameSwitchoverNotReady is for the readiness hook in Desired.
+	NameAliveSetShort      = "MastershipAliveSetShort"
+	NameFindingCritical    = "MastershipFindingCritical"
+	NameFindingOpen        = "MastershipFindingOpen"
 	NameSwitchoverNotReady = "MastershipSwitchoverNotReady"
 )
 
@@ -69,6 +69,8 @@ type Audit struct {
 	Polls []devices.Poll
 	// Findings are each device's open findings (nil: none judged).
 	Findings map[string][]devices.Finding
+	// Readiness is each polled device's switchover readiness verdict.
+	Readiness map[string]readiness.Verdict
 	// InMaintenance names the devices in a maintenance window now: their
 	// alive set is not alerted on, as the rules leave them out.
 	InMaintenance map[string]bool
@@ -107,12 +109,29 @@ func Desired(audit Audit) (alerts []Alert, polled Polled) {
 			})
 		}
 		alerts = append(alerts, findingAlerts(p, audit.Findings[p.Device], audit.GeneratorURL)...)
-		// Hook (issue 18 part 4): switchover readiness. When the readiness
-		// verdict (mastership_switchover_ready, issue 12/16) reaches the
-		// audit's result, add a NameSwitchoverNotReady alert here with
-		// severity warning and the failed conditions as its description.
+		if v, ok := audit.Readiness[p.Device]; ok && v.Verdict == readiness.NotReady {
+			alerts = append(alerts, notReadyAlert(p, v, audit.GeneratorURL))
+		}
 	}
 	return alerts, polled
+}
+
+// notReadyAlert says the router would not survive a switchover now, with
+// the failed conditions. Unlike the rule it has no 15-minute hold: the
+// verdict is the last audit's.
+func notReadyAlert(p devices.Poll, v readiness.Verdict, generator string) Alert {
+	var why []string
+	for _, r := range v.Reasons {
+		why = append(why, r.Code+": "+r.Text)
+	}
+	return Alert{
+		Labels: map[string]string{"alertname": NameSwitchoverNotReady, "device": p.Device, "site": p.Site, "severity": string(devices.SeverityWarning)},
+		Annotations: map[string]string{
+			"summary":     p.Device + ": not ready for a switchover",
+			"description": strings.Join(why, "\n"),
+		},
+		GeneratorURL: generator,
+	}
 }
 
 // findingAlerts is one alert per cause of the device's findings outside
@@ -196,7 +215,7 @@ type Sent map[string]Alert
 // alerts of an agent that died expire by themselves), and every alert
 // sent before that is no longer desired, resolved with endsAt now: the
 // clearing time. Previous alerts of a device whose poll read nothing
-// (polled false) are kept firing as they were: a router we cannot reach
+// (polled false) for its alive set or readiness are kept firing as they were: a router we cannot reach
 // has not healed. Those of a device the audit did not poll at all
 // (another agent's in a shared fleet, or cut off by a stop) are neither
 // resent nor resolved but forgotten: whoever polls it refreshes or
@@ -223,7 +242,7 @@ func Plan(prev Sent, desired []Alert, polled Polled, now time.Time, resend time.
 		if !ok {
 			continue
 		}
-		if !read && p.Labels["alertname"] == NameAliveSetShort {
+		if n := p.Labels["alertname"]; !read && (n == NameAliveSetShort || n == NameSwitchoverNotReady) {
 			p.EndsAt = ends
 			next[k] = p
 			continue

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/readiness"
 )
 
 func poll(name string, alive, expected int) devices.Poll {
@@ -52,6 +53,11 @@ func TestDesired(t *testing.T) {
 		{"findings by cause; maintenance left out", Audit{Polls: []devices.Poll{poll("r2", 2, 2)},
 			Findings: map[string][]devices.Finding{"r2": {warn, crit, quiet, warn}}},
 			[]string{"MastershipFindingCritical/r2/hardware/critical", "MastershipFindingOpen/r2/network/warning"}, Polled{"r2": true}},
+		{"not ready for a switchover; ready and unknown are not alerted", Audit{Polls: []devices.Poll{poll("r5", 2, 2), poll("r6", 2, 2), poll("r7", 2, 2)},
+			Readiness: map[string]readiness.Verdict{
+				"r5": {Verdict: readiness.NotReady, Reasons: []readiness.Reason{{Code: readiness.CodeBackupDown, Text: "re1 is down"}}},
+				"r6": {Verdict: readiness.Ready}, "r7": {Verdict: readiness.Unknown}}},
+			[]string{"MastershipSwitchoverNotReady/r5//warning"}, Polled{"r5": true, "r6": true, "r7": true}},
 		{"failed poll: findings still, no alive set", Audit{Polls: []devices.Poll{failed, {}},
 			Findings: map[string][]devices.Finding{"r4": {warn}}},
 			[]string{"MastershipFindingOpen/r4/network/warning"}, Polled{"r4": false}},
