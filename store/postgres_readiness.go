@@ -19,16 +19,9 @@ func (s *pgStore) SaveReadiness(ctx context.Context, r Readiness) error {
 }
 
 func (s *pgStore) saveReadiness(ctx context.Context, r Readiness) error {
-	if err := checkReadiness(r); err != nil {
+	reasons, unknown, err := readinessArgs(r)
+	if err != nil {
 		return err
-	}
-	reasons, err := readinessReasonsJSON(r.Reasons)
-	if err != nil {
-		return fmt.Errorf("reasons: %w", err)
-	}
-	unknown, err := readinessReasonsJSON(r.Unknown)
-	if err != nil {
-		return fmt.Errorf("unknown: %w", err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO readiness (device, site, checked_at, verdict, reasons, unknown)
 VALUES ($1, $2, $3, $4, $5, $6)

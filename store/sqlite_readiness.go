@@ -18,20 +18,13 @@ func (s *sqliteStore) SaveReadiness(ctx context.Context, r Readiness) error {
 }
 
 func (s *sqliteStore) saveReadiness(ctx context.Context, r Readiness) error {
-	if err := checkReadiness(r); err != nil {
+	reasons, unknown, err := readinessArgs(r)
+	if err != nil {
 		return err
 	}
 	at, err := nanos(r.CheckedAt)
 	if err != nil {
 		return fmt.Errorf("checked_at: %w", err)
-	}
-	reasons, err := readinessReasonsJSON(r.Reasons)
-	if err != nil {
-		return fmt.Errorf("reasons: %w", err)
-	}
-	unknown, err := readinessReasonsJSON(r.Unknown)
-	if err != nil {
-		return fmt.Errorf("unknown: %w", err)
 	}
 	_, err = s.writer.ExecContext(ctx, `INSERT INTO readiness (device, site, checked_at, verdict, reasons, unknown)
 VALUES (?, ?, ?, ?, ?, ?)

@@ -695,6 +695,21 @@ type Readiness struct {
 	readiness.Verdict
 }
 
+// readinessArgs checks r and encodes its reasons and unknown conditions
+// as the readiness table keeps them, the same for both engines.
+func readinessArgs(r Readiness) (reasons, unknown string, err error) {
+	if err := checkReadiness(r); err != nil {
+		return "", "", err
+	}
+	if reasons, err = readinessReasonsJSON(r.Reasons); err != nil {
+		return "", "", fmt.Errorf("reasons: %w", err)
+	}
+	if unknown, err = readinessReasonsJSON(r.Unknown); err != nil {
+		return "", "", fmt.Errorf("unknown: %w", err)
+	}
+	return reasons, unknown, nil
+}
+
 // checkReadiness is what both engines require of a verdict before
 // storing it.
 func checkReadiness(r Readiness) error {
