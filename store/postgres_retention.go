@@ -63,6 +63,14 @@ func (s *pgStore) Prune(ctx context.Context, before time.Time) (PruneStats, erro
         AND EXISTS (SELECT 1 FROM configs n WHERE n.device = c.device AND n.at > c.at AND n.at <= $1)
     LIMIT $2 FOR UPDATE SKIP LOCKED)`, cut)
 		}},
+		{"switchovers", func() error {
+			return s.deleteInBatches(ctx, &st.Switchovers, `DELETE FROM switchovers WHERE (device, time, new_master) IN (
+    SELECT device, time, new_master FROM switchovers WHERE time < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, cut)
+		}},
+		{"maintenance windows", func() error {
+			return s.deleteInBatches(ctx, &st.MaintenanceWindows, `DELETE FROM maintenance_windows WHERE id IN (
+    SELECT id FROM maintenance_windows WHERE until_time < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, cut)
+		}},
 	} {
 		if err := step.fn(); err != nil {
 			return st, fmt.Errorf("prune %s: %w", step.what, err)

@@ -29,7 +29,10 @@ import (
 //     it;
 //   - configurations replaced before it: of each device, the latest
 //     configuration and the one in effect at before are kept, so the
-//     history kept stays complete from before on.
+//     history kept stays complete from before on;
+//   - switchovers before it, and maintenance windows that ended before it.
+//     Both are judged again from the history kept, so a switchover older
+//     than the history would be a row nothing can re-derive or correct.
 //
 // Log cursors are never deleted. A log file re-read in full (its cursor
 // lost its place) stores again the lines Prune deleted that the router
@@ -83,6 +86,14 @@ func (s *sqliteStore) Prune(ctx context.Context, before time.Time) (PruneStats, 
     SELECT c.device, c.at FROM configs c WHERE c.at < ?
         AND EXISTS (SELECT 1 FROM configs n WHERE n.device = c.device AND n.at > c.at AND n.at <= ?)
     LIMIT ?)`, cut, cut)
+		}},
+		{"switchovers", func() error {
+			return s.deleteInBatches(ctx, &st.Switchovers, `DELETE FROM switchovers WHERE (device, time, new_master) IN (
+    SELECT device, time, new_master FROM switchovers WHERE time < ? LIMIT ?)`, cut)
+		}},
+		{"maintenance windows", func() error {
+			return s.deleteInBatches(ctx, &st.MaintenanceWindows, `DELETE FROM maintenance_windows WHERE id IN (
+    SELECT id FROM maintenance_windows WHERE until_time < ? LIMIT ?)`, cut)
 		}},
 	} {
 		if err := step.fn(); err != nil {

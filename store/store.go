@@ -239,12 +239,15 @@ type PruneStats struct {
 	Transitions, AlarmRecords, Findings         int64
 	Configs                                     int64
 	Claims                                      int64 // poll claims of past slots
+	Switchovers                                 int64 // ledger rows older than the cut
+	MaintenanceWindows                          int64 // windows that ended before the cut
 }
 
 // Total is the number of rows deleted from all tables.
 func (s PruneStats) Total() int64 {
 	return s.Runs + s.Polls + s.RouteEngines + s.Alarms + s.Software + s.LogLines + s.Events +
-		s.Transitions + s.AlarmRecords + s.Findings + s.Configs + s.Claims
+		s.Transitions + s.AlarmRecords + s.Findings + s.Configs + s.Claims +
+		s.Switchovers + s.MaintenanceWindows
 }
 
 // pruneBatch is how many rows one retention transaction deletes (a little

@@ -20,6 +20,7 @@ func retentionSuite() []suiteTest {
 		{"PruneKeepsLatestPolls", suitePruneKeepsLatestPolls},
 		{"PruneConcurrentSavePoll", suitePruneConcurrentSavePoll},
 		{"PruneCanceled", suitePruneCanceled},
+		{"PruneSwitchoversAndMaintenance", suitePruneSwitchoversAndMaintenance},
 	}
 }
 
@@ -391,5 +392,44 @@ func suitePruneCanceled(t *testing.T, open opener) {
 	}
 	if got := mustPrune(t, st, pruneCut); got.Polls != 2 {
 		t.Errorf("Prune after a canceled one deleted %d polls, want 2", got.Polls)
+	}
+}
+
+// suitePruneSwitchoversAndMaintenance: the switchover ledger and the
+// maintenance windows age out with the rest of the history: a switchover
+// before the cut goes, one after it stays; a window that ended before the
+// cut goes, one still open at the cut stays, however early it began.
+func suitePruneSwitchoversAndMaintenance(t *testing.T, open opener) {
+	st := open(t)
+	ctx := context.Background()
+	old := devices.Switchover{Device: "mx1", Time: oldT, OldMaster: "re0", NewMaster: "re1", Planned: true,
+		Command: "request chassis routing-engine master switch", Evidence: []string{}}
+	kept := devices.Switchover{Device: "mx1", Time: recentT, OldMaster: "re1", NewMaster: "re0",
+		Cause: devices.CauseSoftware, Evidence: []string{"re-table: re1 up-time fell"}}
+	mustReplaceSwitchovers(t, st, "mx1", time.Time{}, []devices.Switchover{old, kept})
+	ws := []MaintenanceWindow{
+		{Device: "mx1", From: oldT, Until: oldT.Add(2 * time.Hour), Reason: "RE swap", Who: "alice", Created: oldT},
+		{Device: "mx1", From: oldT, Until: recentT, Reason: "long window", Who: "bob", Created: oldT},
+	}
+	if err := st.AddMaintenanceWindows(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	got := mustPrune(t, st, pruneCut)
+	if got.Switchovers != 1 || got.MaintenanceWindows != 1 {
+		t.Errorf("Prune deleted %d switchovers and %d maintenance windows, want 1 and 1 (%+v)",
+			got.Switchovers, got.MaintenanceWindows, got)
+	}
+	if sws := mustSwitchovers(t, st, Filter{}); len(sws) != 1 || !sws[0].Time.Equal(recentT) {
+		t.Errorf("switchovers after Prune: %+v, want only the one at %s", sws, recentT)
+	}
+	left, err := st.MaintenanceWindows(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0].Reason != "long window" {
+		t.Errorf("maintenance windows after Prune: %+v, want only the long window", left)
+	}
+	if again := mustPrune(t, st, pruneCut); again.Switchovers != 0 || again.MaintenanceWindows != 0 {
+		t.Errorf("a second Prune deleted more: %+v", again)
 	}
 }
