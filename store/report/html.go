@@ -113,6 +113,7 @@ type countView struct {
 
 type summaryView struct {
 	Devices, Attention, Findings       int
+	InMaintenance                      int // findings inside a maintenance window: shown, not raised
 	PollsFailed, NeverPolled, AliveLow int
 	MajorAlarms                        int
 	Outcomes                           []countView
@@ -162,10 +163,14 @@ type findingView struct {
 	Remedy, OtherCauses   string
 	Evidence              []string
 	Alarms                []string
-	Closeup               *timelineView
-	CloseupWhole          bool // the close-up holds the whole flap, not only its onset
-	Sequence              []seqRow
-	SequenceMore          int
+	// Maintenance: the flap overlaps a maintenance window, so it raised
+	// no alert; the note says which window (issue 15).
+	Maintenance     bool
+	MaintenanceNote string
+	Closeup         *timelineView
+	CloseupWhole    bool // the close-up holds the whole flap, not only its onset
+	Sequence        []seqRow
+	SequenceMore    int
 }
 
 // seqRow is one line of a finding's sequence: what happened around the
@@ -453,6 +458,9 @@ func buildPage(f Fleet) pageView {
 		for _, fd := range d.Findings {
 			causes[fd.Cause]++
 			sevs[fd.Severity]++
+			if fd.Maintenance {
+				s.InMaintenance++
+			}
 		}
 		s.Findings += len(d.Findings)
 		if fc.state != "OK" {
@@ -553,6 +561,7 @@ func buildFinding(d Device, i int, f devices.Finding) findingView {
 		Index: i, RE: f.RE, Cause: string(f.Cause), Severity: string(f.Severity),
 		Transitions: f.Transitions, First: clockUTC(f.First), Last: clockUTC(f.Last),
 		Remedy: f.Remedy, Evidence: f.Evidence,
+		Maintenance: f.Maintenance, MaintenanceNote: f.MaintenanceNote,
 	}
 	if !f.First.IsZero() && !f.Last.IsZero() && !f.Last.Before(f.First) {
 		fv.Duration = shortDuration(f.Last.Sub(f.First))

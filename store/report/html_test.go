@@ -562,3 +562,31 @@ func FuzzRenderHTML(f *testing.F) {
 		}
 	})
 }
+
+// TestRenderHTMLMaintenance: a finding inside a maintenance window is
+// shown with its window's note and a badge, and the findings figure no
+// longer reads as an alarm when every finding is in maintenance.
+func TestRenderHTMLMaintenance(t *testing.T) {
+	f := htmlFixture()
+	const note = "window 7 by alice: RE swap"
+	for i := range f.Devices {
+		for j := range f.Devices[i].Findings {
+			f.Devices[i].Findings[j].Maintenance = true
+			f.Devices[i].Findings[j].MaintenanceNote = note
+		}
+	}
+	out := renderString(t, f)
+	if n := strings.Count(out, `<span class="badge muted maintenance" title="`+note+`">in maintenance</span>`); n != 2 {
+		t.Errorf("%d maintenance badges, want one per finding (2)", n)
+	}
+	if !strings.Contains(out, `<p class="maintenance-note">In a maintenance window: `+note+`. Shown, not alerted.</p>`) {
+		t.Error("the finding does not say which maintenance window it is in")
+	}
+	if !strings.Contains(out, `<div class="kpi warn"><b>2</b><span>findings, 2 in maintenance</span></div>`) {
+		t.Errorf("findings figure not marked as in maintenance:\n%s", out[strings.Index(out, `<div class="kpis">`):][:900])
+	}
+	plain := renderString(t, htmlFixture())
+	if strings.Contains(plain, "in maintenance") {
+		t.Error("a report with no finding in maintenance mentions maintenance")
+	}
+}
