@@ -251,7 +251,9 @@ func writeTestPKI(t *testing.T, dir string) (caFile, certFile, keyFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pemOf := func(typ string, der []byte) string { return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})) }
+	pemOf := func(typ string, der []byte) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+	}
 	return writeFile(t, dir, "ca.pem", pemOf("CERTIFICATE", caDER), 0o644),
 		writeFile(t, dir, "cert.pem", pemOf("CERTIFICATE", leafDER), 0o644),
 		writeFile(t, dir, "key.pem", pemOf("PRIVATE KEY", keyDER), 0o600)
