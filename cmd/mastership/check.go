@@ -26,6 +26,9 @@ type checkOptions struct {
 	version   bool
 	via       string
 	maxAge    time.Duration
+	// check --via against a daemon with a token or TLS (issue 18).
+	viaTokenFile string
+	viaCAFile    string
 }
 
 func newCheckCommand(a *app) *cobra.Command {
@@ -66,12 +69,15 @@ WARNING; each is printed under the status line with its evidence.`,
 			if len(args) != 1 {
 				return unknown(fmt.Errorf("give one DEVICE to check (mastership check DEVICE --inventory FILE)"))
 			}
+			if o.via == "" && (o.viaTokenFile != "" || o.viaCAFile != "") {
+				return unknown(fmt.Errorf("--via-token-file and --via-ca-file go with --via"))
+			}
 			if o.via != "" {
 				// The daemon's last poll: no inventory, no router.
 				if o.maxAge < 0 {
 					return unknown(fmt.Errorf("--max-age must be positive"))
 				}
-				state, err := a.checkVia(cmd.Context(), o.via, args[0], o.maxAge, time.Duration(o.timeout), o.json)
+				state, err := a.checkVia(cmd.Context(), &o, args[0])
 				if err != nil {
 					return unknown(err)
 				}
@@ -162,6 +168,8 @@ WARNING; each is printed under the status line with its evidence.`,
 	f.BoolVarP(&o.version, "version", "V", false, "print the version and exit, as Nagios plugins do")
 	f.StringVar(&o.via, "via", "", "ask the daemon at URL (http://127.0.0.1:9728) for its last poll instead of polling the router")
 	f.DurationVar(&o.maxAge, "max-age", 0, "with --via: UNKNOWN when the daemon's poll is older than this (default: twice the daemon's interval)")
+	f.StringVar(&o.viaTokenFile, "via-token-file", "", "with --via: send the bearer token in this file (the daemon's --http-token-file)")
+	f.StringVar(&o.viaCAFile, "via-ca-file", "", "with --via https://…: trust the daemon's certificate when this PEM CA file signed it (default: the system's CAs)")
 	o.history.addFlags(f)
 	return cmd
 }

@@ -43,6 +43,8 @@ type runOptions struct {
 	// Alertmanager push (issue 18 part 4).
 	alertmanagers []string
 	amResend      time.Duration
+	// The API's authentication and TLS (issue 18 part 1).
+	http httpOptions
 }
 
 func newRunCommand(a *app) *cobra.Command {
@@ -53,7 +55,9 @@ func newRunCommand(a *app) *cobra.Command {
 		Long: `run audits the whole inventory on a cron schedule and serves Prometheus
 metrics, /healthz, /readyz, the read-only JSON API (/api/v1/…, see
 docs/daemon.md) and the live fleet page (/) on --listen (loopback unless
---listen-all).
+--listen-all). Beyond loopback the API and the page are served only with
+a bearer token (--http-token-file), TLS (--tls-cert, --tls-key) or both;
+a token, when given, is required on loopback too.
 
 Schedules: 5 fields (minute hour day month weekday), 6 with seconds first,
 descriptors (@hourly, @daily, @every 5m) and a CRON_TZ=Zone prefix. An
@@ -63,9 +67,10 @@ device's poll starts at a fixed offset (from its name) within the first
 once. Transient failures (refused, timeout) are retried with backoff; auth
 and host-key failures never are.
 
-SIGHUP re-reads the inventory (a bad file is reported and the old one
-kept). SIGTERM or SIGINT stops scheduling, lets polls in flight finish for
---grace, cancels the rest, marks the run interrupted and exits 0.
+SIGHUP re-reads the inventory, the token and the certificate (a bad file
+is reported and the old one kept). SIGTERM or SIGINT stops scheduling,
+lets polls in flight finish for --grace, cancels the rest, marks the run
+interrupted and exits 0.
 
 --shared lets several agents with the same inventory, schedule and
 database share the fleet: "@every" schedules are aligned to the clock so
@@ -98,6 +103,7 @@ from the next slot on, the others poll them.`,
 	// Alertmanager push (issue 18 part 4).
 	f.StringSliceVar(&o.alertmanagers, "alertmanager", nil, "post alerts to this Alertmanager (base URL; repeat or comma-separate for an HA pair); use it or the shipped Prometheus rules, not both")
 	f.DurationVar(&o.amResend, "alertmanager-resend", time.Minute, "re-send firing alerts this often, with endsAt three intervals ahead")
+	o.http.addFlags(f)
 	o.history.addFlags(f)
 	_ = cmd.MarkFlagRequired("inventory")
 	_ = cmd.MarkFlagRequired("schedule")
@@ -128,6 +134,10 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	}
 	if o.amResend <= 0 {
 		return usageError(errors.New("--alertmanager-resend must be > 0"))
+	}
+	guard, err := newHTTPGuard(o.http, a.log)
+	if err != nil {
+		return usageError(err)
 	}
 	inv, err := a.loadInventory(ctx, o.inventory)
 	if err != nil {
@@ -173,17 +183,27 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	}
 	// The JSON API and the live page (issue 18) beside /metrics,
 	// /healthz and /readyz. They show the fleet's state to whoever can
-	// reach the port, and this build has no token or TLS for them yet:
-	// served on loopback only, never beyond it.
+	// reach the port: beyond loopback only behind a token or TLS, and
+	// behind the token wherever one is given.
 	mux := http.NewServeMux()
-	if loopbackOnly(o.listen) {
-		(&apiServer{a: a, st: st, hist: hist, spec: o.spec, sched: sched, inventory: currentInventory,
-			ready: ready.Load, now: time.Now}).register(mux)
-	} else {
-		a.log.Warn("the JSON API and the live page are served on loopback only: not on " + o.listen)
+	serveAPI, warning := apiExposure(o.listen, guard.hasToken(), guard.hasTLS())
+	if warning != "" {
+		a.log.Warn(warning)
 	}
-	mux.Handle("/", m.Handler(ready.Load))
-	addr, serveErr, err := metrics.Listen(lctx, metrics.ListenConfig{Addr: o.listen, AllowAllInterfaces: o.listenAll}, mux, a.log)
+	if serveAPI {
+		api := http.NewServeMux()
+		(&apiServer{a: a, st: st, hist: hist, spec: o.spec, sched: sched, inventory: currentInventory,
+			ready: ready.Load, now: time.Now}).register(api)
+		mux.Handle("/api/", guard.require(api))
+		mux.Handle("GET /{$}", guard.require(api))
+	}
+	// /healthz and /readyz stay open: probes carry no token.
+	mh := m.Handler(ready.Load)
+	if o.http.protectMetrics {
+		mux.Handle("GET /metrics", guard.require(mh))
+	}
+	mux.Handle("/", mh)
+	addr, serveErr, err := metrics.Listen(lctx, metrics.ListenConfig{Addr: o.listen, AllowAllInterfaces: o.listenAll, TLS: guard.tlsConfig()}, mux, a.log)
 	if err != nil {
 		return usageError(fmt.Errorf("--listen: %w", err))
 	}
@@ -192,7 +212,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	// and goes on; the pusher posts from its own goroutine.
 	var push *alertPusher
 	if len(amURLs) > 0 {
-		push = a.startAlertPusher(lctx, amURLs, o.amResend, m, "http://"+addr.String()+"/")
+		push = a.startAlertPusher(lctx, amURLs, o.amResend, m, guard.scheme()+"://"+addr.String()+"/")
 		defer push.stop()
 	}
 
@@ -304,8 +324,8 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	}
 	runner := schedule.NewRunner(sched, job, schedule.RunnerOptions{Logger: a.log, OnSkip: func(int64) { m.AuditSkipped() }})
 	runner.Start()
-	fmt.Fprintf(a.stdout, "mastership run: %d devices, schedule %q, next audit %s, metrics on http://%s/metrics\n",
-		len(inv.Devices), o.spec, next[0].Format(time.RFC3339), addr)
+	fmt.Fprintf(a.stdout, "mastership run: %d devices, schedule %q, next audit %s, metrics on %s://%s/metrics\n",
+		len(inv.Devices), o.spec, next[0].Format(time.RFC3339), guard.scheme(), addr)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -313,6 +333,11 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	for {
 		select {
 		case <-hup:
+			// The token and the certificate may have been rotated; a bad
+			// inventory does not stop that.
+			if err := guard.reload(); err != nil {
+				a.log.Error("SIGHUP: token or certificate not reloaded, keeping the old ones", "error", err)
+			}
 			fresh, err := a.loadInventory(ctx, o.inventory)
 			if err != nil {
 				a.log.Error("SIGHUP: inventory not reloaded, keeping the old one", "error", err)

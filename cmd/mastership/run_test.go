@@ -64,7 +64,7 @@ func startDaemonCmd(t *testing.T, cmd *exec.Cmd) *daemon {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	addrRE := regexp.MustCompile(`metrics on http://([^/]+)/metrics`)
+	addrRE := regexp.MustCompile(`metrics on https?://([^/]+)/metrics`)
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {

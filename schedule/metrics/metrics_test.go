@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
@@ -428,6 +429,56 @@ func TestListenServesAndStops(t *testing.T) {
 	client.CloseIdleConnections()
 	if _, err := client.Get(base + "/healthz"); err == nil {
 		t.Error("server still answers after ctx was cancelled")
+	}
+}
+
+// TestListenTLS: with ListenConfig.TLS the server speaks HTTPS only,
+// with the given certificate, and refuses TLS below 1.2 even when the
+// caller's config would allow it. The certificate is the one
+// net/http/httptest serves (SANs 127.0.0.1, ::1), so its client trusts it.
+func TestListenTLS(t *testing.T) {
+	ref := httptest.NewUnstartedServer(http.NotFoundHandler())
+	ref.StartTLS()
+	defer ref.Close()
+	client := ref.Client()
+	client.Timeout = 10 * time.Second
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cfg := &tls.Config{Certificates: ref.TLS.Certificates, MinVersion: tls.VersionTLS10}
+	addr, errc, err := Listen(ctx, ListenConfig{Addr: "127.0.0.1:0", TLS: cfg}, New().Handler(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MinVersion != tls.VersionTLS10 {
+		t.Error("Listen changed the caller's tls.Config")
+	}
+	resp, err := client.Get("https://" + addr.String() + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz over TLS: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
+		t.Errorf("GET /healthz over TLS: %d, TLS %+v", resp.StatusCode, resp.TLS)
+	}
+	// Plain HTTP on the TLS port gets Go's 400, never the endpoint.
+	resp, err = (&http.Client{Timeout: 10 * time.Second}).Get("http://" + addr.String() + "/healthz")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain HTTP on the TLS port: %d, want 400", resp.StatusCode)
+		}
+	}
+	old := client.Transport.(*http.Transport).TLSClientConfig.Clone()
+	old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+	conn, err := tls.Dial("tcp", addr.String(), old)
+	if err == nil {
+		conn.Close()
+		t.Error("a TLS 1.1 client completed the handshake")
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
 	}
 }
 

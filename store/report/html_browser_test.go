@@ -1,12 +1,9 @@
 package report
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -15,10 +12,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/mastership/mastership/store/report/browsertest"
+)
 
 // pageFacts is what the browser test reads from the rendered page, in one
 // evaluation. The JSON names are explicit: the decoder matches them
@@ -94,12 +90,7 @@ const factsJS = `(() => {
 // alarm left of re1's drop. It leaves a full-page screenshot in
 // $MASTERSHIP_ARTIFACTS (else a temporary directory).
 func TestRenderHTMLInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("MASTERSHIP_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("MASTERSHIP_REQUIRE_BROWSER=1 but %s is missing: %v (apt-get install chromium)", chromiumPath, err)
-		}
-		t.Skipf("skipping the headless browser test: %s is not installed (apt-get install chromium; MASTERSHIP_REQUIRE_BROWSER=1 makes this a failure)", chromiumPath)
-	}
+	bctx := browsertest.Start(t, 60*time.Second)
 	page := renderString(t, htmlFixture())
 
 	// The server records every request it gets: a browser fetch that
@@ -119,31 +110,6 @@ func TestRenderHTMLInBrowser(t *testing.T) {
 	}))
 	defer srv.Close()
 	reportURL := srv.URL + "/report.html"
-
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("no-proxy-server", true), // the report server is on loopback
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
 
 	// Listen before navigating, so the report's own request is seen too.
 	err := chromedp.Listen(bctx, func(ev any) {
@@ -172,16 +138,7 @@ func TestRenderHTMLInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	dir := os.Getenv("MASTERSHIP_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	shotPath := filepath.Join(dir, "report-golden.png")
-	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	shotPath := browsertest.SaveArtifact(t, "report-golden.png", shot)
 	t.Logf("screenshot: %s (%d bytes)", shotPath, len(shot))
 
 	// Every check above ran after the load, the screenshot forced a full
