@@ -355,3 +355,31 @@ devices:
 		t.Error("no default start")
 	}
 }
+
+func TestRotationFieldsAreValidated(t *testing.T) {
+	src := `devices:
+  - name: r1
+    syslog_archive: readable
+    events:
+      - {at: 1m, kind: replace-log}
+      - {at: 2m, kind: rotate-logs, keep: 3}
+      - {at: 3m, kind: replace-log, keep: 2, file: syslog}
+`
+	_, err := ParseScenario([]byte(src), "f.yaml")
+	if err == nil {
+		t.Fatal("invalid scenario accepted")
+	}
+	for _, want := range []string{
+		`f.yaml:3: devices[0].syslog_archive: syslog_archive "readable": want world-readable or no-world-readable`,
+		`f.yaml:5: devices[0].events[0].keep: replace-log needs keep`,
+		`f.yaml:6: devices[0].events[1].keep: keep is for replace-log, not rotate-logs`,
+		`f.yaml:7: devices[0].events[2].file: file "syslog": want messages or mastership`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, err := ParseScenario([]byte("devices:\n  - name: r1\n    syslog_archive: world-readable\n    events:\n      - {at: 1m, kind: replace-log, keep: 1}\n"), "ok.yaml"); err != nil {
+		t.Errorf("valid scenario refused: %v", err)
+	}
+}
