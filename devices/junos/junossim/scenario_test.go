@@ -66,7 +66,7 @@ func TestDocExampleParses(t *testing.T) {
 		*d.Redundancy.KeepaliveTime != 300*time.Second {
 		t.Errorf("expect %+v, logs and redundancy defaults %+v", d.Expect, d.Redundancy)
 	}
-	if d2 := devs[1]; len(d2.Events) != 13 || d2.Expect == nil || len(d2.Expect) != 0 || *d2.Redundancy.GracefulSwitchover {
+	if d2 := devs[1]; len(d2.Events) != 14 || d2.SyslogArchive != ArchiveWorldReadable || d2.Expect == nil || len(d2.Expect) != 0 || *d2.Redundancy.GracefulSwitchover {
 		t.Errorf("second device: %+v", d2)
 	}
 	if f := devs[2].Faults; f == nil || !f.HangAfterHello || f.Latency != 0 {
