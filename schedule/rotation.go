@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,9 @@ import (
 // negima0-0/log_get_get_get_get, pyez.py); <get-log> is "show log" and
 // answers with <file-content> (junos-samples/netconf/
 // get-log-returns-file-content.api-mapping-excerpt.txt), so the archive
-// is read with the same RPC and decoder as the live file.
+// is read with the same RPC and decoder as the live file
+// (junos.DecodeArchiveContent also takes the compressed bytes, should a
+// device send them base64-encoded).
 //
 // By default only root and users with the maintenance permission can
 // read the archives ("The logging utility by default also limits the
@@ -93,7 +96,9 @@ func (p *Poller) acrossRotation(ctx context.Context, sess *netconf.Session, d in
 	case err != nil:
 		return rotationRead{}, fmt.Errorf("get-log %s: %w", archive, err)
 	}
-	text, err := junos.DecodeLogContent(raw)
+	// The archive may not decompress past the reply limit: the same bound
+	// the live file has.
+	text, err := junos.DecodeArchiveContent(raw, cmp.Or(p.MaxReplyBytes, netconf.DefaultMaxReplyBytes))
 	if err != nil {
 		return gap("decode reply: " + err.Error())
 	}
