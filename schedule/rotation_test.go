@@ -171,47 +171,66 @@ func TestRotationBetweenTwoPollsLosesNoLine(t *testing.T) {
 // messages.0.gz from a login without the maintenance permission. The
 // poll notes the gap, naming the archive and the device's reason, takes
 // every line of the new file and the mastership log, and stays ok.
+//
+// No public capture shows how Junos words the refusal, so both plausible
+// answers are tried: an access-denied rpc-error, and the missing file's
+// "could not resolve file", which the file listing tells from a missing
+// archive.
 func TestRotationArchiveUnreadable(t *testing.T) {
-	for _, inv := range inventories {
-		t.Run(inv.name, func(t *testing.T) {
-			r := newRotationRig(t, junossim.Device{}, inv.logs)
-			r.poll(0)
-			r.log(time.Minute, 10, "before the rotation")
-			r.apply(2*time.Minute, junossim.Event{Kind: junossim.EventRotateLogs, File: junossim.LogMessages})
-			r.apply(150*time.Second, junossim.Event{Kind: junossim.EventIPCLoss})
-			r.log(3*time.Minute, 10, "after the rotation")
-			mastership, _ := r.router.Log(junossim.LogMastership)
-			p, got, _ := r.poll(4 * time.Minute)
-			sameLines(t, "poll after the rotation", got, r.lines("messages"))
-			gaps := p.Snapshot.LogGaps
-			if len(gaps) != 1 || gaps[0].File != "/var/log/messages" || gaps[0].Archive != "/var/log/messages.0.gz" ||
-				!strings.Contains(gaps[0].Reason, "Permission denied") {
-				t.Fatalf("gaps %+v, want one for messages.0.gz saying permission denied", gaps)
-			}
-			notes := devices.Notes(p)
-			if len(notes) != 1 || !strings.Contains(notes[0], "/var/log/messages.0.gz") {
-				t.Errorf("notes %q", notes)
-			}
-			if inv.logs == nil {
-				var ms []string
-				for _, l := range p.Snapshot.Logs {
-					if l.File == junossim.LogMastership {
-						ms = append(ms, l.Raw)
-					}
-				}
-				if len(ms) == 0 || !slices.Contains(ms, mastership[len(mastership)-1]) {
-					t.Errorf("mastership lines not taken beside the gap: %q", ms)
-				}
-			}
-			// The gap is this poll's only: the next sees the new file as usual.
-			r.log(5*time.Minute, 2, "later")
-			p, next, _ := r.poll(6 * time.Minute)
-			if len(next) != 2 || len(p.Snapshot.LogGaps) != 0 {
-				t.Errorf("next poll took %q with gaps %+v", next, p.Snapshot.LogGaps)
-			}
-			r.storedOnce()
-		})
+	for _, refusal := range []struct{ name, reason string }{
+		{junossim.RefuseAccessDenied, "Permission denied"},
+		{junossim.RefuseCouldNotResolve, "the device lists it but get-log answered: could not resolve file"},
+	} {
+		for _, inv := range inventories {
+			t.Run(refusal.name+"/"+inv.name, func(t *testing.T) {
+				testArchiveUnreadable(t, junossim.Device{ArchiveRefusal: refusal.name}, inv.logs, refusal.reason)
+			})
+		}
 	}
+}
+
+func testArchiveUnreadable(t *testing.T, dev junossim.Device, logs []string, reason string) {
+	r := newRotationRig(t, dev, logs)
+	r.poll(0)
+	r.log(time.Minute, 10, "before the rotation")
+	r.apply(2*time.Minute, junossim.Event{Kind: junossim.EventRotateLogs, File: junossim.LogMessages})
+	r.apply(150*time.Second, junossim.Event{Kind: junossim.EventIPCLoss})
+	r.log(3*time.Minute, 10, "after the rotation")
+	mastership, _ := r.router.Log(junossim.LogMastership)
+	p, got, _ := r.poll(4 * time.Minute)
+	sameLines(t, "poll after the rotation", got, r.lines("messages"))
+	gaps := p.Snapshot.LogGaps
+	if len(gaps) != 1 || gaps[0].File != "/var/log/messages" || gaps[0].Archive != "/var/log/messages.0.gz" ||
+		!strings.Contains(gaps[0].Reason, reason) {
+		t.Fatalf("gaps %+v, want one for messages.0.gz saying %q", gaps, reason)
+	}
+	notes := devices.Notes(p)
+	if len(notes) != 1 || !strings.Contains(notes[0], "/var/log/messages.0.gz") {
+		t.Errorf("notes %q", notes)
+	}
+	if logs == nil {
+		var ms []string
+		for _, l := range p.Snapshot.Logs {
+			if l.File == junossim.LogMastership {
+				ms = append(ms, l.Raw)
+			}
+		}
+		if len(ms) == 0 || !slices.Contains(ms, mastership[len(mastership)-1]) {
+			t.Errorf("mastership lines not taken beside the gap: %q", ms)
+		}
+	}
+	// The note is stored with the poll, for reports.
+	stored, err := r.a.Store.LatestPoll(t.Context(), r.devs[0].Name)
+	if err != nil || stored == nil || stored.Snapshot == nil || !slices.Equal(stored.Snapshot.LogGaps, gaps) {
+		t.Errorf("stored poll: %+v, %v; want its gaps %+v", stored, err, gaps)
+	}
+	// The gap is this poll's only: the next sees the new file as usual.
+	r.log(5*time.Minute, 2, "later")
+	p, next, _ := r.poll(6 * time.Minute)
+	if len(next) != 2 || len(p.Snapshot.LogGaps) != 0 {
+		t.Errorf("next poll took %q with gaps %+v", next, p.Snapshot.LogGaps)
+	}
+	r.storedOnce()
 }
 
 // TestTruncatedLogLosesAndRepeatsNothing: clear-log empties messages after

@@ -64,7 +64,8 @@
 // syslog_archive: world-readable; by default (Junos's no-world-readable,
 // for a login without the maintenance permission) reading one answers an
 // rpc-error access-denied "could not read /var/log/<file>: Permission
-// denied" (the simulator's words: no public capture shows Junos's).
+// denied" (the simulator's words: no public capture shows Junos's), or,
+// with archive_refusal: could-not-resolve, as a missing file is answered.
 // "file list detail" shows a rotated file with its gzip-compressed size.
 //
 // State changes write what the master's state machine writes in

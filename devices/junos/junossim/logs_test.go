@@ -660,6 +660,14 @@ func TestArchiveRotationAndPermission(t *testing.T) {
 					t.Errorf("%s: %+v, want the archive's lines as text", req.op, f.Content)
 				}
 			}
+			if perm == "" {
+				// Refused in the missing file's words: listed all the same.
+				r.archiveUnresolved = true
+				f := decodeFile(t, r.ReplyTo("get-log", "4", []byte("<get-log><filename>messages.0.gz</filename></get-log>")))
+				if f.Error == nil || f.Error.Message != "could not resolve file: messages.0.gz" {
+					t.Errorf("archive_refusal could-not-resolve: %+v", f.Error)
+				}
+			}
 			// The live file stays readable whatever the archive setting.
 			if f := decodeFile(t, r.ReplyTo("get-log", "3", []byte("<get-log><filename>messages</filename></get-log>"))); f.Content == nil {
 				t.Errorf("live file refused: %+v", f.Error)

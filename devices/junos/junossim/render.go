@@ -468,7 +468,11 @@ func (r *Router) renderLogFile(w *replyWriter, op string, body []byte) {
 		// no-world-readable: the archive is root's and the maintenance
 		// class's. No public capture shows Junos's words for it; these
 		// are the simulator's, an access-denied rpc-error as RFC 6241
-		// names the case.
+		// names the case, or the missing-file answer (archive_refusal).
+		if r.archiveUnresolved {
+			renderRPCError(w, "application", "operation-failed", "could not resolve file: "+name, "")
+			return
+		}
 		renderRPCError(w, "application", "access-denied", "could not read /var/log/"+base+": Permission denied", "")
 		return
 	}

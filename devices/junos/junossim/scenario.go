@@ -137,6 +137,13 @@ type Device struct {
 	// answer an rpc-error; "world-readable" lets every user read them.
 	// The live files are readable either way.
 	SyslogArchive string `yaml:"syslog_archive,omitempty"`
+	// ArchiveRefusal is how a refused archive is answered: "access-denied"
+	// (default: an rpc-error access-denied, "Permission denied") or
+	// "could-not-resolve" (Junos's words for a missing file, "could not
+	// resolve file: NAME"). No public capture shows which one Junos uses,
+	// so the agent must tell a refused archive from a missing one either
+	// way (by listing it).
+	ArchiveRefusal string `yaml:"archive_refusal,omitempty"`
 	// REHostnames gives each RE its own syslog host name, "<re>-<name>"
 	// (re1-ams1-mx960-1), as operators do with "groups re0 system
 	// host-name" (re0-abc, jtac-mx480-r2014-re0 in the samples), so a line
@@ -344,6 +351,12 @@ const (
 const (
 	ArchiveWorldReadable   = "world-readable"
 	ArchiveNoWorldReadable = "no-world-readable"
+)
+
+// Values of Device.ArchiveRefusal.
+const (
+	RefuseAccessDenied    = "access-denied"
+	RefuseCouldNotResolve = "could-not-resolve"
 )
 
 // FRU actions of a fru event.
@@ -841,6 +854,9 @@ func (sc Scenario) validate(where func(path string) string) error {
 		}
 		if raw.SyslogArchive != "" && raw.SyslogArchive != ArchiveWorldReadable && raw.SyslogArchive != ArchiveNoWorldReadable {
 			bad(p+".syslog_archive", "syslog_archive %q: want %s or %s", raw.SyslogArchive, ArchiveWorldReadable, ArchiveNoWorldReadable)
+		}
+		if raw.ArchiveRefusal != "" && raw.ArchiveRefusal != RefuseAccessDenied && raw.ArchiveRefusal != RefuseCouldNotResolve {
+			bad(p+".archive_refusal", "archive_refusal %q: want %s or %s", raw.ArchiveRefusal, RefuseAccessDenied, RefuseCouldNotResolve)
 		}
 		noMastershipLog := !keepsMastershipLog(d)
 		for j, ev := range raw.Events {

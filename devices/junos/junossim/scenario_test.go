@@ -360,6 +360,7 @@ func TestRotationFieldsAreValidated(t *testing.T) {
 	src := `devices:
   - name: r1
     syslog_archive: readable
+    archive_refusal: silence
     events:
       - {at: 1m, kind: replace-log}
       - {at: 2m, kind: rotate-logs, keep: 3}
@@ -371,9 +372,10 @@ func TestRotationFieldsAreValidated(t *testing.T) {
 	}
 	for _, want := range []string{
 		`f.yaml:3: devices[0].syslog_archive: syslog_archive "readable": want world-readable or no-world-readable`,
-		`f.yaml:5: devices[0].events[0].keep: replace-log needs keep`,
-		`f.yaml:6: devices[0].events[1].keep: keep is for replace-log, not rotate-logs`,
-		`f.yaml:7: devices[0].events[2].file: file "syslog": want messages or mastership`,
+		`f.yaml:4: devices[0].archive_refusal: archive_refusal "silence": want access-denied or could-not-resolve`,
+		`f.yaml:6: devices[0].events[0].keep: replace-log needs keep`,
+		`f.yaml:7: devices[0].events[1].keep: keep is for replace-log, not rotate-logs`,
+		`f.yaml:8: devices[0].events[2].file: file "syslog": want messages or mastership`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
