@@ -150,8 +150,13 @@ func TestRotationBetweenTwoPollsLosesNoLine(t *testing.T) {
 			r.apply(2*time.Minute, junossim.Event{Kind: junossim.EventRotateLogs, File: junossim.LogMessages})
 			r.log(3*time.Minute, 20, "after the rotation")
 			archive, fresh := r.lines("messages.0.gz"), r.lines("messages")
-			p, second, _ := r.poll(4 * time.Minute)
+			p, second, rotReads := r.poll(4 * time.Minute)
 			sameLines(t, "poll after the rotation", second, append(archive[len(first):], fresh...))
+			// The rotation costs one read more: messages and messages.0.gz
+			// (mastership did not change).
+			if rotReads != 2 {
+				t.Errorf("the poll after the rotation sent %d log reads, want 2", rotReads)
+			}
 			if len(p.Snapshot.LogGaps) != 0 || len(devices.Notes(p)) != 0 {
 				t.Errorf("gap noted although the archive was read: %q", devices.Notes(p))
 			}
@@ -160,8 +165,11 @@ func TestRotationBetweenTwoPollsLosesNoLine(t *testing.T) {
 				t.Errorf("a steady poll took %d lines with %d log reads, want none", len(third), getLogs)
 			}
 			r.log(6*time.Minute, 3, "in the new file")
-			_, fourth, _ := r.poll(7 * time.Minute)
+			_, fourth, reads := r.poll(7 * time.Minute)
 			sameLines(t, "poll after more lines", fourth, r.lines("messages")[len(fresh):])
+			if reads != 1 {
+				t.Errorf("a poll after appended lines sent %d log reads, want 1: the archive is read only across a rotation", reads)
+			}
 			r.storedOnce()
 		})
 	}
