@@ -3,6 +3,8 @@
 //
 //   - poll.go: one device's poll (Poller): dial or reuse a session, the
 //     RPCs, the decoders, the log tails read past their cursors;
+//   - rotation.go: a log turned over since the last poll, read from its
+//     archive (messages.0.gz) past the cursor, or noted as a gap;
 //   - outcome.go: the outcome word a poll's error gets (ok, timeout,
 //     refused, auth, hostkey, protocol, rpc-error, too-large);
 //   - retry.go: which outcomes are retried, with jittered backoff inside
@@ -524,14 +526,20 @@ func (p *Poller) describeLogs(ctx context.Context, sess *netconf.Session, files 
 	if !ok {
 		return nil
 	}
+	return p.listFiles(ctx, sess, pattern)
+}
+
+// listFiles asks "file list detail" about pattern and returns what it
+// said by absolute path; nil when it could not be asked or understood.
+func (p *Poller) listFiles(ctx context.Context, sess *netconf.Session, pattern string) map[string]junos.FileInfo {
 	reply, err := sess.RPC(ctx, junos.FileListRPC(pattern))
 	if err != nil {
-		p.logger().Debug("file-list not answered; logs read whole", "pattern", pattern, "error", err)
+		p.logger().Debug("file-list not answered", "pattern", pattern, "error", err)
 		return nil
 	}
 	infos, err := junos.DecodeFileList(reply.Raw)
 	if err != nil {
-		p.logger().Debug("file-list not understood; logs read whole", "pattern", pattern, "error", err)
+		p.logger().Debug("file-list not understood", "pattern", pattern, "error", err)
 		return nil
 	}
 	out := make(map[string]junos.FileInfo, len(infos))

@@ -115,22 +115,8 @@ func (p *Poller) acrossRotation(ctx context.Context, sess *netconf.Session, d in
 // answer that cannot be had counts as no: the archive is then taken to
 // be missing, as get-log said.
 func (p *Poller) archiveListed(ctx context.Context, sess *netconf.Session, apath string) bool {
-	reply, err := sess.RPC(ctx, junos.FileListRPC(apath))
-	if err != nil {
-		p.logger().Debug("file-list of the archive not answered", "path", apath, "error", err)
-		return false
-	}
-	infos, err := junos.DecodeFileList(reply.Raw)
-	if err != nil {
-		p.logger().Debug("file-list of the archive not understood", "path", apath, "error", err)
-		return false
-	}
-	for _, f := range infos {
-		if f.Path == apath {
-			return true
-		}
-	}
-	return false
+	_, ok := p.listFiles(ctx, sess, apath)[apath]
+	return ok
 }
 
 // fetchLog reads a log file with <get-log>, falling back to <file-show>
