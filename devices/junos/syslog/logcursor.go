@@ -134,6 +134,10 @@ func TakeAcrossRotation(archive, content string, cur devices.LogCursor, opt Take
 	if len(cur.Tail) == 0 {
 		return TakeNewLines(content, cur, opt)
 	}
+	// The archive is the file the cursor was written for, grown: its
+	// line N is where the place is looked for first, even when the new
+	// file is smaller than the old one was (opt.Shrunk is about that).
+	opt.Shrunk = false
 	old := splitLogLines(archive)
 	fresh := splitLogLines(content)
 	all := append(old[:len(old):len(old)], fresh...)

@@ -370,6 +370,8 @@ func TestTakeAcrossRotation(t *testing.T) {
 	_, cur, _ := TakeNewLines(base, devices.LogCursor{}, opt)
 	// The same second as the last line read, twice: found by place, not by time.
 	dup := commits(9, 10)
+	pair := logLines(mSend, mRecv)
+	_, pairCur, _ := TakeNewLines(logFile(logLines(turnover(0)), commits(1, 5), pair, pair), devices.LogCursor{}, opt)
 	tests := []struct {
 		name             string
 		cur              devices.LogCursor
@@ -389,6 +391,13 @@ func TestTakeAcrossRotation(t *testing.T) {
 			cur: cur, archive: logFile(logLines(turnover(0)), commits(1, 10), dup, dup), content: logFile(logLines(turnover(20))),
 			want: append(append([]string{}, dup[0], dup[0]), turnover(20)),
 			info: TakeInfo{Rotated: true, Found: true, FromArchive: 2}},
+		// An alternating pair within one second, repeated after the read:
+		// the last four lines read occur again at the archive's end, and
+		// only line N (the hint) tells the place.
+		{name: "the lines after the read repeat the last four read",
+			cur: pairCur, archive: logFile(logLines(turnover(0)), commits(1, 5), pair, pair, pair, pair), content: logFile(logLines(turnover(20))),
+			want: append(append(append([]string{}, pair...), pair...), turnover(20)),
+			info: TakeInfo{Rotated: true, Found: true, FromArchive: 4}},
 		{name: "empty new file",
 			cur: cur, archive: logFile(logLines(turnover(0)), commits(1, 12)), content: "",
 			want: commits(10, 12), info: TakeInfo{Rotated: true, Found: true, FromArchive: 2}},
@@ -405,7 +414,12 @@ func TestTakeAcrossRotation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, next, info := TakeAcrossRotation(tc.archive, tc.content, tc.cur, opt)
+			// The poller says Shrunk when the new file is smaller than the
+			// old was, as it usually is after a rotation: that must not
+			// change where the place is found in the archive.
+			shrunk := opt
+			shrunk.Shrunk = true
+			got, next, info := TakeAcrossRotation(tc.archive, tc.content, tc.cur, shrunk)
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("took:\n got %q\nwant %q", got, tc.want)
 			}
