@@ -73,6 +73,7 @@ func (p *Poller) acrossRotation(ctx context.Context, sess *netconf.Session, d in
 		base.gap = &devices.LogGap{File: junos.LogPath(file), Archive: apath, Reason: reason}
 		return base, nil
 	}
+	listedNewer := false // the poll's listing shows an archive newer than the last read
 	if listed != nil {
 		if pattern, ok := junos.FileListPattern(logFiles(d)); ok {
 			if covered, _ := path.Match(pattern, apath); covered {
@@ -80,6 +81,7 @@ func (p *Poller) acrossRotation(ctx context.Context, sess *netconf.Session, d in
 				if !exists || info.ModTime.Before(cur.ModTime) {
 					return base, nil // no archive newer than the last read
 				}
+				listedNewer = true
 			}
 		}
 	}
@@ -87,7 +89,7 @@ func (p *Poller) acrossRotation(ctx context.Context, sess *netconf.Session, d in
 	var rpcErr *netconf.RPCError
 	switch {
 	case errors.As(err, &rpcErr) && junos.NoSuchFile(rpcErr.Message):
-		if !p.archiveListed(ctx, sess, apath) {
+		if !listedNewer && !p.archiveListed(ctx, sess, apath) {
 			return base, nil
 		}
 		return gap("the device lists it but get-log answered: " + rpcErr.Message)

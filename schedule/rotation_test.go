@@ -27,6 +27,7 @@ type rotationRig struct {
 	devs   []inventory.Device
 	a      *Auditor
 	taken  []devices.LogLine // every messages line the polls took, in order
+	ops    map[string]int    // the RPCs the last poll sent, by operation
 }
 
 // newRotationRig starts the router; logs, when not nil, is the
@@ -54,10 +55,13 @@ func (r *rotationRig) poll(at time.Duration) (devices.Poll, []string, int) {
 	if err != nil || len(res.Polls) != 1 || res.Polls[0].Outcome != devices.OutcomeOK || res.Polls[0].Snapshot == nil {
 		r.t.Fatalf("audit at %v: %v %+v", at, err, res.Polls)
 	}
-	getLogs := 0
+	r.ops = map[string]int{}
 	for _, s := range r.fleet.Sessions(name)[before:] {
-		getLogs += s.Operations["get-log"] + s.Operations["file-show"]
+		for op, n := range s.Operations {
+			r.ops[op] += n
+		}
 	}
+	getLogs := r.ops["get-log"] + r.ops["file-show"]
 	p := res.Polls[0]
 	var got []string
 	for _, l := range p.Snapshot.Logs {
@@ -191,13 +195,19 @@ func TestRotationArchiveUnreadable(t *testing.T) {
 	} {
 		for _, inv := range inventories {
 			t.Run(refusal.name+"/"+inv.name, func(t *testing.T) {
-				testArchiveUnreadable(t, junossim.Device{ArchiveRefusal: refusal.name}, inv.logs, refusal.reason)
+				// Only "could not resolve file" without the poll's listing
+				// of the archive costs a file-list of it.
+				lists := 1
+				if refusal.name == junossim.RefuseCouldNotResolve && inv.logs != nil {
+					lists = 2
+				}
+				testArchiveUnreadable(t, junossim.Device{ArchiveRefusal: refusal.name}, inv.logs, refusal.reason, lists)
 			})
 		}
 	}
 }
 
-func testArchiveUnreadable(t *testing.T, dev junossim.Device, logs []string, reason string) {
+func testArchiveUnreadable(t *testing.T, dev junossim.Device, logs []string, reason string, lists int) {
 	r := newRotationRig(t, dev, logs)
 	r.poll(0)
 	r.log(time.Minute, 10, "before the rotation")
@@ -207,6 +217,9 @@ func testArchiveUnreadable(t *testing.T, dev junossim.Device, logs []string, rea
 	mastership, _ := r.router.Log(junossim.LogMastership)
 	p, got, _ := r.poll(4 * time.Minute)
 	sameLines(t, "poll after the rotation", got, r.lines("messages"))
+	if r.ops["file-list"] != lists {
+		t.Errorf("the poll after the rotation sent %d file-list RPCs, want %d", r.ops["file-list"], lists)
+	}
 	gaps := p.Snapshot.LogGaps
 	if len(gaps) != 1 || gaps[0].File != "/var/log/messages" || gaps[0].Archive != "/var/log/messages.0.gz" ||
 		!strings.Contains(gaps[0].Reason, reason) {
