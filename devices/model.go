@@ -145,6 +145,19 @@ type Snapshot struct {
 	// LargeLogs are the log files read this poll that are bigger than
 	// --log-warn-bytes: the router sends them whole at every change.
 	LargeLogs []LargeLog `json:"large_logs,omitempty"`
+	// LogGaps are log lines this poll knows it could not read: a file
+	// turned over since the last poll whose archive (messages.0.gz) could
+	// not be read, or that turned over more than once. Issue 19.
+	LogGaps []LogGap `json:"log_gaps,omitempty"`
+}
+
+// LogGap is a stretch of a log file that was not read: the lines written
+// to File after the last poll and before it was turned over into Archive.
+type LogGap struct {
+	File    string `json:"file"`    // the log, /var/log/messages
+	Archive string `json:"archive"` // the turned-over file, /var/log/messages.0.gz
+	// Reason says why, in the device's words when it gave any.
+	Reason string `json:"reason"`
 }
 
 // LargeLog is a log file read whole although it is large.

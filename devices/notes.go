@@ -20,5 +20,10 @@ func Notes(p Poll) []string {
 		out = append(out, fmt.Sprintf("log file %s is %d bytes and is read whole whenever it changes: "+
 			"point the inventory's logs: at a small filtered file (see mastership junos-config)", l.File, l.Size))
 	}
+	// Issue 19: a rotation whose archive could not be read.
+	for _, g := range s.LogGaps {
+		out = append(out, fmt.Sprintf("log file %s was turned over into %s, which could not be read (%s): "+
+			"the lines written between the last poll and the rotation are not stored; nothing else is missing", g.File, g.Archive, g.Reason))
+	}
 	return out
 }

@@ -3,6 +3,8 @@
 //
 //   - poll.go: one device's poll (Poller): dial or reuse a session, the
 //     RPCs, the decoders, the log tails read past their cursors;
+//   - rotation.go: a log turned over since the last poll, read from its
+//     archive (messages.0.gz) past the cursor, or noted as a gap;
 //   - outcome.go: the outcome word a poll's error gets (ok, timeout,
 //     refused, auth, hostkey, protocol, rpc-error, too-large);
 //   - retry.go: which outcomes are retried, with jittered backoff inside
@@ -457,18 +459,15 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 		cur.Size == info.Size && cur.ModTime.Equal(info.ModTime) {
 		return nil // unchanged since the last read
 	}
-	reply, err := sess.RPC(ctx, junos.GetLogRPC(file))
-	var rpcErr *netconf.RPCError
-	if errors.As(err, &rpcErr) {
-		reply, err = sess.RPC(ctx, junos.FileShowRPC(file))
-	}
+	raw, err := fetchLog(ctx, sess, file)
 	if err != nil {
+		var rpcErr *netconf.RPCError
 		if errors.As(err, &rpcErr) && junos.NoSuchFile(rpcErr.Message) {
 			return p.absentLog(ctx, d, file, snap, err)
 		}
 		return fmt.Errorf("get-log %s: %w", file, err)
 	}
-	content, err := junos.DecodeLogContent(reply.Raw)
+	content, err := junos.DecodeLogContent(raw)
 	if err != nil {
 		return fmt.Errorf("get-log %s: %w", file, &decodeError{rpc: "get-log", err: err})
 	}
@@ -487,9 +486,23 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 		clock.Now = p.Now()
 	}
 	parse := func(raw string) devices.LogLine { return syslog.ParseLine(file, raw, clock) }
-	lines, next, took := syslog.TakeNewLines(content, cur, syslog.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse})
+	opt := syslog.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse,
+		// A log only grows between rotations (issue 19: truncation).
+		Shrunk: described && haveCursor && info.Size < cur.Size}
+	lines, next, took := syslog.TakeNewLines(content, cur, opt)
+	if took.Rotated && !took.First {
+		// The place is not in the file: read its archive (rotation.go).
+		r, err := p.acrossRotation(ctx, sess, d, file, content, cur, opt, listed, rotationRead{lines: lines, next: next, took: took})
+		if err != nil {
+			return err
+		}
+		lines, next, took = r.lines, r.next, r.took
+		if r.gap != nil {
+			snap.LogGaps = append(snap.LogGaps, *r.gap)
+		}
+	}
 	next.Device, next.File = d.Name, file
-	next.Appended = !took.First && !took.Rotated
+	next.Appended = !took.First && (!took.Rotated || took.Found)
 	// The listing was taken before the content: if the file grew in
 	// between, the next poll sees a new size and reads it again.
 	next.Size, next.ModTime = 0, time.Time{}
@@ -513,14 +526,20 @@ func (p *Poller) describeLogs(ctx context.Context, sess *netconf.Session, files 
 	if !ok {
 		return nil
 	}
+	return p.listFiles(ctx, sess, pattern)
+}
+
+// listFiles asks "file list detail" about pattern and returns what it
+// said by absolute path; nil when it could not be asked or understood.
+func (p *Poller) listFiles(ctx context.Context, sess *netconf.Session, pattern string) map[string]junos.FileInfo {
 	reply, err := sess.RPC(ctx, junos.FileListRPC(pattern))
 	if err != nil {
-		p.logger().Debug("file-list not answered; logs read whole", "pattern", pattern, "error", err)
+		p.logger().Debug("file-list not answered", "pattern", pattern, "error", err)
 		return nil
 	}
 	infos, err := junos.DecodeFileList(reply.Raw)
 	if err != nil {
-		p.logger().Debug("file-list not understood; logs read whole", "pattern", pattern, "error", err)
+		p.logger().Debug("file-list not understood", "pattern", pattern, "error", err)
 		return nil
 	}
 	out := make(map[string]junos.FileInfo, len(infos))

@@ -14,8 +14,8 @@ import (
 
 const (
 	pgInsertPollSQL = `INSERT INTO polls (run_id, device, host, site, started, finished, outcome, error_kind, error,
-    has_snapshot, polled_at, re_count, res_expected, absent_logs)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    has_snapshot, polled_at, re_count, res_expected, absent_logs, log_gaps)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 RETURNING id`
 	// The children of the poll inserted just before, in the same batch:
 	// currval is this session's last value of the polls sequence.
@@ -65,9 +65,13 @@ func (s *pgStore) savePoll(ctx context.Context, p *devices.Poll) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
+	gaps, err := logGapsText(snap)
+	if err != nil {
+		return 0, err
+	}
 	b := &pgx.Batch{}
 	b.Queue(pgInsertPollSQL, runID, p.Device, p.Host, p.Site, pgTime(p.Started), pgTimeOrNull(p.Finished),
-		string(p.Outcome), p.ErrorKind, pgSafeText(p.Error), snap != nil, polledAt, reCount, p.ExpectedREs, absent)
+		string(p.Outcome), p.ErrorKind, pgSafeText(p.Error), snap != nil, polledAt, reCount, p.ExpectedREs, absent, gaps)
 	type child struct {
 		what string
 		ord  int
@@ -121,10 +125,10 @@ func pgScanPoll(row pgx.Row) (devices.Poll, error) {
 		finished, polledAt *time.Time
 		outcome            string
 		hasSnapshot        bool
-		absent             string
+		absent, gaps       string
 	)
 	if err := row.Scan(&p.ID, &runID, &p.Device, &p.Host, &p.Site, &p.Started, &finished, &outcome,
-		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &p.ExpectedREs, &absent); err != nil {
+		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &p.ExpectedREs, &absent, &gaps); err != nil {
 		return p, err
 	}
 	if runID != nil {
@@ -134,6 +138,10 @@ func pgScanPoll(row pgx.Row) (devices.Poll, error) {
 	p.Outcome = devices.Outcome(outcome)
 	if hasSnapshot {
 		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: zeroIfNil(polledAt), AbsentLogs: absentLogsOf(absent)}
+		var err error
+		if p.Snapshot.LogGaps, err = logGapsOf(gaps); err != nil {
+			return p, fmt.Errorf("poll %d: %w", p.ID, err)
+		}
 	}
 	return p, nil
 }

@@ -206,6 +206,12 @@ ALTER TABLE log_cursors ADD COLUMN head TEXT NOT NULL DEFAULT '';
 ALTER TABLE log_cursors ADD COLUMN file_size INTEGER NOT NULL DEFAULT 0 CHECK (file_size >= 0);
 ALTER TABLE log_cursors ADD COLUMN file_mtime INTEGER;
 `},
+		// Issue 19: a rotation whose archive (messages.0.gz) could not be
+		// read, as JSON ("" for none): a note the report shows, not a
+		// partial poll.
+		{name: "log gaps", sql: `
+ALTER TABLE polls ADD COLUMN log_gaps TEXT NOT NULL DEFAULT '';
+`},
 	}
 }
 

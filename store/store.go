@@ -624,6 +624,32 @@ func absentLogsText(snap *devices.Snapshot) (string, error) {
 	return strings.Join(snap.AbsentLogs, ","), nil
 }
 
+// logGapsText is a snapshot's log gaps (issue 19: an archive that could
+// not be read after a rotation) as the polls table keeps them: a JSON
+// array, "" for none.
+func logGapsText(snap *devices.Snapshot) (string, error) {
+	if snap == nil || len(snap.LogGaps) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(snap.LogGaps)
+	if err != nil {
+		return "", fmt.Errorf("log gaps: %w", err)
+	}
+	return string(b), nil
+}
+
+// logGapsOf reads logGapsText back.
+func logGapsOf(s string) ([]devices.LogGap, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var gaps []devices.LogGap
+	if err := json.Unmarshal([]byte(s), &gaps); err != nil {
+		return nil, fmt.Errorf("log gaps: %w", err)
+	}
+	return gaps, nil
+}
+
 // absentLogsOf reads absentLogsText back.
 func absentLogsOf(s string) []string {
 	if s == "" {

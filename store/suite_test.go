@@ -81,8 +81,11 @@ func fullPoll(device string, runID int64, started time.Time) devices.Poll {
 		Snapshot: &devices.Snapshot{
 			// A file the platform does not keep round-trips as a note.
 			AbsentLogs: []string{"mastership"},
-			Device:     device,
-			PolledAt:   polled,
+			// So does a rotation whose archive could not be read (issue 19).
+			LogGaps: []devices.LogGap{{File: "/var/log/messages", Archive: "/var/log/messages.0.gz",
+				Reason: "could not read /var/log/messages.0.gz: Permission denied"}},
+			Device:   device,
+			PolledAt: polled,
 			RouteEngines: []devices.RouteEngine{
 				{
 					Name: "re0", Slot: ptr(0), MastershipState: "backup", MastershipPriority: "master (default)",

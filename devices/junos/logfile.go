@@ -1,10 +1,12 @@
 package junos
 
 import (
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 
@@ -247,4 +249,42 @@ func commonPrefix(a, b string) string {
 func NoSuchFile(msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "could not resolve file") || strings.Contains(m, "no such file or directory")
+}
+
+// DecodeArchiveContent returns the turned-over log file (messages.0.gz)
+// carried by a reply to GetLogRPC or FileShowRPC. "show log" prints an
+// archive decompressed, as text, and DecodeLogContent reads that. A
+// device that sends the file's bytes instead (file-show with
+// encoding="base64") sends them compressed: gzip data (its magic bytes
+// 1f 8b) is decompressed here, at most maxBytes of it (<= 0: 64 MiB), so
+// a small reply cannot expand into an unbounded string. Anything else
+// that is not text (a NUL byte) is an error rather than log lines.
+//
+// compress/gzip reads the stream: a gzip decoder is not hand-written.
+func DecodeArchiveContent(reply []byte, maxBytes int64) (string, error) {
+	text, err := DecodeLogContent(reply)
+	if err != nil {
+		return "", err
+	}
+	if maxBytes <= 0 {
+		maxBytes = 64 << 20
+	}
+	if strings.HasPrefix(text, "\x1f\x8b") {
+		zr, err := gzip.NewReader(strings.NewReader(text))
+		if err != nil {
+			return "", fmt.Errorf("decode %s: gzip: %w", logElement, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(zr, maxBytes+1))
+		if err != nil {
+			return "", fmt.Errorf("decode %s: gzip: %w", logElement, err)
+		}
+		if int64(len(b)) > maxBytes {
+			return "", fmt.Errorf("decode %s: gzip: the archive decompresses to more than %d bytes", logElement, maxBytes)
+		}
+		text = string(b)
+	}
+	if strings.IndexByte(text, 0) >= 0 {
+		return "", fmt.Errorf("decode %s: the archive is not text (it holds a NUL byte)", logElement)
+	}
+	return text, nil
 }

@@ -1,6 +1,8 @@
 package junos
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -211,6 +213,76 @@ func FuzzDecodeLogContent(f *testing.F) {
 		}
 		if strings.Contains(text, "<file-content") {
 			t.Errorf("text holds the envelope: %q", text)
+		}
+	})
+}
+
+func gzipped(t testing.TB, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestDecodeArchiveContent: the archive as show log prints it (text), or
+// its compressed bytes in base64, gives the same lines; binary that is
+// not gzip, bad gzip and an archive over the cap are errors.
+func TestDecodeArchiveContent(t *testing.T) {
+	const log = "Jan 12 21:50:05 re0 newsyslog[1]: logfile turned over\nJan 12 21:50:18 re0 mgd[2]: UI_COMMIT: User 'a'\n"
+	b64 := func(b []byte) string {
+		return `<rpc-reply><file-content filename="/var/log/messages.0.gz" encoding="base64">` + base64.StdEncoding.EncodeToString(b) + `</file-content></rpc-reply>`
+	}
+	gz := gzipped(t, log)
+	for _, tt := range []struct {
+		name, reply string
+		max         int64
+		want, err   string
+	}{
+		{"text, as show log prints it", `<rpc-reply><file-content filename="/var/log/messages.0.gz" encoding="text">` + "\n" + log + `</file-content></rpc-reply>`, 0, log, ""},
+		{"gzip bytes in base64", b64(gz), 0, log, ""},
+		{"two gzip members", b64(append(gzipped(t, log[:10]), gzipped(t, log[10:])...)), 0, log, ""},
+		{"over the cap", b64(gz), 20, "", "more than 20 bytes"},
+		{"truncated gzip", b64(gz[:len(gz)-6]), 0, "", "gzip"},
+		{"not gzip, binary", b64([]byte("BZh91AY\x00\x01")), 0, "", "not text"},
+		{"rpc-error", `<rpc-reply><rpc-error><error-severity>error</error-severity><error-message>x</error-message></rpc-error></rpc-reply>`, 0, "", "x"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeArchiveContent([]byte(tt.reply), tt.max)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || got != "" {
+					t.Errorf("got %q, %v; want an error with %q", got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzDecodeArchiveContent: any reply gives text without NUL bytes, no
+// longer than the cap when it was compressed, or an error; never a panic.
+func FuzzDecodeArchiveContent(f *testing.F) {
+	f.Add([]byte(`<file-content encoding="text">Jan 1 00:00:00 a</file-content>`))
+	f.Add([]byte(`<file-content encoding="base64">` + base64.StdEncoding.EncodeToString(gzipped(f, "Jan 1 00:00:00 a\n")) + `</file-content>`))
+	f.Add([]byte(`<file-content encoding="base64">H4sIAAAAAAAA</file-content>`))
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		text, err := DecodeArchiveContent(reply, 4096)
+		if err != nil {
+			if text != "" {
+				t.Errorf("error %v with text %q", err, text)
+			}
+			return
+		}
+		if strings.IndexByte(text, 0) >= 0 {
+			t.Errorf("text holds a NUL byte: %q", text)
 		}
 	})
 }

@@ -58,8 +58,15 @@
 // <file-content filename="/var/log/messages" junos:seconds="<mtime>"
 // filesize="<bytes>" encoding="text"> with the whole file (the agent tails
 // it). get-log also takes "mastership" and rotated files ("messages.0.gz",
-// shown as text); file-show wants the full path; any other name gets an
-// rpc-error "could not resolve file: <name>".
+// shown decompressed, as "show log messages.0.gz" prints them); file-show
+// wants the full path; any other name gets an rpc-error "could not
+// resolve file: <name>". Rotated files are readable only with
+// syslog_archive: world-readable; by default (Junos's no-world-readable,
+// for a login without the maintenance permission) reading one answers an
+// rpc-error access-denied "could not read /var/log/<file>: Permission
+// denied" (the simulator's words: no public capture shows Junos's), or,
+// with archive_refusal: could-not-resolve, as a missing file is answered.
+// "file list detail" shows a rotated file with its gzip-compressed size.
 //
 // State changes write what the master's state machine writes in
 // /var/log/mastership. The router keeps one mastership log and one
@@ -140,6 +147,7 @@
 //	      - {re: re1, cause: hardware, severity: critical}
 //	  - name: ams1-mx960-2
 //	    redundancy: {graceful_switchover: false}
+//	    syslog_archive: world-readable  # default no-world-readable: archives refused
 //	    events:                  # evidence and noise; at < 0: before the start
 //	      - {at: -20m, kind: commit, user: jsmith, comment: maintenance, redundancy: {keepalive_time: 10s}}
 //	      - {at: -5m, kind: panic, re: re1, text: page fault}   # reason 0x1000:reboot due to panic
@@ -154,6 +162,7 @@
 //	      - {at: 9m, kind: rotate-logs, file: messages}
 //	      - {at: 10m, kind: clear-log, file: mastership}
 //	      - {at: 11m, kind: log, text: "rpd[2902]: RPD_ISIS_ADJUP: IS-IS new L2 adjacency to r2 on ge-0/0/1.0"}
+//	      - {at: 12m, kind: replace-log, file: messages, keep: 40}  # an older, shorter copy
 //	    expect: []               # healthy: no finding
 //	  - name: ams1-mx204-1
 //	    topology: single
@@ -211,7 +220,9 @@
 // rotate-logs (messages becomes messages.0.gz, older ones move up, three
 // are kept; the new file starts "<time> <host> newsyslog[pid]: logfile
 // turned over"), clear-log (the file is replaced by "<time>
-// clear-log[pid]: logfile cleared") and log (text written as is after the
+// clear-log[pid]: logfile cleared"), replace-log (the file is replaced by
+// its own first keep lines, an older and shorter copy starting with the
+// same line; keep is required) and log (text written as is after the
 // time and host). No public capture shows dumpd's line; the simulator
 // writes "dumpd[<pid>]: Core and context for <process> saved in
 // /var/tmp/<process>.core-tarball.<n>.tgz" (the shape devices/junos/RULES.md

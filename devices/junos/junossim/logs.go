@@ -2,6 +2,7 @@ package junossim
 
 import (
 	"cmp"
+	"compress/gzip"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -54,6 +55,17 @@ type logFile struct {
 	lines   []string
 	size    int       // bytes, each line with its newline
 	modTime time.Time // last write, for junos:seconds
+	// gzipSize is a turned-over file's size on disk, compressed: what
+	// "file list detail" shows for messages.0.gz. Zero for a live file.
+	gzipSize int
+}
+
+// diskSize is the size "file list detail" shows.
+func (f *logFile) diskSize() int {
+	if f.gzipSize > 0 {
+		return f.gzipSize
+	}
+	return f.size
 }
 
 func (f *logFile) content() string {
@@ -248,13 +260,60 @@ func (r *Router) rotateLocked(at time.Time, file string) {
 			r.logs[rotatedName(file, g)] = f
 		}
 	}
-	r.logs[rotatedName(file, 0)] = r.logs[file]
+	old := r.logs[file]
+	// newsyslog compresses what it turns over; the listing shows that size.
+	old.gzipSize = gzipSize(old.content())
+	r.logs[rotatedName(file, 0)] = old
 	f := &logFile{}
 	r.logs[file] = f
 	r.appendLocked(f, at, r.turnoverLine(at))
 }
 
 func rotatedName(file string, g int) string { return file + "." + strconv.Itoa(g) + ".gz" }
+
+// isRotatedName reports whether base names a turned-over file,
+// "messages.0.gz".
+func isRotatedName(base string) bool {
+	stem, ok := strings.CutSuffix(base, ".gz")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndexByte(stem, '.')
+	if i < 0 {
+		return false
+	}
+	_, err := strconv.Atoi(stem[i+1:])
+	return err == nil
+}
+
+// gzipSize is the length of text gzip-compressed.
+func gzipSize(text string) int {
+	var n countWriter
+	zw := gzip.NewWriter(&n)
+	// Writing to a counter cannot fail.
+	_, _ = zw.Write([]byte(text))
+	_ = zw.Close()
+	return int(n)
+}
+
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// replaceLocked puts an older, shorter copy of a log file in its place,
+// as restoring a backup does: its first keep lines, so it starts with the
+// same line.
+func (r *Router) replaceLocked(at time.Time, file string, keep int) {
+	old := r.logs[file]
+	if old == nil {
+		return
+	}
+	f := &logFile{lines: slices.Clone(old.lines[:min(keep, len(old.lines))]), modTime: at}
+	for _, l := range f.lines {
+		f.size += len(l) + 1
+	}
+	r.logs[file] = f
+}
 
 // clearLocked empties a log file as "clear log" does, leaving clear-log's
 // own line (mastership-file.log line 1).

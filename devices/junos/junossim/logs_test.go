@@ -2,6 +2,7 @@ package junossim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"regexp"
@@ -613,5 +614,83 @@ func TestFileListAndFill(t *testing.T) {
 	infos, err = junos.DecodeFileList(r.ReplyTo("file-list", "3", []byte(junos.FileListRPC("/var/log/m*"))))
 	if err != nil || len(infos) != 2 || infos[0].Path != "/var/log/mastership" || infos[1].Path != "/var/log/messages" {
 		t.Errorf("pattern: %+v, %v", infos, err)
+	}
+}
+
+// TestArchiveRotationAndPermission: after a rotation messages.0.gz is in
+// the file listing with its compressed size and the old file's time; its
+// content is served decompressed through get-log and file-show in the
+// same <file-content> as the live file when the archive is world-readable,
+// and refused otherwise, as Junos's default no-world-readable does for a
+// user without the maintenance permission.
+func TestArchiveRotationAndPermission(t *testing.T) {
+	for _, perm := range []string{"", ArchiveNoWorldReadable, ArchiveWorldReadable} {
+		t.Run(cmp.Or(perm, "default"), func(t *testing.T) {
+			clock := newFakeClock()
+			r := mustRouter(t, Device{Name: "r1", SyslogArchive: perm, Events: []Event{
+				{At: time.Minute, Kind: EventLinkFlap},
+				{At: 2 * time.Minute, Kind: EventRotateLogs},
+			}}, clock)
+			clock.Advance(5 * time.Minute)
+			old, ok := r.Log("messages.0.gz")
+			if !ok || len(old) < 3 {
+				t.Fatalf("messages.0.gz = %q", old)
+			}
+			infos, err := junos.DecodeFileList(r.ReplyTo("file-list", "1", []byte(junos.FileListRPC("/var/log/messages*"))))
+			if err != nil || len(infos) != 2 || infos[1].Path != "/var/log/messages.0.gz" {
+				t.Fatalf("listing: %+v, %v", infos, err)
+			}
+			text := strings.Join(old, "\n") + "\n"
+			if a := infos[1]; a.Size != int64(gzipSize(text)) || a.Size >= int64(len(text)) || !a.ModTime.Equal(r.Start().Add(time.Minute+5*time.Second)) {
+				t.Errorf("archive listed as %+v; want %d compressed bytes (of %d) and the last write's time", a, gzipSize(text), len(text))
+			}
+			for _, req := range []struct{ op, body string }{
+				{"get-log", "<get-log><filename>messages.0.gz</filename></get-log>"},
+				{"file-show", "<file-show><filename>/var/log/messages.0.gz</filename></file-show>"},
+			} {
+				f := decodeFile(t, r.ReplyTo(req.op, "2", []byte(req.body)))
+				if perm != ArchiveWorldReadable {
+					if f.Error == nil || f.Error.Tag != "access-denied" || !strings.Contains(f.Error.Message, "Permission denied") || f.Content != nil {
+						t.Errorf("%s: want permission denied, got %+v", req.op, f.Error)
+					}
+					continue
+				}
+				if f.Content == nil || f.Content.Filename != "/var/log/messages.0.gz" || f.Content.Encoding != "text" ||
+					strings.TrimPrefix(f.Text, "\n") != text {
+					t.Errorf("%s: %+v, want the archive's lines as text", req.op, f.Content)
+				}
+			}
+			if perm == "" {
+				// Refused in the missing file's words: listed all the same.
+				r.archiveUnresolved = true
+				f := decodeFile(t, r.ReplyTo("get-log", "4", []byte("<get-log><filename>messages.0.gz</filename></get-log>")))
+				if f.Error == nil || f.Error.Message != "could not resolve file: messages.0.gz" {
+					t.Errorf("archive_refusal could-not-resolve: %+v", f.Error)
+				}
+			}
+			// The live file stays readable whatever the archive setting.
+			if f := decodeFile(t, r.ReplyTo("get-log", "3", []byte("<get-log><filename>messages</filename></get-log>"))); f.Content == nil {
+				t.Errorf("live file refused: %+v", f.Error)
+			}
+		})
+	}
+}
+
+// TestReplaceLog: replace-log leaves the file's first keep lines, the
+// same first line, and a smaller size in the listing.
+func TestReplaceLog(t *testing.T) {
+	clock := newFakeClock()
+	r := mustRouter(t, Device{Name: "r1", Events: []Event{
+		{At: time.Minute, Kind: EventLinkFlap},
+		{At: 2 * time.Minute, Kind: EventLinkFlap, Interface: "xe-0/0/1"},
+		{At: 3 * time.Minute, Kind: EventReplaceLog, Keep: 2},
+		{At: 4 * time.Minute, Kind: EventRDPKeepalive},
+	}}, clock)
+	clock.Advance(90 * time.Second)
+	before, _ := r.Log(LogMessages)
+	clock.Advance(5 * time.Minute)
+	after, _ := r.Log(LogMessages)
+	if len(after) != 3 || after[0] != before[0] || after[1] != before[1] || !strings.Contains(after[2], "rdp keepalive expired") {
+		t.Errorf("after replace-log: %q (before %q)", after, before)
 	}
 }

@@ -464,6 +464,18 @@ func (r *Router) renderLogFile(w *replyWriter, op string, body []byte) {
 		renderRPCError(w, "application", "operation-failed", "could not resolve file: "+name, "")
 		return
 	}
+	if isRotatedName(base) && !r.archiveReadable {
+		// no-world-readable: the archive is root's and the maintenance
+		// class's. No public capture shows Junos's words for it; these
+		// are the simulator's, an access-denied rpc-error as RFC 6241
+		// names the case, or the missing-file answer (archive_refusal).
+		if r.archiveUnresolved {
+			renderRPCError(w, "application", "operation-failed", "could not resolve file: "+name, "")
+			return
+		}
+		renderRPCError(w, "application", "access-denied", "could not read /var/log/"+base+": Permission denied", "")
+		return
+	}
 	text := f.content()
 	w.b.WriteString("<file-content")
 	w.attr("filename", "/var/log/"+base)
@@ -516,11 +528,18 @@ func (r *Router) renderFileList(w *replyWriter, body []byte) {
 		f := r.logs[base]
 		w.open("file-information", "")
 		w.text("file-name", "/var/log/"+base)
-		w.b.WriteString("<file-permissions junos:format=\"-rw-rw----\">660</file-permissions>\n")
+		switch {
+		case !isRotatedName(base):
+			w.b.WriteString("<file-permissions junos:format=\"-rw-rw----\">660</file-permissions>\n")
+		case r.archiveReadable:
+			w.b.WriteString("<file-permissions junos:format=\"-rw-r--r--\">644</file-permissions>\n")
+		default:
+			w.b.WriteString("<file-permissions junos:format=\"-rw-r-----\">640</file-permissions>\n")
+		}
 		w.text("file-owner", "root")
 		w.text("file-group", "wheel")
 		w.text("file-links", "1")
-		w.text("file-size", strconv.Itoa(f.size))
+		w.text("file-size", strconv.Itoa(f.diskSize()))
 		w.b.WriteString("<file-date junos:format=\"" + f.modTime.In(r.loc).Format("Jan _2 15:04") + "\">" +
 			strconv.FormatInt(f.modTime.Unix(), 10) + "</file-date>\n")
 		w.close("file-information")

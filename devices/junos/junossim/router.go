@@ -98,9 +98,15 @@ type Router struct {
 	logs   map[string]*logFile // by name: messages, messages.0.gz, mastership
 	// mastershipLog: the router keeps /var/log/mastership (Device.MastershipLog).
 	mastershipLog bool
-	logsBorn      time.Time // when the files began; older lines are not kept
-	lastPID       int
-	ifIndex       map[string]int
+	// archiveReadable: syslog_archive world-readable; otherwise get-log
+	// and file-show of a turned-over file answer permission denied.
+	archiveReadable bool
+	// archiveUnresolved: a refused archive is answered "could not
+	// resolve file" (Device.ArchiveRefusal).
+	archiveUnresolved bool
+	logsBorn          time.Time // when the files began; older lines are not kept
+	lastPID           int
+	ifIndex           map[string]int
 	// revenuePorts counts the ifIndexes given to ports other than em*.
 	revenuePorts int
 	cores        map[string]int // core files saved so far, by process
@@ -145,25 +151,27 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		loc = l
 	}
 	r := &Router{
-		hostname:      d.Name,
-		model:         d.Model,
-		version:       d.Version,
-		topo:          d.Topology,
-		loc:           loc,
-		clock:         clock,
-		start:         clock(),
-		logger:        logger.With("device", d.Name),
-		host:          shortHost(d.Name),
-		reHostnames:   d.REHostnames != nil && *d.REHostnames,
-		seed:          seed,
-		aliveSetLog:   d.AliveSetLog == nil || *d.AliveSetLog,
-		mastershipLog: keepsMastershipLog(d),
-		logMax:        cmp.Or(d.LogMaxLines, DefaultLogMaxLines),
-		ifIndex:       map[string]int{},
-		cores:         map[string]int{},
-		reVersions:    d.REVersions,
-		replication:   d.Replication,
-		rpcCounts:     map[string]int{},
+		hostname:          d.Name,
+		model:             d.Model,
+		version:           d.Version,
+		topo:              d.Topology,
+		loc:               loc,
+		clock:             clock,
+		start:             clock(),
+		logger:            logger.With("device", d.Name),
+		host:              shortHost(d.Name),
+		reHostnames:       d.REHostnames != nil && *d.REHostnames,
+		seed:              seed,
+		aliveSetLog:       d.AliveSetLog == nil || *d.AliveSetLog,
+		mastershipLog:     keepsMastershipLog(d),
+		archiveReadable:   d.SyslogArchive == ArchiveWorldReadable,
+		archiveUnresolved: d.ArchiveRefusal == RefuseCouldNotResolve,
+		logMax:            cmp.Or(d.LogMaxLines, DefaultLogMaxLines),
+		ifIndex:           map[string]int{},
+		cores:             map[string]int{},
+		reVersions:        d.REVersions,
+		replication:       d.Replication,
+		rpcCounts:         map[string]int{},
 	}
 	r.cursor = r.start
 	if d.Faults != nil {
@@ -561,6 +569,9 @@ func (r *Router) applyLocked(ev Event, at time.Time) error {
 		return nil
 	case EventClearLog:
 		r.clearLocked(at, cmp.Or(ev.File, LogMessages))
+		return nil
+	case EventReplaceLog:
+		r.replaceLocked(at, cmp.Or(ev.File, LogMessages), ev.Keep)
 		return nil
 	case EventRemoveLog:
 		// The file and its rotated generations are gone; later lines

@@ -130,6 +130,20 @@ type Device struct {
 	// whose failover is chassis-cluster redundancy groups and which has
 	// no such file (get-log answers "could not resolve file").
 	MastershipLog *bool `yaml:"mastership_log,omitempty"`
+	// SyslogArchive is the router's "system syslog archive" permission:
+	// "no-world-readable" (the Junos default, and the simulator's) lets
+	// only root and users with the maintenance permission read the
+	// turned-over files (messages.0.gz), so get-log and file-show of one
+	// answer an rpc-error; "world-readable" lets every user read them.
+	// The live files are readable either way.
+	SyslogArchive string `yaml:"syslog_archive,omitempty"`
+	// ArchiveRefusal is how a refused archive is answered: "access-denied"
+	// (default: an rpc-error access-denied, "Permission denied") or
+	// "could-not-resolve" (Junos's words for a missing file, "could not
+	// resolve file: NAME"). No public capture shows which one Junos uses,
+	// so the agent must tell a refused archive from a missing one either
+	// way (by listing it).
+	ArchiveRefusal string `yaml:"archive_refusal,omitempty"`
 	// REHostnames gives each RE its own syslog host name, "<re>-<name>"
 	// (re1-ams1-mx960-1), as operators do with "groups re0 system
 	// host-name" (re0-abc, jtac-mx480-r2014-re0 in the samples), so a line
@@ -318,18 +332,31 @@ const (
 	EventRotateLogs       EventKind = "rotate-logs"        // newsyslog turns File over
 	EventClearLog         EventKind = "clear-log"          // clear log File
 	EventRemoveLog        EventKind = "remove-log"         // File is deleted: get-log no longer finds it
+	EventReplaceLog       EventKind = "replace-log"        // File is replaced by its first Keep lines
 	EventLog              EventKind = "log"                // write Text to File as is
 )
 
 var eventKinds = []EventKind{EventSwitchover, EventREDown, EventREUp, EventReboot, EventAlarmSet, EventAlarmClear,
 	EventPanic, EventFRU, EventInternalLinkFlap, EventKeepaliveLoss, EventIPCLoss, EventRDPKeepalive,
-	EventCoreDump, EventCommit, EventLinkFlap, EventRotateLogs, EventClearLog, EventRemoveLog, EventLog}
+	EventCoreDump, EventCommit, EventLinkFlap, EventRotateLogs, EventClearLog, EventRemoveLog, EventReplaceLog, EventLog}
 
 // Log file names, as get-log takes them; file-show wants them under
 // /var/log/.
 const (
 	LogMessages   = "messages"
 	LogMastership = "mastership"
+)
+
+// Values of Device.SyslogArchive, as the Junos statements are spelled.
+const (
+	ArchiveWorldReadable   = "world-readable"
+	ArchiveNoWorldReadable = "no-world-readable"
+)
+
+// Values of Device.ArchiveRefusal.
+const (
+	RefuseAccessDenied    = "access-denied"
+	RefuseCouldNotResolve = "could-not-resolve"
 )
 
 // FRU actions of a fru event.
@@ -360,7 +387,12 @@ type Event struct {
 	Description      string              `yaml:"description,omitempty"`
 	ShortDescription string              `yaml:"short_description,omitempty"`
 
-	// File is the log for rotate-logs, clear-log and log: messages
+	// Keep is how many of its first lines replace-log leaves in the file:
+	// an older, shorter copy of it put in its place (a restored backup),
+	// which starts with the same line. At least 1, and only for
+	// replace-log.
+	Keep int `yaml:"keep,omitempty"`
+	// File is the log for rotate-logs, clear-log, replace-log and log: messages
 	// (default) or mastership.
 	File string `yaml:"file,omitempty"`
 	// Interface is the port of link-flap (default xe-0/0/0) and
@@ -820,11 +852,23 @@ func (sc Scenario) validate(where func(path string) string) error {
 				bad(sp+".reason", "a silence needs a reason: one line")
 			}
 		}
+		if raw.SyslogArchive != "" && raw.SyslogArchive != ArchiveWorldReadable && raw.SyslogArchive != ArchiveNoWorldReadable {
+			bad(p+".syslog_archive", "syslog_archive %q: want %s or %s", raw.SyslogArchive, ArchiveWorldReadable, ArchiveNoWorldReadable)
+		}
+		if raw.ArchiveRefusal != "" && raw.ArchiveRefusal != RefuseAccessDenied && raw.ArchiveRefusal != RefuseCouldNotResolve {
+			bad(p+".archive_refusal", "archive_refusal %q: want %s or %s", raw.ArchiveRefusal, RefuseAccessDenied, RefuseCouldNotResolve)
+		}
 		noMastershipLog := !keepsMastershipLog(d)
 		for j, ev := range raw.Events {
 			ep := fmt.Sprintf("%s.events[%d]", p, j)
 			if ev.Duration < 0 {
 				bad(ep+".duration", "negative duration")
+			}
+			switch {
+			case ev.Kind == EventReplaceLog && ev.Keep < 1:
+				bad(ep+".keep", "replace-log needs keep: the number of the file's first lines left in it, at least 1 (have %d)", ev.Keep)
+			case ev.Kind != EventReplaceLog && ev.Keep != 0:
+				bad(ep+".keep", "keep is for replace-log, not %s", ev.Kind)
 			}
 			switch ev.Kind {
 			case EventSwitchover:
@@ -864,7 +908,7 @@ func (sc Scenario) validate(where func(path string) string) error {
 					bad(ep+".celsius", "celsius %d out of range", ev.Celsius)
 				}
 				checkMember(ep+".member", ev.Member)
-			case EventRotateLogs, EventClearLog, EventRemoveLog, EventLog:
+			case EventRotateLogs, EventClearLog, EventRemoveLog, EventReplaceLog, EventLog:
 				if ev.File != "" && ev.File != LogMessages && ev.File != LogMastership {
 					bad(ep+".file", "file %q: want messages or mastership", ev.File)
 				}

@@ -66,7 +66,7 @@ func TestDocExampleParses(t *testing.T) {
 		*d.Redundancy.KeepaliveTime != 300*time.Second {
 		t.Errorf("expect %+v, logs and redundancy defaults %+v", d.Expect, d.Redundancy)
 	}
-	if d2 := devs[1]; len(d2.Events) != 13 || d2.Expect == nil || len(d2.Expect) != 0 || *d2.Redundancy.GracefulSwitchover {
+	if d2 := devs[1]; len(d2.Events) != 14 || d2.SyslogArchive != ArchiveWorldReadable || d2.Expect == nil || len(d2.Expect) != 0 || *d2.Redundancy.GracefulSwitchover {
 		t.Errorf("second device: %+v", d2)
 	}
 	if f := devs[2].Faults; f == nil || !f.HangAfterHello || f.Latency != 0 {
@@ -353,5 +353,35 @@ devices:
 	}
 	if (Scenario{}).ClockStart().IsZero() {
 		t.Error("no default start")
+	}
+}
+
+func TestRotationFieldsAreValidated(t *testing.T) {
+	src := `devices:
+  - name: r1
+    syslog_archive: readable
+    archive_refusal: silence
+    events:
+      - {at: 1m, kind: replace-log}
+      - {at: 2m, kind: rotate-logs, keep: 3}
+      - {at: 3m, kind: replace-log, keep: 2, file: syslog}
+`
+	_, err := ParseScenario([]byte(src), "f.yaml")
+	if err == nil {
+		t.Fatal("invalid scenario accepted")
+	}
+	for _, want := range []string{
+		`f.yaml:3: devices[0].syslog_archive: syslog_archive "readable": want world-readable or no-world-readable`,
+		`f.yaml:4: devices[0].archive_refusal: archive_refusal "silence": want access-denied or could-not-resolve`,
+		`f.yaml:6: devices[0].events[0].keep: replace-log needs keep`,
+		`f.yaml:7: devices[0].events[1].keep: keep is for replace-log, not rotate-logs`,
+		`f.yaml:8: devices[0].events[2].file: file "syslog": want messages or mastership`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, err := ParseScenario([]byte("devices:\n  - name: r1\n    syslog_archive: world-readable\n    events:\n      - {at: 1m, kind: replace-log, keep: 1}\n"), "ok.yaml"); err != nil {
+		t.Errorf("valid scenario refused: %v", err)
 	}
 }

@@ -48,7 +48,8 @@ const DefaultEventsFile = "mastership-events"
 // JunosConfig returns the Junos configuration, in set commands, of the
 // dedicated log file: every facility at info and above (the rules read
 // notices and errors of many daemons), filtered by JunosFilterPattern,
-// kept small by its own archive settings. file is its name under
+// kept small by its own archive settings, its archives readable by the
+// agent's login. file is its name under
 // /var/log; empty means DefaultEventsFile.
 func JunosConfig(file string) (string, error) {
 	if file == "" {
@@ -61,6 +62,9 @@ func JunosConfig(file string) (string, error) {
 	p := "set system syslog file " + file
 	fmt.Fprintf(&b, "%s any info\n", p)
 	fmt.Fprintf(&b, "%s match \"%s\"\n", p, JunosFilterPattern())
-	fmt.Fprintf(&b, "%s archive size 1m files 3\n", p)
+	// world-readable: the agent reads the file's archive (file.0.gz)
+	// after a rotation, which Junos lets only root and the maintenance
+	// class read by default (issue 19; docs/operations.md, Rotation).
+	fmt.Fprintf(&b, "%s archive size 1m files 3 world-readable\n", p)
 	return b.String(), nil
 }

@@ -1107,7 +1107,8 @@ func TestJunosFilterPassesEveryRuleLine(t *testing.T) {
 		t.Errorf("the agent's SSH login passes the filter: the file would change at every poll")
 	}
 	cfg, err := JunosConfig("")
-	if err != nil || !strings.Contains(cfg, "set system syslog file mastership-events match \""+pattern+"\"\n") {
+	if err != nil || !strings.Contains(cfg, "set system syslog file mastership-events match \""+pattern+"\"\n") ||
+		!strings.Contains(cfg, "set system syslog file mastership-events archive size 1m files 3 world-readable\n") {
 		t.Errorf("JunosConfig: %v\n%s", err, cfg)
 	}
 	if _, err := JunosConfig("../etc/passwd"); err == nil {

@@ -56,6 +56,12 @@ type TakeOptions struct {
 	// bound to the file and the device clock. Nil means no times: LastTime
 	// is not updated and a rotated file is taken whole.
 	Parse func(string) devices.LogLine
+	// Shrunk says the file is smaller than when the cursor was written
+	// (the file listing says so): it was truncated or replaced, since a
+	// log between rotations only grows. The place is then not taken to be
+	// line N even when the first line is the same (a file replaced by an
+	// older, shorter copy of itself), only where the old tail is found.
+	Shrunk bool
 }
 
 // TakeInfo says how TakeNewLines found its place.
@@ -68,6 +74,14 @@ type TakeInfo struct {
 	Rotated bool
 	// Skipped counts new lines not taken because of MaxBytes.
 	Skipped int
+	// Across a rotation (TakeAcrossRotation): Found says the cursor's
+	// place was found in the archive, FromArchive how many of the lines
+	// taken are the archive's, and Gap that the place was in neither
+	// file while the archive holds lines newer than the cursor: the file
+	// turned over more than once, and lines may be missing.
+	Found       bool
+	FromArchive int
+	Gap         bool
 }
 
 // TakeNewLines returns the lines of content that follow cur, oldest
@@ -89,6 +103,56 @@ type TakeInfo struct {
 // time of the newest returned line that has one (cur.LastTime if none).
 // The returned strings are copies, so they do not keep content alive.
 func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines []string, next devices.LogCursor, info TakeInfo) {
+	all := splitLogLines(content)
+	if len(all) == 0 {
+		return nil, cur, TakeInfo{First: len(cur.Tail) == 0}
+	}
+	return take(all, 0, cur, opt)
+}
+
+// TakeAcrossRotation is TakeNewLines for a file that was turned over
+// since cur was written: archive is the turned-over file as the device
+// shows it (messages.0.gz, decompressed by "show log"), content the file
+// that replaced it. The cursor's place is looked for in the archive; the
+// archive's lines after it, then every line of the new file, are new.
+// So a rotation between two polls loses none of the lines written before
+// it and takes each line once.
+//
+// When the place is not in the archive either, the lines of both dated
+// after cur.LastTime are taken, as TakeNewLines does for a lost place,
+// and info.Gap says whether the archive holds such lines: then the file
+// turned over more than once since cur (the place is in an older
+// generation, messages.1.gz), and what was written in between is not
+// read. An archive whose lines are all older than the cursor predates
+// it (clear-log after an earlier rotation): no gap.
+//
+// next is the cursor of content alone, as if content had been read with
+// TakeNewLines; next.Lines counts the lines of both. With an empty new
+// file next has no fingerprints and a count of zero, so every line
+// written to it later is new.
+func TakeAcrossRotation(archive, content string, cur devices.LogCursor, opt TakeOptions) (lines []string, next devices.LogCursor, info TakeInfo) {
+	if len(cur.Tail) == 0 {
+		return TakeNewLines(content, cur, opt)
+	}
+	// The archive is the file the cursor was written for, grown: its
+	// line N is where the place is looked for first, even when the new
+	// file is smaller than the old one was (opt.Shrunk is about that).
+	opt.Shrunk = false
+	old := splitLogLines(archive)
+	fresh := splitLogLines(content)
+	all := append(old[:len(old):len(old)], fresh...)
+	if len(all) == 0 {
+		return nil, cur, TakeInfo{Rotated: true}
+	}
+	lines, next, info = take(all, len(old), cur, opt)
+	info.Rotated = true
+	return lines, next, info
+}
+
+// take returns the lines of all after cur's place, and the cursor of
+// all[from:]: the file being read, after from lines of the file it
+// replaced (from is zero but across a rotation).
+func take(all []string, from int, cur devices.LogCursor, opt TakeOptions) (lines []string, next devices.LogCursor, info TakeInfo) {
 	firstTail, maxBytes := opt.FirstTail, opt.MaxBytes
 	if firstTail <= 0 {
 		firstTail = DefaultFirstTail
@@ -98,21 +162,18 @@ func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines
 	}
 	info.First = len(cur.Tail) == 0
 
-	all := splitLogLines(content)
-	if len(all) == 0 {
-		return nil, cur, info
-	}
 	var start int
-	head := fmtFingerprint(fingerprint(all[0]))
+	sameHead := !opt.Shrunk && (cur.Head == "" || cur.Head == fmtFingerprint(fingerprint(all[0])))
 	if info.First {
 		start = max(0, len(all)-firstTail)
-	} else if p, ok := findPlace(all, cur.Tail, cur.Head == "" || cur.Head == head); ok {
+	} else if p, ok := findPlace(all, cur.Tail, sameHead); ok {
 		start = p
+		info.Found = from > 0 && p <= from
 	} else {
 		info.Rotated = true
 		start = firstAfter(all, cur, opt.Parse)
+		info.Gap = from > 0 && start < from
 	}
-
 	fresh := all[start:]
 	keep := len(fresh) // how many of the newest fit in maxBytes
 	for n, size := 0, 0; n < len(fresh); n++ {
@@ -124,6 +185,7 @@ func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines
 	}
 	info.Skipped = len(fresh) - keep
 	fresh = fresh[len(fresh)-keep:]
+	info.FromArchive = max(0, from-start-info.Skipped)
 
 	// Copy the lines into one block, so that they neither keep the whole
 	// reply alive nor cost an allocation each.
@@ -138,8 +200,11 @@ func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines
 		lines[i], block = block[:len(l)], block[len(l):]
 	}
 	next = cur
-	next.Tail = tailOf(all)
-	next.Head = head
+	next.Tail = tailOf(all[from:])
+	next.Head = ""
+	if from < len(all) {
+		next.Head = fmtFingerprint(fingerprint(all[from]))
+	}
 	next.Lines = cur.Lines + int64(len(lines))
 	if opt.Parse != nil {
 		for i := len(lines) - 1; i >= 0; i-- {

@@ -357,3 +357,135 @@ func TestTakeNewLinesRotatedPastOldSize(t *testing.T) {
 		t.Errorf("read after the rotation: %v %+v", again, info)
 	}
 }
+
+// TestTakeAcrossRotation: the cursor's place is found in the turned-over
+// file (messages.0.gz), so the lines written before the rotation and
+// after the last read come from it, then the new file's; each line once.
+func TestTakeAcrossRotation(t *testing.T) {
+	opt := TakeOptions{Parse: parseMastership, FirstTail: 1000}
+	turnover := func(sec int) string {
+		return fmt.Sprintf("Jan 12 21:00:%02d re0 newsyslog[%d]: logfile turned over", sec, sec)
+	}
+	base := logFile(logLines(turnover(0)), commits(1, 10))
+	_, cur, _ := TakeNewLines(base, devices.LogCursor{}, opt)
+	// The same second as the last line read, twice: found by place, not by time.
+	dup := commits(9, 10)
+	pair := logLines(mSend, mRecv)
+	_, pairCur, _ := TakeNewLines(logFile(logLines(turnover(0)), commits(1, 5), pair, pair), devices.LogCursor{}, opt)
+	tests := []struct {
+		name             string
+		cur              devices.LogCursor
+		archive, content string
+		want             []string
+		info             TakeInfo
+	}{
+		{name: "lines before and after the rotation",
+			cur: cur, archive: logFile(logLines(turnover(0)), commits(1, 20)), content: logFile(logLines(turnover(20)), commits(21, 25)),
+			want: append(append(commits(10, 20), turnover(20)), commits(21, 25)...),
+			info: TakeInfo{Rotated: true, Found: true, FromArchive: 10}},
+		{name: "nothing written between the read and the rotation",
+			cur: cur, archive: base, content: logFile(logLines(turnover(20)), commits(21, 22)),
+			want: append(logLines(turnover(20)), commits(21, 22)...),
+			info: TakeInfo{Rotated: true, Found: true}},
+		{name: "repeated last line after the read",
+			cur: cur, archive: logFile(logLines(turnover(0)), commits(1, 10), dup, dup), content: logFile(logLines(turnover(20))),
+			want: append(append([]string{}, dup[0], dup[0]), turnover(20)),
+			info: TakeInfo{Rotated: true, Found: true, FromArchive: 2}},
+		// An alternating pair within one second, repeated after the read:
+		// the last four lines read occur again at the archive's end, and
+		// only line N (the hint) tells the place.
+		{name: "the lines after the read repeat the last four read",
+			cur: pairCur, archive: logFile(logLines(turnover(0)), commits(1, 5), pair, pair, pair, pair), content: logFile(logLines(turnover(20))),
+			want: append(append(append([]string{}, pair...), pair...), turnover(20)),
+			info: TakeInfo{Rotated: true, Found: true, FromArchive: 4}},
+		{name: "empty new file",
+			cur: cur, archive: logFile(logLines(turnover(0)), commits(1, 12)), content: "",
+			want: commits(10, 12), info: TakeInfo{Rotated: true, Found: true, FromArchive: 2}},
+		{name: "archive older than the cursor (clear-log after an earlier rotation)",
+			cur: cur, archive: logFile(commits(0, 5)), content: logFile(logLines("Jan 12 21:00:30 clear-log[865]: logfile cleared")),
+			want: logLines("Jan 12 21:00:30 clear-log[865]: logfile cleared"), info: TakeInfo{Rotated: true}},
+		{name: "turned over twice: the place is in messages.1.gz",
+			cur: cur, archive: logFile(logLines(turnover(30)), commits(31, 33)), content: logFile(logLines(turnover(40))),
+			want: append(append(logLines(turnover(30)), commits(31, 33)...), turnover(40)),
+			info: TakeInfo{Rotated: true, Gap: true, FromArchive: 3}},
+		{name: "first read: the new file's tail only",
+			cur: devices.LogCursor{}, archive: base, content: logFile(commits(40, 42)),
+			want: commits(40, 42), info: TakeInfo{First: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The poller says Shrunk when the new file is smaller than the
+			// old was, as it usually is after a rotation: that must not
+			// change where the place is found in the archive.
+			shrunk := opt
+			shrunk.Shrunk = true
+			got, next, info := TakeAcrossRotation(tc.archive, tc.content, tc.cur, shrunk)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("took:\n got %q\nwant %q", got, tc.want)
+			}
+			if info != tc.info {
+				t.Errorf("info %+v, want %+v", info, tc.info)
+			}
+			// The next cursor is the new file's: appending to it is found
+			// by place.
+			more := commits(50, 51)
+			again, _, ainfo := TakeNewLines(tc.content+logFile(more), next, opt)
+			if !slices.Equal(again, more) || ainfo.Rotated {
+				t.Errorf("next read of the new file took %q (%+v), want %q", again, ainfo, more)
+			}
+		})
+	}
+}
+
+// TestTakeNewLinesShrunk: a file replaced by an older, shorter copy of
+// itself keeps its first line, so only the size says it changed; with
+// Shrunk the cursor's line count is not trusted, nothing is taken twice,
+// and the lines written after the replacement are taken.
+func TestTakeNewLinesShrunk(t *testing.T) {
+	opt := TakeOptions{Parse: parseMastership, FirstTail: 1000}
+	_, cur, _ := TakeNewLines(logFile(commits(0, 10)), devices.LogCursor{}, opt)
+	// The copy holds lines 0..5; one line was written after it replaced the file.
+	replaced := logFile(commits(0, 6), commits(20, 21))
+	got, _, info := TakeNewLines(replaced, cur, TakeOptions{Parse: parseMastership, Shrunk: true})
+	if !info.Rotated || !slices.Equal(got, commits(20, 21)) {
+		t.Errorf("shrunk file: took %q (%+v), want %q", got, info, commits(20, 21))
+	}
+}
+
+// FuzzTakeAcrossRotation: whatever the files, the lines taken fit the
+// byte cap, are lines of the two files in order, and the cursor returned
+// finds its place again in the new file with something appended.
+func FuzzTakeAcrossRotation(f *testing.F) {
+	f.Add(logFile(commits(0, 5)), logFile(commits(0, 8)), logFile(commits(8, 9)), uint16(0))
+	f.Add(logFile(logLines(mClear, mRecv, mSend, mSend)), logFile(logLines(mClear, mRecv, mSend, mSend, mSend, mEvent)), "", uint16(100))
+	f.Add("a\nb\n", "x\r\n\n", "a\nb\n", uint16(1))
+	f.Fuzz(func(t *testing.T, prev, archive, content string, maxBytes uint16) {
+		opt := TakeOptions{MaxBytes: int(maxBytes), Parse: parseMastership, FirstTail: 1 << 20}
+		_, cur, _ := TakeNewLines(prev, devices.LogCursor{}, opt)
+		got, next, info := TakeAcrossRotation(archive, content, cur, opt)
+		limit := opt.MaxBytes
+		if limit <= 0 {
+			limit = DefaultMaxBytes
+		}
+		size := 0
+		for _, l := range got {
+			size += len(l)
+		}
+		if size > limit && len(got) > 1 {
+			t.Fatalf("took %d bytes in %d lines, cap %d", size, len(got), limit)
+		}
+		all := append(splitLogLines(archive), splitLogLines(content)...)
+		if len(got) > len(all) || (len(got) > 0 && !slices.Equal(got, all[len(all)-len(got):])) {
+			t.Fatalf("took %q, not the end of %q", got, all)
+		}
+		if info.FromArchive > len(got) {
+			t.Fatalf("FromArchive %d of %d lines", info.FromArchive, len(got))
+		}
+		if len(cur.Tail) > 0 {
+			again, _, _ := TakeNewLines(content+"\nJan 12 23:59:59 zz\n", next, opt)
+			if len(again) == 0 || again[len(again)-1] != "Jan 12 23:59:59 zz" {
+				t.Fatalf("the next read of the new file took %q", again)
+			}
+		}
+	})
+}
