@@ -13,7 +13,8 @@ import (
 // (deploy/icinga2/mastership.conf) passes the real icinga2's config
 // validation with a host and a service using it, a broken copy does not
 // (so the validation is real), and every flag it passes is one that
-// `mastership check` takes. Skipped without icinga2 unless
+// `mastership check` takes. The file holds two: "mastership" polls the
+// router, "mastership-via" asks the daemon (check --via). Skipped without icinga2 unless
 // MASTERSHIP_REQUIRE_ICINGA=1 (CI).
 func TestIcingaCheckCommand(t *testing.T) {
 	icinga, err := exec.LookPath("icinga2")
@@ -53,6 +54,13 @@ apply Service "routing-engines" {
   vars.mastership_db = "/var/lib/mastership/mastership.db"
   assign where host.vars.mastership_inventory
 }
+apply Service "routing-engines-via-daemon" {
+  check_command = "mastership-via"
+  vars.mastership_via = "https://127.0.0.1:9728"
+  vars.mastership_via_token_file = "/etc/icinga2/mastership.token"
+  vars.mastership_max_age = "3m"
+  assign where host.vars.mastership_inventory
+}
 `
 		if err := os.WriteFile(filepath.Join(dir, "icinga2.conf"), []byte(main), 0o644); err != nil {
 			t.Fatal(err)
@@ -65,6 +73,9 @@ apply Service "routing-engines" {
 	}
 	if out, err := validate(strings.Replace(string(shipped), "skip_key = true", "skip_kye = true", 1)); err == nil {
 		t.Fatalf("icinga2 accepted a misspelt attribute; the validation proves nothing:\n%s", out)
+	}
+	if out, err := validate(strings.Replace(string(shipped), `object CheckCommand "mastership-via"`, `object CheckCommand "mastership-via-renamed"`, 1)); err == nil {
+		t.Fatalf("icinga2 accepted a service using an undefined CheckCommand; the validation proves nothing:\n%s", out)
 	}
 
 	r := runCLI(t, "check", "--help")
