@@ -20,5 +20,10 @@ func Notes(p Poll) []string {
 		out = append(out, fmt.Sprintf("log file %s is %d bytes and is read whole whenever it changes: "+
 			"point the inventory's logs: at a small filtered file (see mastership junos-config)", l.File, l.Size))
 	}
+	// Issue 19: a device clock that stepped is not a reboot, but times
+	// the device stamped around the step are on two clocks.
+	if s.ClockNote != "" {
+		out = append(out, s.ClockNote)
+	}
 	return out
 }

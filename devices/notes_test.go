@@ -15,6 +15,8 @@ func TestNotes(t *testing.T) {
 		{"nothing to note", Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{}}, nil},
 		{"absent mastership log", Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{AbsentLogs: []string{"mastership"}}},
 			[]string{"log file /var/log/mastership does not exist on this device (the platform keeps none): not read, not an error"}},
+		{"clock step", Poll{Outcome: OutcomeOK, Snapshot: &Snapshot{ClockNote: "device clock stepped +1h between polls (x)"}},
+			[]string{"device clock stepped +1h between polls (x)"}},
 	} {
 		if got := Notes(tt.p); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: Notes = %q, want %q", tt.name, got, tt.want)

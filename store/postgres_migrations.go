@@ -189,6 +189,10 @@ ALTER TABLE log_cursors ADD COLUMN head text COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE log_cursors ADD COLUMN file_size bigint NOT NULL DEFAULT 0 CHECK (file_size >= 0);
 ALTER TABLE log_cursors ADD COLUMN file_mtime timestamptz;
 `},
+		// See the SQLite migration of the same name (issue 19).
+		{name: "clock note", sql: `
+ALTER TABLE polls ADD COLUMN clock_note text NOT NULL DEFAULT '';
+`},
 	}
 }
 

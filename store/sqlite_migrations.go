@@ -206,6 +206,11 @@ ALTER TABLE log_cursors ADD COLUMN head TEXT NOT NULL DEFAULT '';
 ALTER TABLE log_cursors ADD COLUMN file_size INTEGER NOT NULL DEFAULT 0 CHECK (file_size >= 0);
 ALTER TABLE log_cursors ADD COLUMN file_mtime INTEGER;
 `},
+		// Issue 19 (clocks): a step of the device clock between two
+		// polls, told from a reboot, is a note stored with the poll.
+		{name: "clock note", sql: `
+ALTER TABLE polls ADD COLUMN clock_note TEXT NOT NULL DEFAULT '';
+`},
 	}
 }
 

@@ -621,6 +621,14 @@ func absentLogsText(snap *devices.Snapshot) (string, error) {
 	return strings.Join(snap.AbsentLogs, ","), nil
 }
 
+// clockNoteOf is a snapshot's clock note as the polls table holds it.
+func clockNoteOf(snap *devices.Snapshot) string {
+	if snap == nil {
+		return ""
+	}
+	return snap.ClockNote
+}
+
 // absentLogsOf reads absentLogsText back.
 func absentLogsOf(s string) []string {
 	if s == "" {
