@@ -88,7 +88,7 @@ func TestDetectClockStepNeedsAgentTimes(t *testing.T) {
 	prev := clockSnap(t0, t0, dayLen, dayLen)
 	cur := clockSnap(t0.Add(5*time.Minute), t0.Add(time.Hour+5*time.Minute), dayLen+5*time.Minute, dayLen+5*time.Minute)
 	for name, mutate := range map[string]func(){
-		"no previous PolledAt": func() { prev.PolledAt = time.Time{} },
+		"no previous PolledAt":  func() { prev.PolledAt = time.Time{} },
 		"agent clock went back": func() { cur.PolledAt = t0.Add(-time.Minute) },
 	} {
 		p, c := *prev, *cur
