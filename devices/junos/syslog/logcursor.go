@@ -68,6 +68,10 @@ type TakeInfo struct {
 	Rotated bool
 	// Skipped counts new lines not taken because of MaxBytes.
 	Skipped int
+	// LastRead is the newest line the previous read took, when the place
+	// was found after it: ParseNewLines compares how it dates now with
+	// cur.LastTime to see the device's zone change (issue 19).
+	LastRead string
 }
 
 // TakeNewLines returns the lines of content that follow cur, oldest
@@ -108,6 +112,9 @@ func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines
 		start = max(0, len(all)-firstTail)
 	} else if p, ok := findPlace(all, cur.Tail, cur.Head == "" || cur.Head == head); ok {
 		start = p
+		if p > 0 {
+			info.LastRead = strings.Clone(all[p-1]) // not a view of the reply
+		}
 	} else {
 		info.Rotated = true
 		start = firstAfter(all, cur, opt.Parse)

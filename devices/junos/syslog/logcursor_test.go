@@ -158,7 +158,8 @@ func TestTakeNewLines(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("lines:\n got %q\nwant %q", got, tt.want)
 			}
-			if info != tt.info {
+			// LastRead is checked by TestTakeNewLinesLastRead.
+			if info.LastRead = ""; info != tt.info {
 				t.Errorf("info %+v, want %+v", info, tt.info)
 			}
 			if next.Lines != cur.Lines+int64(len(got)) {
@@ -355,5 +356,23 @@ func TestTakeNewLinesRotatedPastOldSize(t *testing.T) {
 	again, _, info := TakeNewLines(fresh+commits(40, 41)[0]+"\n", next, opt)
 	if info.Rotated || !slices.Equal(again, commits(40, 41)) {
 		t.Errorf("read after the rotation: %v %+v", again, info)
+	}
+}
+
+// TestTakeNewLinesLastRead: with the place found, LastRead is the newest
+// line the previous read took (ParseNewLines dates it again to see a
+// zone change); on a first read or a rotation there is none.
+func TestTakeNewLinesLastRead(t *testing.T) {
+	content := "Jan 12 21:00:00 a\nJan 12 21:00:01 b\n"
+	_, cur, _ := TakeNewLines(content, devices.LogCursor{}, TakeOptions{})
+	_, _, info := TakeNewLines(content+"Jan 12 21:00:02 c\n", cur, TakeOptions{})
+	if info.LastRead != "Jan 12 21:00:01 b" {
+		t.Errorf("LastRead %q, want the line b", info.LastRead)
+	}
+	if _, _, info := TakeNewLines(content, devices.LogCursor{}, TakeOptions{}); info.LastRead != "" {
+		t.Errorf("first read: LastRead %q, want none", info.LastRead)
+	}
+	if _, _, info := TakeNewLines("Jan 12 22:00:00 cleared\n", cur, TakeOptions{}); !info.Rotated || info.LastRead != "" {
+		t.Errorf("rotated: %+v, want Rotated and no LastRead", info)
 	}
 }
