@@ -45,7 +45,8 @@ type ClockStep struct {
 // The step is what the device's clock moved minus what the agent's
 // (PolledAt) moved:
 //   - from the devices' current-time (Snapshot.DeviceTime) when both
-//     polls have it;
+//     polls have it, provided an RE's up-time grew as the agent's clock
+//     did (else the agent's clock is the one that jumped);
 //   - else from the start-time of an RE whose up-time grew as the agent's
 //     clock did (it did not reboot): Junos keeps up-time on a monotonic
 //     clock and moves the boot time with the wall clock, so start-time
@@ -63,6 +64,9 @@ func DetectClockStep(prev, cur *devices.Snapshot) (ClockStep, bool) {
 	var by time.Duration
 	var how string
 	if !prev.DeviceTime.IsZero() && !cur.DeviceTime.IsZero() {
+		if !upTimesCount(prev, cur, elapsed) {
+			return ClockStep{}, false // the agent's clock moved, not the device's
+		}
 		by = cur.DeviceTime.Sub(prev.DeviceTime) - elapsed
 		how = fmt.Sprintf("its current-time moved %s while the agent's clock moved %s", span(cur.DeviceTime.Sub(prev.DeviceTime)), span(elapsed))
 	} else {
@@ -78,6 +82,27 @@ func DetectClockStep(prev, cur *devices.Snapshot) (ClockStep, bool) {
 		return ClockStep{}, false
 	}
 	return ClockStep{By: by, Note: fmt.Sprintf("device clock stepped %s between polls (%s)", signed(by), how)}, true
+}
+
+// upTimesCount reports whether the up-times of the REs in both polls
+// bear the agent's clock out: at least one grew within rebootSlack of
+// elapsed, or none can tell (no RE with an up-time in both). When they
+// grew as the device's clock did instead, it was the agent's clock that
+// jumped.
+func upTimesCount(prev, cur *devices.Snapshot, elapsed time.Duration) bool {
+	before := indexREs(prev.RouteEngines)
+	told := false
+	for _, c := range cur.RouteEngines {
+		pu, cu := upTime(before[c.Name]), upTime(c)
+		if pu == nil || cu == nil {
+			continue
+		}
+		told = true
+		if grew := *cu - *pu; grew-elapsed <= rebootSlack && elapsed-grew <= rebootSlack {
+			return true
+		}
+	}
+	return !told
 }
 
 // startTimeShift is how far the start-time of an RE that did not reboot

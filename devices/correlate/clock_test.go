@@ -36,6 +36,7 @@ func TestClockSteps(t *testing.T) {
 		step       time.Duration // and how far it jumped before the second
 		rebootRE1  bool
 		storedPrev bool // prev read back from the store: no DeviceTime
+		agentJump  time.Duration
 		wantStep   time.Duration
 	}{
 		{name: "no step", wantStep: 0},
@@ -48,6 +49,12 @@ func TestClockSteps(t *testing.T) {
 		{name: "a step of 90s is not reported", step: 90 * time.Second},
 		{name: "re1 rebooted while the clock stepped +1h", step: time.Hour, rebootRE1: true, wantStep: time.Hour},
 		{name: "re1 rebooted while the clock stepped -1h, stored", step: -time.Hour, rebootRE1: true, storedPrev: true, wantStep: -time.Hour},
+		// The agent's clock jumped an hour while the device's did not:
+		// the up-times grew 5 minutes, and they count from long before
+		// the last poll. No reboot, and no step of the device's clock
+		// either: its up-times moved as its clock did.
+		{name: "the agent's clock jumped +1h", agentJump: time.Hour},
+		{name: "the agent's clock jumped +1h, stored", agentJump: time.Hour, storedPrev: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			prev := clockSnap(t0, t0.Add(tt.offset), up0, up1)
@@ -55,7 +62,7 @@ func TestClockSteps(t *testing.T) {
 			if tt.rebootRE1 {
 				curUp1 = 2 * time.Minute
 			}
-			cur := clockSnap(t0.Add(poll), t0.Add(tt.offset+tt.step+poll), up0+poll, curUp1)
+			cur := clockSnap(t0.Add(poll+tt.agentJump), t0.Add(tt.offset+tt.step+poll), up0+poll, curUp1)
 			if tt.storedPrev {
 				prev.DeviceTime = time.Time{}
 			}

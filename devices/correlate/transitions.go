@@ -40,7 +40,8 @@ const rebootSlack = 2 * time.Minute
 // between stateless cluster nodes.
 //
 // A reboot shows as up-time going down, as up-time growing by more than
-// rebootSlack less than the time that passed between the polls, or as
+// rebootSlack less than the time that passed between the polls while
+// being shorter than that time (the RE booted in between), or as
 // last-reboot-reason changing. The time that passed is the agent's
 // (PolledAt to PolledAt), not the device's: a device clock that steps
 // (NTP after a long drift) or runs hours off moves the boot time, device
@@ -241,7 +242,12 @@ func detectReboot(p, c devices.RouteEngine, curAt time.Time, elapsed time.Durati
 		switch {
 		case *cu < *pu:
 			return reboot{true, boot, fmt.Sprintf("re-table: %s up-time fell from %s to %s (%s)", name, span(*pu), span(*cu), suffix)}
-		case due-*cu > rebootSlack:
+		case due-*cu > rebootSlack && *cu <= elapsed+rebootSlack:
+			// Booted since the last poll: an up-time shorter than the
+			// time between the polls. One that grew too little but is
+			// longer counts from before the last poll: the agent's own
+			// clock jumped, or the RE's stood still, and neither is a
+			// reboot.
 			return reboot{true, boot, fmt.Sprintf("re-table: %s up-time %s where %s was due (%s)", name, span(*cu), span(due), suffix)}
 		}
 	}
