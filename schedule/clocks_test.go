@@ -35,6 +35,7 @@ func TestDeviceClocks(t *testing.T) {
 			"ams1-mx960-back": {15 * time.Minute: "device clock stepped -1h between polls"}}},
 		{file: "offset"},
 		{file: "zone-change"},
+		{file: "dst"}, // summer time begins: the zone's offset changes by itself
 		{file: "year-boundary", notes: map[string]map[time.Duration]string{
 			"ams1-mx480-nye-back": {15 * time.Minute: "device clock stepped -1h between polls"}}},
 	} {

@@ -37,6 +37,11 @@ func TestParseNewLinesAcrossZoneChange(t *testing.T) {
 		{"UTC to CET across midnight", "Mar 18 23:50:00" + body, day(0, 0).Add(-10 * time.Minute),
 			[]string{"Mar 18 23:55:00" + body, "Mar 19 01:05:00" + body},
 			DeviceClock{Now: day(0, 10), Location: cet}, []time.Time{day(0, 0).Add(-5 * time.Minute), day(0, 5)}},
+		// The device's zone is the fixed offset its current-time shows:
+		// summer time beginning is a change of it, like any other.
+		{"summer time begins", "Mar 19 01:55:00" + body, day(0, 55),
+			[]string{"Mar 19 01:58:00" + body, "Mar 19 03:02:00" + body},
+			DeviceClock{Now: day(1, 5), Location: time.FixedZone("CEST", 2*3600)}, []time.Time{day(0, 58), day(1, 2)}},
 		{"undated lines go with their neighbours", "Mar 19 09:05:00" + body, day(9, 5),
 			[]string{"Mar 19 09:08:00" + body, "not a syslog line", "Mar 19 02:12:00" + body},
 			DeviceClock{Now: day(9, 15), Location: la}, []time.Time{day(9, 8), {}, day(9, 12)}},
