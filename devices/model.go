@@ -145,6 +145,10 @@ type Snapshot struct {
 	// LargeLogs are the log files read this poll that are bigger than
 	// --log-warn-bytes: the router sends them whole at every change.
 	LargeLogs []LargeLog `json:"large_logs,omitempty"`
+	// ClockNote says the device's clock stepped since the previous poll
+	// ("device clock stepped +1h between polls (…)"), which the agent
+	// told from a reboot (issue 19); empty otherwise.
+	ClockNote string `json:"clock_note,omitempty"`
 	// LogGaps are log lines this poll knows it could not read: a file
 	// turned over since the last poll whose archive (messages.0.gz) could
 	// not be read, or that turned over more than once. Issue 19.

@@ -25,5 +25,10 @@ func Notes(p Poll) []string {
 		out = append(out, fmt.Sprintf("log file %s was turned over into %s, which could not be read (%s): "+
 			"the lines written between the last poll and the rotation are not stored; nothing else is missing", g.File, g.Archive, g.Reason))
 	}
+	// Issue 19: a device clock that stepped is not a reboot, but times
+	// the device stamped around the step are on two clocks.
+	if s.ClockNote != "" {
+		out = append(out, s.ClockNote)
+	}
 	return out
 }

@@ -284,6 +284,7 @@ func (a *Auditor) save(ctx context.Context, d inventory.Device, p *devices.Poll)
 		if prev, err = a.Store.LatestREPoll(ctx, d.Name); err != nil {
 			return err
 		}
+		noteClockStep(prev, p)
 	}
 	if err := a.Store.SavePoll(ctx, p); err != nil {
 		return err

@@ -138,6 +138,19 @@ func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Po
 	return nil
 }
 
+// noteClockStep stores, as a note of p, a step of the device's clock
+// since prev (issue 19): the RE table tells it from a reboot, and the
+// operator should know that the device's times around it are on two
+// clocks.
+func noteClockStep(prev *devices.Poll, p *devices.Poll) {
+	if prev == nil || prev.Snapshot == nil || p.Snapshot == nil {
+		return
+	}
+	if step, ok := correlate.DetectClockStep(prev.Snapshot, p.Snapshot); ok {
+		p.Snapshot.ClockNote = step.Note
+	}
+}
+
 // deviceTime is the poll's time on the device's clock, falling back to
 // the agent's when the device did not say.
 func deviceTime(p devices.Poll) time.Time {

@@ -509,9 +509,16 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 	if described {
 		next.Size, next.ModTime = info.Size, info.ModTime
 	}
-	for _, raw := range lines {
-		snap.Logs = append(snap.Logs, parse(raw))
+	// Dated across a change of the device's zone since the last read
+	// (issue 19); the same as parse otherwise.
+	parsed := syslog.ParseNewLines(file, lines, took.LastRead, cur.LastTime, clock)
+	for i := len(parsed) - 1; i >= 0; i-- {
+		if !parsed[i].Time.IsZero() {
+			next.LastTime = parsed[i].Time
+			break
+		}
 	}
+	snap.Logs = append(snap.Logs, parsed...)
 	snap.LogCursors = append(snap.LogCursors, next)
 	return nil
 }

@@ -45,6 +45,7 @@ type scenarioFleet struct {
 	clock *junossim.Clock
 	start time.Time
 	devs  []inventory.Device
+	fleet *junossim.Fleet
 }
 
 func startScenario(t *testing.T, file string) scenarioFleet {
@@ -71,7 +72,7 @@ func startScenario(t *testing.T, file string) scenarioFleet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return scenarioFleet{sc: sc, clock: clock, start: start, devs: loaded.Devices}
+	return scenarioFleet{sc: sc, clock: clock, start: start, devs: loaded.Devices, fleet: fleet}
 }
 
 func runScenario(t *testing.T, file string) {

@@ -193,6 +193,10 @@ ALTER TABLE log_cursors ADD COLUMN file_mtime timestamptz;
 		{name: "log gaps", sql: `
 ALTER TABLE polls ADD COLUMN log_gaps text COLLATE "C" NOT NULL DEFAULT '';
 `},
+		// See the SQLite migration of the same name (issue 19).
+		{name: "clock note", sql: `
+ALTER TABLE polls ADD COLUMN clock_note text NOT NULL DEFAULT '';
+`},
 	}
 }
 

@@ -14,8 +14,8 @@ import (
 
 const (
 	pgInsertPollSQL = `INSERT INTO polls (run_id, device, host, site, started, finished, outcome, error_kind, error,
-    has_snapshot, polled_at, re_count, res_expected, absent_logs, log_gaps)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+    has_snapshot, polled_at, re_count, res_expected, absent_logs, log_gaps, clock_note)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 RETURNING id`
 	// The children of the poll inserted just before, in the same batch:
 	// currval is this session's last value of the polls sequence.
@@ -71,7 +71,7 @@ func (s *pgStore) savePoll(ctx context.Context, p *devices.Poll) (int64, error) 
 	}
 	b := &pgx.Batch{}
 	b.Queue(pgInsertPollSQL, runID, p.Device, p.Host, p.Site, pgTime(p.Started), pgTimeOrNull(p.Finished),
-		string(p.Outcome), p.ErrorKind, pgSafeText(p.Error), snap != nil, polledAt, reCount, p.ExpectedREs, absent, gaps)
+		string(p.Outcome), p.ErrorKind, pgSafeText(p.Error), snap != nil, polledAt, reCount, p.ExpectedREs, absent, gaps, pgSafeText(clockNoteOf(snap)))
 	type child struct {
 		what string
 		ord  int
@@ -126,9 +126,10 @@ func pgScanPoll(row pgx.Row) (devices.Poll, error) {
 		outcome            string
 		hasSnapshot        bool
 		absent, gaps       string
+		clockNote          string
 	)
 	if err := row.Scan(&p.ID, &runID, &p.Device, &p.Host, &p.Site, &p.Started, &finished, &outcome,
-		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &p.ExpectedREs, &absent, &gaps); err != nil {
+		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &p.ExpectedREs, &absent, &gaps, &clockNote); err != nil {
 		return p, err
 	}
 	if runID != nil {
@@ -137,7 +138,8 @@ func pgScanPoll(row pgx.Row) (devices.Poll, error) {
 	p.Finished = zeroIfNil(finished)
 	p.Outcome = devices.Outcome(outcome)
 	if hasSnapshot {
-		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: zeroIfNil(polledAt), AbsentLogs: absentLogsOf(absent)}
+		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: zeroIfNil(polledAt), AbsentLogs: absentLogsOf(absent),
+			ClockNote: clockNote}
 		var err error
 		if p.Snapshot.LogGaps, err = logGapsOf(gaps); err != nil {
 			return p, fmt.Errorf("poll %d: %w", p.ID, err)

@@ -212,6 +212,11 @@ ALTER TABLE log_cursors ADD COLUMN file_mtime INTEGER;
 		{name: "log gaps", sql: `
 ALTER TABLE polls ADD COLUMN log_gaps TEXT NOT NULL DEFAULT '';
 `},
+		// Issue 19 (clocks): a step of the device clock between two
+		// polls, told from a reboot, is a note stored with the poll.
+		{name: "clock note", sql: `
+ALTER TABLE polls ADD COLUMN clock_note TEXT NOT NULL DEFAULT '';
+`},
 	}
 }
 

@@ -80,14 +80,14 @@ func pollArguments(p *devices.Poll) (pollArgs, error) {
 		return a, err
 	}
 	a.poll = []any{runID, p.Device, p.Host, p.Site, started, finished, string(p.Outcome),
-		p.ErrorKind, p.Error, boolInt(snap != nil), polledAt, int64(len(a.res)), int64(p.ExpectedREs), absent, gaps}
+		p.ErrorKind, p.Error, boolInt(snap != nil), polledAt, int64(len(a.res)), int64(p.ExpectedREs), absent, gaps, clockNoteOf(snap)}
 	return a, nil
 }
 
 const (
 	insertPollSQL = `INSERT INTO polls (run_id, device, host, site, started, finished, outcome,
-    error_kind, error, has_snapshot, polled_at, re_count, res_expected, absent_logs, log_gaps)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+    error_kind, error, has_snapshot, polled_at, re_count, res_expected, absent_logs, log_gaps, clock_note)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertRESQL = `INSERT INTO route_engines (poll_id, ord, name, member, slot, mastership_state,
     mastership_priority, status, model, serial, up_time_seconds, start_time, last_reboot_reason,
     temperature_c, cpu_temperature_c) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -162,7 +162,7 @@ func (s *sqliteStore) savePoll(ctx context.Context, p *devices.Poll) (_ int64, e
 
 // pollColumns are read by scanPoll, in this order.
 const pollColumns = `id, run_id, device, host, site, started, finished, outcome, error_kind, error,
-    has_snapshot, polled_at, res_expected, absent_logs, log_gaps`
+    has_snapshot, polled_at, res_expected, absent_logs, log_gaps, clock_note`
 
 const (
 	maxREsSQL     = `SELECT MAX(re_count) FROM polls WHERE device = ?`
@@ -184,9 +184,10 @@ func scanPoll(sc rowScanner) (devices.Poll, error) {
 		hasSnapshot        int64
 		expected           int64
 		absent, gaps       string
+		clockNote          string
 	)
 	if err := sc.Scan(&p.ID, &runID, &p.Device, &p.Host, &p.Site, &started, &finished, &outcome,
-		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &expected, &absent, &gaps); err != nil {
+		&p.ErrorKind, &p.Error, &hasSnapshot, &polledAt, &expected, &absent, &gaps, &clockNote); err != nil {
 		return p, err
 	}
 	p.RunID = runID.Int64
@@ -195,7 +196,8 @@ func scanPoll(sc rowScanner) (devices.Poll, error) {
 	p.Outcome = devices.Outcome(outcome)
 	p.ExpectedREs = int(expected)
 	if hasSnapshot != 0 {
-		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: timeOrZero(polledAt), AbsentLogs: absentLogsOf(absent)}
+		p.Snapshot = &devices.Snapshot{Device: p.Device, PolledAt: timeOrZero(polledAt), AbsentLogs: absentLogsOf(absent),
+			ClockNote: clockNote}
 		var err error
 		if p.Snapshot.LogGaps, err = logGapsOf(gaps); err != nil {
 			return p, fmt.Errorf("poll %d: %w", p.ID, err)

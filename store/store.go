@@ -650,6 +650,14 @@ func logGapsOf(s string) ([]devices.LogGap, error) {
 	return gaps, nil
 }
 
+// clockNoteOf is a snapshot's clock note as the polls table holds it.
+func clockNoteOf(snap *devices.Snapshot) string {
+	if snap == nil {
+		return ""
+	}
+	return snap.ClockNote
+}
+
 // absentLogsOf reads absentLogsText back.
 func absentLogsOf(s string) []string {
 	if s == "" {

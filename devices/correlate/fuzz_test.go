@@ -229,6 +229,26 @@ func FuzzTableTransitions(f *testing.F) {
 		if again := TableTransitions(prev, cur); !reflect.DeepEqual(again, got) {
 			t.Fatalf("not deterministic")
 		}
+		// A step of the device's clock between the polls moves times,
+		// never what happened: no reboot comes or goes (issue 19).
+		if step := time.Duration(src.pick(5)-2) * time.Hour; !cur.DeviceTime.IsZero() && step != 0 {
+			c := *cur
+			c.DeviceTime = c.DeviceTime.Add(step)
+			what := func(ts []devices.Transition) []string {
+				var out []string
+				for _, tr := range ts {
+					out = append(out, tr.RE+" "+tr.From+"→"+tr.To)
+				}
+				slices.Sort(out)
+				return out
+			}
+			if a, b := what(got), what(TableTransitions(prev, &c)); !slices.Equal(a, b) {
+				t.Fatalf("a %v step of the device clock changed the transitions: %q, then %q", step, a, b)
+			}
+			if st, ok := DetectClockStep(prev, &c); ok && st.By > -rebootSlack && st.By < rebootSlack {
+				t.Fatalf("a step within the slack reported: %+v", st)
+			}
+		}
 		if len(uniqueNames(prev)) == len(prev.RouteEngines) && len(uniqueNames(cur)) == len(cur.RouteEngines) {
 			p, c := *prev, *cur
 			p.RouteEngines, c.RouteEngines = slices.Clone(p.RouteEngines), slices.Clone(c.RouteEngines)

@@ -39,9 +39,14 @@ const rebootSlack = 2 * time.Minute
 // a lone RE the master of its own alive set without inventing switchovers
 // between stateless cluster nodes.
 //
-// A reboot shows as up-time going down, as the boot time (device time
-// minus up-time) moving forward by more than rebootSlack, or as
-// last-reboot-reason changing. A rebooted RE that is alive in both polls
+// A reboot shows as up-time going down, as up-time growing by more than
+// rebootSlack less than the time that passed between the polls while
+// being shorter than that time (the RE booted in between), or as
+// last-reboot-reason changing. The time that passed is the agent's
+// (PolledAt to PolledAt), not the device's: a device clock that steps
+// (NTP after a long drift) or runs hours off moves the boot time, device
+// time minus up-time, by the step, while the up-time goes on counting
+// (issue 19). Such a step is a ClockStep, never a reboot. A rebooted RE that is alive in both polls
 // gives two transitions: state→gone and gone→state.
 //
 // Times come from the device, never from the agent's clock:
@@ -56,18 +61,17 @@ const rebootSlack = 2 * time.Minute
 //     master left, if it left in the same interval;
 //   - otherwise at the device time of this poll.
 //
-// The device time is Snapshot.DeviceTime, or PolledAt when either
-// snapshot lacks it (the two polls must be measured on one clock).
+// Times are on the current poll's device clock: the poll is at
+// cur.DeviceTime (PolledAt when the device did not say) and the previous
+// one the agent's elapsed time before it (pollSpan), so the two ends of
+// the interval are measured on one clock even when the device's stepped.
 // Transitions are sorted by time, then RE; a reboot's departure comes
 // before its return.
 func TableTransitions(prev, cur *devices.Snapshot) []devices.Transition {
 	if prev == nil || cur == nil || len(prev.RouteEngines) == 0 || len(cur.RouteEngines) == 0 {
 		return nil
 	}
-	prevAt, curAt := prev.DeviceTime, cur.DeviceTime
-	if prevAt.IsZero() || curAt.IsZero() {
-		prevAt, curAt = prev.PolledAt, cur.PolledAt
-	}
+	prevAt, curAt, elapsed := pollSpan(prev, cur)
 	before, after := indexREs(prev.RouteEngines), indexREs(cur.RouteEngines)
 	var names []string
 	for name := range before {
@@ -102,7 +106,7 @@ func TableTransitions(prev, cur *devices.Snapshot) []devices.Transition {
 
 		var rb reboot
 		if inPrev && inCur {
-			rb = detectReboot(p, c, prevAt, curAt)
+			rb = detectReboot(p, c, curAt, elapsed)
 		}
 		switch {
 		case rb.found && from != devices.REGone:
@@ -224,18 +228,26 @@ type reboot struct {
 	note  string
 }
 
-func detectReboot(p, c devices.RouteEngine, prevAt, curAt time.Time) reboot {
+// detectReboot compares an RE's up-time in two polls against elapsed,
+// the time that passed between them on the agent's clock; curAt is the
+// current poll on the device's clock, from which the boot is timed.
+func detectReboot(p, c devices.RouteEngine, curAt time.Time, elapsed time.Duration) reboot {
 	name := c.Name
 	reasonBefore, reasonNow := strings.TrimSpace(p.LastRebootReason), strings.TrimSpace(c.LastRebootReason)
 	suffix := "reboot" + reasonSuffix(c)
 	pu, cu := upTime(p), upTime(c)
 	if pu != nil && cu != nil {
 		boot := curAt.Add(-*cu)
-		due := *pu + curAt.Sub(prevAt)
+		due := *pu + elapsed
 		switch {
 		case *cu < *pu:
 			return reboot{true, boot, fmt.Sprintf("re-table: %s up-time fell from %s to %s (%s)", name, span(*pu), span(*cu), suffix)}
-		case boot.Sub(prevAt.Add(-*pu)) > rebootSlack:
+		case due-*cu > rebootSlack && *cu <= elapsed+rebootSlack:
+			// Booted since the last poll: an up-time shorter than the
+			// time between the polls. One that grew too little but is
+			// longer counts from before the last poll: the agent's own
+			// clock jumped, or the RE's stood still, and neither is a
+			// reboot.
 			return reboot{true, boot, fmt.Sprintf("re-table: %s up-time %s where %s was due (%s)", name, span(*cu), span(due), suffix)}
 		}
 	}

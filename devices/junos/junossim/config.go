@@ -127,13 +127,14 @@ func (r *Router) renderConfiguration(w *replyWriter, body []byte) {
 	wants := func(s string) bool { return want == nil || want[s] }
 	last := r.commits[0]
 	w.b.WriteString("<configuration")
+	at := r.dev.at(last.at) // the router's clock at the commit
 	if committed {
-		w.attr("junos:commit-seconds", strconv.FormatInt(last.at.Unix(), 10))
-		w.attr("junos:commit-localtime", r.timeText(last.at))
+		w.attr("junos:commit-seconds", strconv.FormatInt(at.Unix(), 10))
+		w.attr("junos:commit-localtime", r.timeText(at))
 		w.attr("junos:commit-user", last.user)
 	} else {
-		w.attr("junos:changed-seconds", strconv.FormatInt(last.at.Unix(), 10))
-		w.attr("junos:changed-localtime", r.timeText(last.at))
+		w.attr("junos:changed-seconds", strconv.FormatInt(at.Unix(), 10))
+		w.attr("junos:changed-localtime", r.timeText(at))
 	}
 	w.b.WriteString(">\n")
 	c := r.redundancy
@@ -183,7 +184,8 @@ func (r *Router) renderCommits(w *replyWriter) {
 		w.text("sequence-number", strconv.Itoa(i))
 		w.text("user", c.user)
 		w.text("client", c.client)
-		w.seconds("date-time", c.at.Unix(), r.timeText(c.at))
+		at := r.dev.at(c.at)
+		w.seconds("date-time", at.Unix(), r.timeText(at))
 		if c.comment != "" {
 			w.text("comment", c.comment)
 		}

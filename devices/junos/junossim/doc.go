@@ -11,7 +11,8 @@
 // Answered RPCs: get-route-engine-information, get-alarm-information,
 // get-system-alarm-information, get-software-information,
 // get-system-uptime-information (its current-time is the injected clock's
-// now: the agent dates year-less log lines by it), get-log and file-show
+// now, or the router's own clock with clock: set: the agent dates year-less
+// log lines by it), get-log and file-show
 // (the router's log files, below), get-configuration (the redundancy
 // part of the configuration), get-commit-information and, for switchover
 // readiness, get-routing-task-replication-state and the invoke-on
@@ -125,6 +126,10 @@
 //	  - name: ams1-mx960-1       # letters, digits, . _ -; unique
 //	    model: mx960
 //	    tags: [sim, mx960]
+//	    clock:                   # its own clock (ClockSpec); default the true time
+//	      offset: -5h            # its clock minus the true time
+//	      steps: [{at: 12m, by: 1h}]                        # NTP steps it
+//	      zones: [{at: 7m, timezone: America/Los_Angeles}]  # set system time-zone
 //	    re_states:               # initial state per RE: re0, re1,
 //	      re0:                   # member0-re0 .. member1-re1, node0, node1
 //	        up_time: 240h

@@ -129,8 +129,9 @@ func (r *Router) fillLocked(born time.Time, n int) {
 	r.logMax = max(r.logMax, len(f.lines)+DefaultLogMaxLines)
 }
 
-// stamp is a log timestamp: "Mar  3 18:07:36".
-func (r *Router) stamp(t time.Time) string { return t.In(r.loc).Format(stampLayout) }
+// stamp is a log timestamp: "Mar  3 18:07:36", what the router's clock
+// read in its zone at t, when the line was written.
+func (r *Router) stamp(t time.Time) string { return r.dev.at(t).In(r.dev.zone(t)).Format(stampLayout) }
 
 func (r *Router) turnoverLine(at time.Time) string {
 	return r.stamp(at) + " " + r.hostOf(r.loggingRE()) + " newsyslog[" + strconv.Itoa(r.transientPID()) + "]: logfile turned over"

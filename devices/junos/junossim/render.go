@@ -222,8 +222,11 @@ func (r *Router) renderRouteEngine(w *replyWriter, st *reState, now time.Time) {
 	if st.serial != "" {
 		w.text("serial-number", st.serial)
 	}
-	w.seconds("start-time", st.BootTime.Unix(), r.timeText(st.BootTime))
+	// The boot time on the router's clock now: up-time counts on through
+	// a step of the clock, the boot time moves with it.
 	up := upSeconds(now, st.BootTime)
+	shownBoot := r.dev.at(now).Add(-time.Duration(up) * time.Second)
+	w.seconds("start-time", shownBoot.Unix(), r.timeText(shownBoot))
 	w.seconds("up-time", up, uptimeText(up))
 	w.text("last-reboot-reason", st.LastRebootReason)
 	w.text("load-average-one", "0.29")
@@ -250,7 +253,8 @@ func (r *Router) renderAlarms(w *replyWriter, src devices.AlarmSource) {
 		w.close("alarm-summary")
 		for _, a := range list {
 			w.open("alarm-detail", "")
-			w.seconds("alarm-time", a.Time.Unix(), r.timeText(a.Time))
+			at := r.dev.at(a.Time) // stamped by the router's clock when raised
+			w.seconds("alarm-time", at.Unix(), r.timeText(at))
 			w.text("alarm-class", a.Class)
 			w.text("alarm-description", a.Description)
 			w.text("alarm-short-description", a.ShortDescription)
@@ -309,8 +313,9 @@ func (r *Router) renderUptime(w *replyWriter, now time.Time) {
 		// injected clock's now, never the host's.
 		last := r.commits[0]
 		w.open("system-uptime-information", w.ns("junos"))
+		devNow := r.dev.at(now)
 		w.open("current-time", "")
-		w.seconds("date-time", now.Unix(), r.timeText(now))
+		w.seconds("date-time", devNow.Unix(), r.timeText(devNow))
 		w.close("current-time")
 		w.text("time-source", " NTP CLOCK ")
 		for _, p := range []struct {
@@ -318,8 +323,15 @@ func (r *Router) renderUptime(w *replyWriter, now time.Time) {
 			at   time.Time
 		}{{"system-booted-time", boot}, {"protocols-started-time", protocols}, {"last-configured-time", last.at}} {
 			w.open(p.name, "")
-			w.seconds("date-time", p.at.Unix(), r.timeText(p.at))
 			l := upSeconds(now, p.at)
+			// Boot and protocol start move with a step of the clock (the
+			// kernel keeps time since boot, not the boot's wall time); a
+			// commit keeps the time the clock said then.
+			shown := devNow.Add(-time.Duration(l) * time.Second)
+			if p.name == "last-configured-time" {
+				shown = r.dev.at(p.at)
+			}
+			w.seconds("date-time", shown.Unix(), r.timeText(shown))
 			w.seconds("time-length", l, timeLengthText(l))
 			if p.name == "last-configured-time" {
 				w.text("user", last.user)
@@ -327,7 +339,7 @@ func (r *Router) renderUptime(w *replyWriter, now time.Time) {
 			w.close(p.name)
 		}
 		w.open("uptime-information", "")
-		w.seconds("date-time", now.Unix(), now.In(r.loc).Format("3:04PM"))
+		w.seconds("date-time", devNow.Unix(), devNow.In(r.zone()).Format("3:04PM"))
 		up := upSeconds(now, boot)
 		w.seconds("up-time", up, shortUptimeText(up))
 		w.textAttr("active-user-count", "junos:format", "1 users", "1")
@@ -345,11 +357,15 @@ func renderUnknownRPC(w *replyWriter, op string) {
 	renderRPCError(w, "protocol", "operation-failed", "syntax error, expecting <rpc> or <command>", op)
 }
 
-// timeText is the device's local rendering, with a zone abbreviation as in
-// "2016-12-21 08:47:57 PST".
+// timeText is the device's local rendering of t, an instant on its
+// clock, in its zone now, with the abbreviation as in "2016-12-21
+// 08:47:57 PST".
 func (r *Router) timeText(t time.Time) string {
-	return t.In(r.loc).Format("2006-01-02 15:04:05 MST")
+	return t.In(r.zone()).Format("2006-01-02 15:04:05 MST")
 }
+
+// zone is the router's time zone at the moment being applied.
+func (r *Router) zone() *time.Location { return r.dev.zone(r.cursor) }
 
 func upSeconds(now, since time.Time) int64 {
 	return max(0, int64(now.Sub(since)/time.Second))
@@ -479,7 +495,7 @@ func (r *Router) renderLogFile(w *replyWriter, op string, body []byte) {
 	text := f.content()
 	w.b.WriteString("<file-content")
 	w.attr("filename", "/var/log/"+base)
-	w.attr("junos:seconds", strconv.FormatInt(f.modTime.Unix(), 10))
+	w.attr("junos:seconds", strconv.FormatInt(r.dev.at(f.modTime).Unix(), 10))
 	w.attr("filesize", strconv.Itoa(len(text)))
 	w.attr("encoding", "text")
 	w.b.WriteString(">\n")
@@ -515,7 +531,7 @@ func (r *Router) renderFileList(w *replyWriter, body []byte) {
 	slices.Sort(names)
 	w.b.WriteString("<directory-list")
 	w.attr("root-path", name)
-	w.attr("junos:seconds", strconv.FormatInt(r.cursor.Unix(), 10))
+	w.attr("junos:seconds", strconv.FormatInt(r.dev.at(r.cursor).Unix(), 10))
 	w.attr("junos:style", "verbose")
 	w.b.WriteString(">\n")
 	if len(names) == 0 {
@@ -540,8 +556,9 @@ func (r *Router) renderFileList(w *replyWriter, body []byte) {
 		w.text("file-group", "wheel")
 		w.text("file-links", "1")
 		w.text("file-size", strconv.Itoa(f.diskSize()))
-		w.b.WriteString("<file-date junos:format=\"" + f.modTime.In(r.loc).Format("Jan _2 15:04") + "\">" +
-			strconv.FormatInt(f.modTime.Unix(), 10) + "</file-date>\n")
+		mod := r.dev.at(f.modTime)
+		w.b.WriteString("<file-date junos:format=\"" + mod.In(r.zone()).Format("Jan _2 15:04") + "\">" +
+			strconv.FormatInt(mod.Unix(), 10) + "</file-date>\n")
 		w.close("file-information")
 	}
 	w.text("total-files", strconv.Itoa(len(names)))

@@ -72,6 +72,7 @@ type Router struct {
 	version  string
 	topo     Topology
 	loc      *time.Location
+	dev      deviceClock // the router's own clock (ClockSpec)
 	clock    func() time.Time
 	start    time.Time
 	logger   *slog.Logger
@@ -174,6 +175,10 @@ func NewRouter(d Device, seed int64, clock func() time.Time, logger *slog.Logger
 		rpcCounts:         map[string]int{},
 	}
 	r.cursor = r.start
+	var err error
+	if r.dev, err = newDeviceClock(d.Clock, r.start, loc); err != nil {
+		return nil, fmt.Errorf("device %s: %w", d.Name, err)
+	}
 	if d.Faults != nil {
 		r.setFaults(*d.Faults)
 	}

@@ -100,7 +100,10 @@ type Device struct {
 	Framing string `yaml:"framing,omitempty"`
 	// Timezone is an IANA zone for the text of start-time and alarm-time,
 	// because real replies carry local abbreviations (PST, CET, MSK).
-	Timezone string            `yaml:"timezone,omitempty"`
+	Timezone string `yaml:"timezone,omitempty"`
+	// Clock is the router's own clock: off the true time, stepping,
+	// changing zone (issue 19; ClockSpec). nil: the true time in Timezone.
+	Clock    *ClockSpec        `yaml:"clock,omitempty"`
 	Site     string            `yaml:"site,omitempty"`
 	Tags     []string          `yaml:"tags,omitempty,flow"`
 	REStates map[string]RESpec `yaml:"re_states,omitempty"`
@@ -789,6 +792,7 @@ func (sc Scenario) validate(where func(path string) string) error {
 				bad(p+".timezone", "timezone %q: %v", d.Timezone, err)
 			}
 		}
+		validClock(p+".clock", d.Clock, bad)
 		if strings.ContainsAny(d.Version, " \t\n/<>&\"") || d.Version == "" {
 			bad(p+".version", "version %q is not a Junos release name", d.Version)
 		}

@@ -140,7 +140,7 @@ func (r *Router) verbatimLocked(at time.Time, ev Event) error {
 			first = v.Stamp.Truncate(time.Second)
 		}
 		t := at.Add(v.Stamp.Sub(first))
-		r.writeLocked(t, file, v.Render(t, r.loc, host, file))
+		r.writeLocked(t, file, v.Render(r.dev.at(t), r.dev.zone(t), host, file))
 	}
 	return nil
 }

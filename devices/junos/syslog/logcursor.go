@@ -82,6 +82,10 @@ type TakeInfo struct {
 	Found       bool
 	FromArchive int
 	Gap         bool
+	// LastRead is the newest line the previous read took, when the place
+	// was found after it: ParseNewLines compares how it dates now with
+	// cur.LastTime to see the device's zone change (issue 19).
+	LastRead string
 }
 
 // TakeNewLines returns the lines of content that follow cur, oldest
@@ -169,6 +173,9 @@ func take(all []string, from int, cur devices.LogCursor, opt TakeOptions) (lines
 	} else if p, ok := findPlace(all, cur.Tail, sameHead); ok {
 		start = p
 		info.Found = from > 0 && p <= from
+		if p > 0 {
+			info.LastRead = strings.Clone(all[p-1]) // not a view of the reply
+		}
 	} else {
 		info.Rotated = true
 		start = firstAfter(all, cur, opt.Parse)

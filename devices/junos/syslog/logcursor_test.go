@@ -158,7 +158,8 @@ func TestTakeNewLines(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("lines:\n got %q\nwant %q", got, tt.want)
 			}
-			if info != tt.info {
+			// LastRead is checked by TestTakeNewLinesLastRead.
+			if info.LastRead = ""; info != tt.info {
 				t.Errorf("info %+v, want %+v", info, tt.info)
 			}
 			if next.Lines != cur.Lines+int64(len(got)) {
@@ -423,6 +424,12 @@ func TestTakeAcrossRotation(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("took:\n got %q\nwant %q", got, tc.want)
 			}
+			// LastRead (the zone-change check's line) is the cursor's last
+			// line wherever it was found: in the archive here.
+			if tc.info.Found && info.LastRead == "" {
+				t.Errorf("place found in the archive but no LastRead: %+v", info)
+			}
+			info.LastRead = ""
 			if info != tc.info {
 				t.Errorf("info %+v, want %+v", info, tc.info)
 			}
@@ -488,4 +495,22 @@ func FuzzTakeAcrossRotation(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTakeNewLinesLastRead: with the place found, LastRead is the newest
+// line the previous read took (ParseNewLines dates it again to see a
+// zone change); on a first read or a rotation there is none.
+func TestTakeNewLinesLastRead(t *testing.T) {
+	content := "Jan 12 21:00:00 a\nJan 12 21:00:01 b\n"
+	_, cur, _ := TakeNewLines(content, devices.LogCursor{}, TakeOptions{})
+	_, _, info := TakeNewLines(content+"Jan 12 21:00:02 c\n", cur, TakeOptions{})
+	if info.LastRead != "Jan 12 21:00:01 b" {
+		t.Errorf("LastRead %q, want the line b", info.LastRead)
+	}
+	if _, _, info := TakeNewLines(content, devices.LogCursor{}, TakeOptions{}); info.LastRead != "" {
+		t.Errorf("first read: LastRead %q, want none", info.LastRead)
+	}
+	if _, _, info := TakeNewLines("Jan 12 22:00:00 cleared\n", cur, TakeOptions{}); !info.Rotated || info.LastRead != "" {
+		t.Errorf("rotated: %+v, want Rotated and no LastRead", info)
+	}
 }

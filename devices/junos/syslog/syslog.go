@@ -505,9 +505,9 @@ func scanClassic(s string) (classic, string, bool) {
 
 // date turns the timestamp into a time in the device's zone. valid is
 // false for a day the month does not have in an explicit year (Feb 29
-// 2025). Without a year the line is dated in the most recent year that
-// does not put it more than maxFuture ahead of clock.Now and that has the
-// day (Feb 29 goes back to the last leap year). With clock.Now zero there
+// 2025). Without a year the line is dated in the latest year, from the
+// clock's next one down, that does not put it more than maxFuture ahead
+// of clock.Now and that has the day (Feb 29 goes back to the last leap year). With clock.Now zero there
 // is nothing to infer from: the time stays zero.
 func (c classic) date(clock DeviceClock) (t time.Time, valid bool) {
 	loc := clock.location()
@@ -523,10 +523,13 @@ func (c classic) date(clock DeviceClock) (t time.Time, valid bool) {
 	if clock.Now.IsZero() {
 		return time.Time{}, true
 	}
-	y := clock.Now.In(loc).Year()
-	// Leap years are at most 8 years apart, so ten tries always find a
+	// Next year first: a line up to maxFuture ahead of a clock just
+	// before midnight on Dec 31 is from Jan 1 (written after current-time
+	// was read, or before the clock stepped back over midnight; issue 19).
+	y := clock.Now.In(loc).Year() + 1
+	// Leap years are at most 8 years apart, so eleven tries always find a
 	// year with Feb 29.
-	for range 10 {
+	for range 11 {
 		if c.day <= daysIn(c.month, y) {
 			if t := at(y); t.Sub(clock.Now) <= maxFuture {
 				return t, true

@@ -276,6 +276,19 @@ func TestParseLineDating(t *testing.T) {
 		{"less than a day ahead is this year", "Jan  2 23:30:00" + body, DeviceClock{Now: jan2}, "2026-01-02T23:30:00Z"},
 		{"more than a day ahead is last year", "Jan  3 01:00:00" + body, DeviceClock{Now: jan2}, "2025-01-03T01:00:00Z"},
 		{"same time as the clock", "Jan  2 00:00:00" + body, DeviceClock{Now: jan2}, "2026-01-02T00:00:00Z"},
+		// Issue 19: a line a little ahead of the clock across the new
+		// year is next year's: written after current-time was read, or
+		// before the clock stepped back over midnight.
+		{"new year's line read just before midnight", "Jan  1 00:00:01" + body,
+			DeviceClock{Now: time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)}, "2027-01-01T00:00:01Z"},
+		{"new year's line after the clock stepped back an hour", "Jan  1 00:00:30" + body,
+			DeviceClock{Now: time.Date(2026, 12, 31, 23, 5, 0, 0, time.UTC)}, "2027-01-01T00:00:30Z"},
+		{"the old year's last line just before midnight", "Dec 31 23:59:00" + body,
+			DeviceClock{Now: time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)}, "2026-12-31T23:59:00Z"},
+		{"the old year's last line just after midnight", "Dec 31 23:59:00" + body,
+			DeviceClock{Now: time.Date(2027, 1, 1, 0, 0, 1, 0, time.UTC)}, "2026-12-31T23:59:00Z"},
+		{"new year's line in the device zone", "Jan  1 00:00:05" + body,
+			DeviceClock{Now: time.Date(2026, 12, 31, 22, 59, 59, 0, time.UTC), Location: mustZone(t, "Europe/Amsterdam")}, "2026-12-31T23:00:05Z"},
 		// 02:00 UTC on Jan 1 is still Dec 31 2025 in New York: the year
 		// comes from the device's zone, not from UTC.
 		{"year from the device zone (behind UTC)", "Dec 31 20:00:00" + body,
