@@ -49,6 +49,10 @@ func benchSizes(quick bool) map[string][]int {
 			benchFresh:      {50},
 			benchNcclient:   {20},
 			benchPersistent: {50},
+			benchSteady5MB:  {10},
+			benchSteady500B: {10},
+			benchFewLines:   {10},
+			benchWAN:        {50},
 			benchCorrelate:  {100},
 			benchCSV:        {2000},
 		}
@@ -57,6 +61,10 @@ func benchSizes(quick bool) map[string][]int {
 		benchFresh:      {1000, 5000},
 		benchNcclient:   {200},
 		benchPersistent: {1000, 10000},
+		benchSteady5MB:  {100},
+		benchSteady500B: {100},
+		benchFewLines:   {100},
+		benchWAN:        {5000},
 		benchCorrelate:  {10000},
 		benchCSV:        {1_000_000},
 	}
@@ -71,11 +79,20 @@ const (
 	benchDecode     = "decode"
 	benchCorrelate  = "correlate"
 	benchCSV        = "csv"
+	// The steady state of issue 17: second polls of routers whose
+	// messages file is 5 MB or 500 B and unchanged, or has a few new
+	// lines.
+	benchSteady5MB  = "steady-5mb"
+	benchSteady500B = "steady-500b"
+	benchFewLines   = "few-lines"
+	// wan-N: a fresh audit of routers behind a 50 ms round trip.
+	benchWAN = "wan"
 )
 
 // benchGroups are the scenario groups in the order they run.
 func benchGroups() []string {
-	return []string{benchFresh, benchNcclient, benchPersistent, benchDecode, benchCorrelate, benchCSV}
+	return []string{benchFresh, benchNcclient, benchPersistent, benchSteady5MB, benchSteady500B, benchFewLines,
+		benchWAN, benchDecode, benchCorrelate, benchCSV}
 }
 
 func newBenchCommand(a *app) *cobra.Command {
@@ -172,12 +189,20 @@ func benchPlan(o *benchOptions) ([]benchScenario, error) {
 	picked := map[string][]int{}
 	for _, w := range want {
 		w = strings.ToLower(strings.TrimSpace(w))
-		group, size, hasSize := strings.Cut(w, "-")
-		known := false
+		// Group names may hold a dash (steady-5mb): the group is the
+		// longest one the name is, or starts with followed by "-".
+		group, size, hasSize := "", "", false
 		for _, g := range groups {
-			known = known || g == group
+			if len(g) <= len(group) {
+				continue
+			}
+			if w == g {
+				group, size, hasSize = g, "", false
+			} else if rest, ok := strings.CutPrefix(w, g+"-"); ok {
+				group, size, hasSize = g, rest, true
+			}
 		}
-		if !known {
+		if group == "" {
 			return nil, fmt.Errorf("--scenarios: unknown scenario %q (want %s, or group-N)", w, strings.Join(groups, ", "))
 		}
 		switch {
@@ -231,13 +256,20 @@ type benchResult struct {
 	PeakRSSBytes  int64   `json:"peak_rss_bytes,omitempty"`
 	// RSSPerSessionBytes is the VmRSS growth per idle open session;
 	// RefRSSPerSessionBytes the reference client's.
-	RSSPerSessionBytes    int64        `json:"rss_per_session_bytes,omitempty"`
-	RefRSSPerSessionBytes int64        `json:"ref_rss_per_session_bytes,omitempty"`
-	OK                    int          `json:"ok"`
-	Failed                int          `json:"failed"`
-	RefOK                 int          `json:"ref_ok,omitempty"`
-	RefFailed             int          `json:"ref_failed,omitempty"`
-	Targets               []benchCheck `json:"targets,omitempty"`
+	// The router side of an audit, per poll: the RPCs the simulated
+	// routers answered (close-session not counted), the reply bytes they
+	// sent, and the simulator processes' CPU (getrusage of the children,
+	// measured around the audit).
+	RouterRPCsPerPoll       float64      `json:"router_rpcs_per_poll,omitempty"`
+	RouterReplyBytesPerPoll float64      `json:"router_reply_bytes_per_poll,omitempty"`
+	RouterCPUPerPollMS      float64      `json:"router_cpu_per_poll_ms,omitempty"`
+	RSSPerSessionBytes      int64        `json:"rss_per_session_bytes,omitempty"`
+	RefRSSPerSessionBytes   int64        `json:"ref_rss_per_session_bytes,omitempty"`
+	OK                      int          `json:"ok"`
+	Failed                  int          `json:"failed"`
+	RefOK                   int          `json:"ref_ok,omitempty"`
+	RefFailed               int          `json:"ref_failed,omitempty"`
+	Targets                 []benchCheck `json:"targets,omitempty"`
 	// OtherCores is how many cores other processes (not the bench, not
 	// its children) kept busy on average during the scenario: the noise
 	// in its figures.
@@ -368,6 +400,7 @@ func (a *app) bench(ctx context.Context, o *benchOptions) error {
 			b.logf("%s: other processes kept %.2f cores busy meanwhile: its figures are noisy", sc.name(), others)
 		}
 	}
+	rep.Results = append(rep.Results, benchSteadyRatios(rep.Results)...)
 	rep.Duration = time.Since(rep.Started).Seconds()
 	rep.LoadEnd = benchLoadAvg()
 	if o.jsonFile != "" {
@@ -414,6 +447,10 @@ func (b *bencher) runScenario(ctx context.Context, sc benchScenario) ([]benchRes
 		run = b.runCorrelate
 	case benchCSV:
 		run = b.runCSV
+	case benchWAN:
+		run = b.runFresh
+	case benchSteady5MB, benchSteady500B, benchFewLines:
+		return b.runSteady(ctx, sc)
 	default:
 		return nil, fmt.Errorf("unknown scenario group %q", sc.group)
 	}

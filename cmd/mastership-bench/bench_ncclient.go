@@ -191,11 +191,12 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 		return r, err
 	}
 
-	stopFleet, devs, err := b.fleet(ctx, sc, uint64(b.o.concurrency)*2+256)
+	fl, err := b.fleet(ctx, sc, benchSimSpec{}, uint64(b.o.concurrency)*2+256)
 	if err != nil {
 		return r, err
 	}
-	defer stopFleet()
+	defer fl.stop()
+	devs := fl.devs
 	ctx, stopGuard := benchGuard(ctx, b.maxRSS, nil)
 	defer stopGuard()
 
@@ -207,7 +208,7 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 
 	b.logf("%s: agent audit, a session per poll", sc.name())
 	var agent benchResult
-	if err := b.agentFresh(ctx, sc, devs, &agent); err != nil {
+	if err := b.agentFresh(ctx, sc, fl, &agent); err != nil {
 		return r, fmt.Errorf("agent audit: %w", err)
 	}
 	if err := context.Cause(ctx); err != nil {
@@ -218,14 +219,26 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 	}
 
 	b.logf("%s: ncclient, %d threads (python child)", sc.name(), b.o.concurrency)
+	before, err := fl.cost(ctx)
+	if err != nil {
+		return r, err
+	}
 	run, err := b.ncclientPoll(ctx, python, script, filepath.Join(dir, "ncclient"), devs)
 	if err != nil {
 		return r, fmt.Errorf("ncclient: %w", err)
+	}
+	after, err := fl.cost(ctx)
+	if err != nil {
+		return r, err
 	}
 	if err := context.Cause(ctx); err != nil {
 		return r, err
 	}
 	n := float64(len(devs))
+	router := after.sub(before)
+	r.RouterRPCsPerPoll = float64(router.RPCs) / n
+	r.RouterReplyBytesPerPoll = float64(router.ReplyBytes) / n
+	r.RouterCPUPerPollMS = float64(router.CPUNanos) / 1e6 / n
 	r.WallSeconds = run.wall.Seconds()
 	r.CPUSeconds = run.cpu.Seconds()
 	r.Rate, r.RateUnit = n/run.wall.Seconds(), "polls"
