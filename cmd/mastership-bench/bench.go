@@ -51,9 +51,9 @@ func benchSizes(quick bool) map[string][]int {
 			benchFresh:      {50},
 			benchNcclient:   {20},
 			benchPersistent: {50},
-			benchSteady5MB:  {10},
-			benchSteady500B: {10},
-			benchFewLines:   {10},
+			benchSteady5MB:  {3},
+			benchSteady500B: {3},
+			benchFewLines:   {3},
 			benchWAN:        {50},
 			benchCorrelate:  {100},
 			benchCSV:        {2000},
@@ -167,7 +167,7 @@ code is 0 whatever the targets say, 1 if a scenario could not run.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&o.quick, "quick", false, "tiny sizes (CI): fresh-50, ncclient-20, persistent-50, steady-5mb-10, steady-500b-10, few-lines-10, wan-50, correlate-100, csv-2000")
+	f.BoolVar(&o.quick, "quick", false, "tiny sizes (CI): fresh-50, ncclient-20, persistent-50, steady-5mb-3, steady-500b-3, few-lines-3, wan-50, correlate-100, csv-2000")
 	f.StringSliceVar(&o.scenarios, "scenarios", nil, "scenarios to run: fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, or group-N (default: all)")
 	f.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
 	f.StringVar(&o.jsonFile, "json-file", "", "also write the results as JSON to `FILE`")

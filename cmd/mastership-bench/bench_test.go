@@ -72,8 +72,8 @@ func TestBenchQuick(t *testing.T) {
 	}
 	// Every audit row gives the router side; the steady rows and the WAN
 	// row have their targets, and the steady pairs their CPU ratio.
-	for _, name := range []string{"fresh-50", "persistent-50", "steady-5mb-10/fresh", "steady-5mb-10/persistent",
-		"steady-500b-10/fresh", "steady-500b-10/persistent", "few-lines-10/fresh", "few-lines-10/persistent", "wan-50"} {
+	for _, name := range []string{"fresh-50", "persistent-50", "steady-5mb-3/fresh", "steady-5mb-3/persistent",
+		"steady-500b-3/fresh", "steady-500b-3/persistent", "few-lines-3/fresh", "few-lines-3/persistent", "wan-50"} {
 		r, ok := rows[name]
 		if !ok {
 			t.Errorf("no %s row", name)
@@ -89,12 +89,12 @@ func TestBenchQuick(t *testing.T) {
 	}
 	// A few new lines in a 5 MB file are read: more reply bytes than
 	// the unchanged file costs.
-	if few, steady := rows["few-lines-10/persistent"], rows["steady-5mb-10/persistent"]; few.RouterReplyBytesPerPoll <= steady.RouterReplyBytesPerPoll {
+	if few, steady := rows["few-lines-3/persistent"], rows["steady-5mb-3/persistent"]; few.RouterReplyBytesPerPoll <= steady.RouterReplyBytesPerPoll {
 		t.Errorf("few-lines replies %.0f bytes per poll, steady-5mb %.0f: the changed file was not read",
 			few.RouterReplyBytesPerPoll, steady.RouterReplyBytesPerPoll)
 	}
 	for _, mode := range []string{"fresh", "persistent"} {
-		if r, ok := rows["steady-5mb/500b-10/"+mode]; !ok || len(r.Targets) != 1 || r.Targets[0].Value <= 0 {
+		if r, ok := rows["steady-5mb/500b-3/"+mode]; !ok || len(r.Targets) != 1 || r.Targets[0].Value <= 0 {
 			t.Errorf("steady 5 MB/500 B ratio (%s): %+v", mode, r)
 		}
 	}
@@ -165,7 +165,7 @@ func TestBenchPlan(t *testing.T) {
 		want string
 	}{
 		{benchOptions{}, "fresh-1000,fresh-5000,ncclient-200,persistent-1000,persistent-10000,steady-5mb-100,steady-500b-100,few-lines-100,wan-5000,decode,correlate-10000,csv-1000000"},
-		{benchOptions{quick: true}, "fresh-50,ncclient-20,persistent-50,steady-5mb-10,steady-500b-10,few-lines-10,wan-50,decode,correlate-100,csv-2000"},
+		{benchOptions{quick: true}, "fresh-50,ncclient-20,persistent-50,steady-5mb-3,steady-500b-3,few-lines-3,wan-50,decode,correlate-100,csv-2000"},
 		// Group names with a dash: the whole name is the group, or the
 		// group and a size.
 		{benchOptions{scenarios: []string{"wan-5000", "steady-5mb", "few-lines-3", "steady-500b-7"}}, "steady-5mb-100,steady-500b-7,few-lines-3,wan-5000"},
