@@ -307,6 +307,8 @@ type benchCheck struct {
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`
 	Pass  bool    `json:"pass"`
+	// AtLeast: the figure must reach Limit, not stay under it.
+	AtLeast bool `json:"at_least,omitempty"`
 }
 
 func (c benchCheck) String() string {
@@ -314,7 +316,16 @@ func (c benchCheck) String() string {
 	if c.Pass {
 		verdict = "PASS"
 	}
-	return fmt.Sprintf("%s %s %s ≤ %s", verdict, c.Name, benchValue(c.Value, c.Unit), benchValue(c.Limit, c.Unit))
+	op := "≤"
+	if c.AtLeast {
+		op = "≥"
+	}
+	return fmt.Sprintf("%s %s %s %s %s", verdict, c.Name, benchValue(c.Value, c.Unit), op, benchValue(c.Limit, c.Unit))
+}
+
+// atLeast returns the check value ≥ limit.
+func atLeast(name string, value, limit float64, unit string) benchCheck {
+	return benchCheck{Name: name, Limit: limit, Value: value, Unit: unit, Pass: value >= limit, AtLeast: true}
 }
 
 // atMost returns the check value ≤ limit.

@@ -240,6 +240,9 @@ func TestBenchFormat(t *testing.T) {
 		{benchBytes(-3 << 20), "-3 MiB"},
 		{atMost("cpu/ref", 1.42, 1.3, "×").String(), "MISS cpu/ref 1.42× ≤ 1.3×"},
 		{atMost("wall", 0.5, 10, "s").String(), "PASS wall 500ms ≤ 10s"},
+		{atLeast("MB/CPU-s", 247, 150, "").String(), "PASS MB/CPU-s 247 ≥ 150"},
+		{atLeast("MB/CPU-s", 99.5, 100, "").String(), "MISS MB/CPU-s 99.5 ≥ 100"},
+		{atMost("rpcs/poll", 7.6, 5, "").String(), "MISS rpcs/poll 7.6 ≤ 5"},
 		{profilePath("/tmp/cpu.prof", "fresh-1000"), "/tmp/cpu.fresh-1000.prof"},
 	} {
 		if tt.got != tt.want {
