@@ -45,7 +45,8 @@ const (
 // flags — poller, store, historian — polling into st, keeping sessions in
 // pool when it is not nil. It makes the library calls cmd/mastership's
 // historyOptions.historian and .poller make (cmd/mastership/history_flags.go),
-// with the defaults of their flags: built-in rules, default correlation
+// and run's own (a readiness memory, a refresh cache of --refresh's
+// default), with the defaults of their flags: built-in rules, default correlation
 // settings, a 24 h findings horizon and syslog's default log limits.
 func (b *bencher) auditor(st store.Store, pool *schedule.SessionPool) (*schedule.Auditor, error) {
 	hist, err := schedule.NewHistorian(st, b.log)
@@ -62,6 +63,10 @@ func (b *bencher) auditor(st store.Store, pool *schedule.SessionPool) (*schedule
 		Logger:      b.log,
 		KnownHosts:  &netconf.KnownHostsCache{},
 		Sessions:    pool,
+		// As the daemon: the replication state and the software and
+		// configuration are remembered between audits (issue 17).
+		Readiness: schedule.NewReadinessMemory(),
+		Refresh:   &schedule.Refresher{},
 	}
 	return &schedule.Auditor{
 		Poller:      poller,
