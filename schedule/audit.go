@@ -25,7 +25,7 @@ type Auditor struct {
 	// Historian, if set, records each poll's history (log lines, events,
 	// transitions, alarm lifecycle) and judges the findings at the end.
 	Historian *Historian
-	// Concurrency bounds the polls in flight; default 32.
+	// Concurrency bounds the polls in flight; default DefaultConcurrency.
 	Concurrency int
 	// OnPoll, if set, is called after each device's poll is stored, from
 	// the audit's goroutines one at a time (progress bars, live tables).
@@ -54,6 +54,15 @@ type Auditor struct {
 	// default 0 (no delay). The concurrency bound still applies.
 	Spread time.Duration
 }
+
+// DefaultConcurrency is the default bound on the polls in flight. A poll
+// mostly waits on the network: on loopback an audit is CPU-bound long
+// before 256 sessions are open, and a wider bound costs it nothing (the
+// CPU per poll is the same), while behind a 50 ms round trip a fresh poll
+// waits about a second, so 5,000 routers need about this many sessions at
+// once to be audited in a minute (issue 17; docs/scale-out.md). Each open
+// session holds a descriptor and its replies until the poll ends.
+const DefaultConcurrency = 256
 
 // hardDeadlineSlack is how long past a device's deadline the audit waits
 // for its poll to return before recording a timeout and moving on. The
@@ -105,7 +114,7 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 
 	conc := a.Concurrency
 	if conc <= 0 {
-		conc = 32
+		conc = DefaultConcurrency
 	}
 	polls := make([]devices.Poll, len(devs))
 	others := make([]bool, len(devs))   // claimed by another agent in slot

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mastership/mastership/schedule"
 )
 
 // benchOptions are the flags of mastership-bench.
@@ -49,6 +51,10 @@ func benchSizes(quick bool) map[string][]int {
 			benchFresh:      {50},
 			benchNcclient:   {20},
 			benchPersistent: {50},
+			benchSteady5MB:  {3},
+			benchSteady500B: {3},
+			benchFewLines:   {3},
+			benchWAN:        {50},
 			benchCorrelate:  {100},
 			benchCSV:        {2000},
 		}
@@ -57,6 +63,10 @@ func benchSizes(quick bool) map[string][]int {
 		benchFresh:      {1000, 5000},
 		benchNcclient:   {200},
 		benchPersistent: {1000, 10000},
+		benchSteady5MB:  {100},
+		benchSteady500B: {100},
+		benchFewLines:   {100},
+		benchWAN:        {5000},
 		benchCorrelate:  {10000},
 		benchCSV:        {1_000_000},
 	}
@@ -71,11 +81,20 @@ const (
 	benchDecode     = "decode"
 	benchCorrelate  = "correlate"
 	benchCSV        = "csv"
+	// The steady state of issue 17: second polls of routers whose
+	// messages file is 5 MB or 500 B and unchanged, or has a few new
+	// lines.
+	benchSteady5MB  = "steady-5mb"
+	benchSteady500B = "steady-500b"
+	benchFewLines   = "few-lines"
+	// wan-N: a fresh audit of routers behind a 50 ms round trip.
+	benchWAN = "wan"
 )
 
 // benchGroups are the scenario groups in the order they run.
 func benchGroups() []string {
-	return []string{benchFresh, benchNcclient, benchPersistent, benchDecode, benchCorrelate, benchCSV}
+	return []string{benchFresh, benchNcclient, benchPersistent, benchSteady5MB, benchSteady500B, benchFewLines,
+		benchWAN, benchDecode, benchCorrelate, benchCSV}
 }
 
 func newBenchCommand(a *app) *cobra.Command {
@@ -99,27 +118,47 @@ CPU is also shown as a multiple of that floor.
 
 Scenarios (--scenarios, comma-separated; a group runs its default sizes, and
 a size can be given as group-N):
-  fresh-N       an audit of N devices, a new session per poll
-  ncclient-N    Debian's python3-ncclient (a python3 child, --python, with
-                --concurrency threads) polling N devices as the agent's fresh
-                poll does, beside an agent audit and the reference client on
-                the same fleet: its CPU is the child's, and the target is the
-                agent needing 20× less CPU per poll. Skipped, with a note,
-                where python3 or ncclient is missing
-  persistent-N  an audit of N devices on the sessions a first audit opened
-  decode        decoder throughput on the real replies in --samples
-  correlate-N   findings over N devices × 30 days of synthetic history
-  csv-N         CSV export of N stored events (fill and export in children)
+  fresh-N        an audit of N devices, a new session per poll
+  ncclient-N     Debian's python3-ncclient (a python3 child, --python, with
+                 --concurrency threads) polling N devices as the agent's fresh
+                 poll does, beside an agent audit and the reference client on
+                 the same fleet: its CPU is the child's, and the target is the
+                 agent needing 20× less CPU per poll. Skipped, with a note,
+                 where python3 or ncclient is missing
+  persistent-N   an audit of N devices on the sessions a first audit opened
+  steady-5mb-N   the steady state: N routers whose messages file is 5 MB and
+                 unchanged; a first audit, then the second one measured, once
+                 with fresh sessions (row …/fresh) and once on the sessions
+                 the first left open (…/persistent). Targets: ≤ 5 RPCs and
+                 ≤ 32 KiB of replies per poll
+  steady-500b-N  the same with 500-byte messages files; with steady-5mb of the
+                 same N it adds a row per mode: agent CPU 5 MB/500 B ≤ 1.3×
+  few-lines-N    as steady-5mb, but every router logs a few lines between the
+                 two audits
+  wan-N          a fresh audit of N routers, each behind 50 ms of added round
+                 trip on every message (the simulator's rtt fault); target for
+                 wan-5000: ≤ 60 s wall
+  decode         decoder throughput on the real replies in --samples
+  correlate-N    findings over N devices × 30 days of synthetic history
+  csv-N          CSV export of N stored events (fill and export in children)
 
-The full run (fresh-1000, fresh-5000, ncclient-200, persistent-1000,
-persistent-10000, decode, correlate-10000, csv-1000000) takes several
-minutes (ncclient-200 about 15 s of them); --quick runs tiny sizes. Targets
-are printed beside the figures as PASS or MISS. An audit scenario whose RSS
-heads past --max-rss-mib is stopped and reported as an error. Other
-processes' CPU use during each scenario is measured and the scenario flagged
-NOISY when they used a quarter of a core or more. The exit code is 0
-whatever the targets say, 1 if a scenario could not run.`,
-		Example: `  mastership-bench --quick
+Every audit row also gives the router side, per poll of the measured audit:
+RPCs answered, reply bytes sent and the simulator processes' CPU.
+
+The full run (no --scenarios: fresh-1000, fresh-5000, ncclient-200,
+persistent-1000, persistent-10000, steady-5mb-100, steady-500b-100,
+few-lines-100, wan-5000, decode, correlate-10000, csv-1000000) takes about ten
+minutes on two cores; --quick runs tiny sizes of every group. One scenario:
+--scenarios wan-5000 (or a group, --scenarios steady-5mb, for its default
+size). Targets are printed beside the figures as PASS or MISS. An audit
+scenario whose RSS heads past --max-rss-mib is stopped and reported as an
+error. Other processes' CPU use during each scenario is measured and the
+scenario flagged NOISY when they used a quarter of a core or more. The exit
+code is 0 whatever the targets say, 1 if a scenario could not run.`,
+		Example: `  go run ./cmd/mastership-bench --json-file bench.json     # the full set, from the repository root
+  go run ./cmd/mastership-bench --scenarios wan-5000        # one scenario
+  go run ./cmd/mastership-bench --scenarios steady-5mb,steady-500b   # the steady-state targets
+  mastership-bench --quick
   mastership-bench --scenarios fresh-1000,persistent --cpuprofile /tmp/cpu.prof
   mastership-bench --json > bench.json`,
 		Args: cobra.NoArgs,
@@ -128,11 +167,11 @@ whatever the targets say, 1 if a scenario could not run.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&o.quick, "quick", false, "tiny sizes (CI): fresh-50, ncclient-20, persistent-50, correlate-100, csv-2000")
-	f.StringSliceVar(&o.scenarios, "scenarios", nil, "scenarios to run: fresh, ncclient, persistent, decode, correlate, csv, or group-N (default: all)")
+	f.BoolVar(&o.quick, "quick", false, "tiny sizes (CI): fresh-50, ncclient-20, persistent-50, steady-5mb-3, steady-500b-3, few-lines-3, wan-50, correlate-100, csv-2000")
+	f.StringSliceVar(&o.scenarios, "scenarios", nil, "scenarios to run: fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, or group-N (default: all)")
 	f.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
 	f.StringVar(&o.jsonFile, "json-file", "", "also write the results as JSON to `FILE`")
-	f.IntVar(&o.concurrency, "concurrency", 32, "devices polled at once, by the agent, the reference client and ncclient")
+	f.IntVar(&o.concurrency, "concurrency", schedule.DefaultConcurrency, "devices polled at once, by the agent and the reference client (as mastership's --concurrency); ncclient runs at most 32 threads")
 	f.Int64Var(&o.seed, "seed", 1, "seed of the simulated fleets and the synthetic history")
 	f.StringVar(&o.samples, "samples", filepath.Join("..", "shared", "junos-samples", "rpc"), "directory of real Junos replies for the decode scenario (the default is the shared checkout beside the repository, from its root)")
 	f.StringVar(&o.dir, "dir", "", "working directory for databases and inventories (default: a new temporary directory, removed at the end)")
@@ -172,12 +211,20 @@ func benchPlan(o *benchOptions) ([]benchScenario, error) {
 	picked := map[string][]int{}
 	for _, w := range want {
 		w = strings.ToLower(strings.TrimSpace(w))
-		group, size, hasSize := strings.Cut(w, "-")
-		known := false
+		// Group names may hold a dash (steady-5mb): the group is the
+		// longest one the name is, or starts with followed by "-".
+		group, size, hasSize := "", "", false
 		for _, g := range groups {
-			known = known || g == group
+			if len(g) <= len(group) {
+				continue
+			}
+			if w == g {
+				group, size, hasSize = g, "", false
+			} else if rest, ok := strings.CutPrefix(w, g+"-"); ok {
+				group, size, hasSize = g, rest, true
+			}
 		}
-		if !known {
+		if group == "" {
 			return nil, fmt.Errorf("--scenarios: unknown scenario %q (want %s, or group-N)", w, strings.Join(groups, ", "))
 		}
 		switch {
@@ -231,13 +278,20 @@ type benchResult struct {
 	PeakRSSBytes  int64   `json:"peak_rss_bytes,omitempty"`
 	// RSSPerSessionBytes is the VmRSS growth per idle open session;
 	// RefRSSPerSessionBytes the reference client's.
-	RSSPerSessionBytes    int64        `json:"rss_per_session_bytes,omitempty"`
-	RefRSSPerSessionBytes int64        `json:"ref_rss_per_session_bytes,omitempty"`
-	OK                    int          `json:"ok"`
-	Failed                int          `json:"failed"`
-	RefOK                 int          `json:"ref_ok,omitempty"`
-	RefFailed             int          `json:"ref_failed,omitempty"`
-	Targets               []benchCheck `json:"targets,omitempty"`
+	// The router side of an audit, per poll: the RPCs the simulated
+	// routers answered (close-session not counted), the reply bytes they
+	// sent, and the simulator processes' CPU (getrusage of the children,
+	// measured around the audit).
+	RouterRPCsPerPoll       float64      `json:"router_rpcs_per_poll,omitempty"`
+	RouterReplyBytesPerPoll float64      `json:"router_reply_bytes_per_poll,omitempty"`
+	RouterCPUPerPollMS      float64      `json:"router_cpu_per_poll_ms,omitempty"`
+	RSSPerSessionBytes      int64        `json:"rss_per_session_bytes,omitempty"`
+	RefRSSPerSessionBytes   int64        `json:"ref_rss_per_session_bytes,omitempty"`
+	OK                      int          `json:"ok"`
+	Failed                  int          `json:"failed"`
+	RefOK                   int          `json:"ref_ok,omitempty"`
+	RefFailed               int          `json:"ref_failed,omitempty"`
+	Targets                 []benchCheck `json:"targets,omitempty"`
 	// OtherCores is how many cores other processes (not the bench, not
 	// its children) kept busy on average during the scenario: the noise
 	// in its figures.
@@ -253,6 +307,8 @@ type benchCheck struct {
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`
 	Pass  bool    `json:"pass"`
+	// AtLeast: the figure must reach Limit, not stay under it.
+	AtLeast bool `json:"at_least,omitempty"`
 }
 
 func (c benchCheck) String() string {
@@ -260,7 +316,16 @@ func (c benchCheck) String() string {
 	if c.Pass {
 		verdict = "PASS"
 	}
-	return fmt.Sprintf("%s %s %s ≤ %s", verdict, c.Name, benchValue(c.Value, c.Unit), benchValue(c.Limit, c.Unit))
+	op := "≤"
+	if c.AtLeast {
+		op = "≥"
+	}
+	return fmt.Sprintf("%s %s %s %s %s", verdict, c.Name, benchValue(c.Value, c.Unit), op, benchValue(c.Limit, c.Unit))
+}
+
+// atLeast returns the check value ≥ limit.
+func atLeast(name string, value, limit float64, unit string) benchCheck {
+	return benchCheck{Name: name, Limit: limit, Value: value, Unit: unit, Pass: value >= limit, AtLeast: true}
 }
 
 // atMost returns the check value ≤ limit.
@@ -368,6 +433,7 @@ func (a *app) bench(ctx context.Context, o *benchOptions) error {
 			b.logf("%s: other processes kept %.2f cores busy meanwhile: its figures are noisy", sc.name(), others)
 		}
 	}
+	rep.Results = append(rep.Results, benchSteadyRatios(rep.Results)...)
 	rep.Duration = time.Since(rep.Started).Seconds()
 	rep.LoadEnd = benchLoadAvg()
 	if o.jsonFile != "" {
@@ -414,6 +480,10 @@ func (b *bencher) runScenario(ctx context.Context, sc benchScenario) ([]benchRes
 		run = b.runCorrelate
 	case benchCSV:
 		run = b.runCSV
+	case benchWAN:
+		run = b.runFresh
+	case benchSteady5MB, benchSteady500B, benchFewLines:
+		return b.runSteady(ctx, sc)
 	default:
 		return nil, fmt.Errorf("unknown scenario group %q", sc.group)
 	}

@@ -57,6 +57,13 @@ func benchDecoders() []benchDecoder {
 // runDecode measures each decoder over the real replies of its RPC in
 // --samples, one row per RPC: MB of reply per second of wall time, CPU and
 // allocations per reply.
+// Issue 17's decoder target and floor, in MB per CPU second on the real
+// replies of each decoder's RPC.
+const (
+	benchDecodeMinMBPerCPUs   = 150
+	benchDecodeFloorMBPerCPUs = 100
+)
+
 func (b *bencher) runDecode(ctx context.Context) ([]benchResult, error) {
 	entries, err := os.ReadDir(b.o.samples)
 	if err != nil {
@@ -115,8 +122,11 @@ func (b *bencher) runDecode(ctx context.Context) ([]benchResult, error) {
 		r.Rate, r.RateUnit = float64(size)*float64(passes)/span.Wall.Seconds()/1e6, "MB"
 		r.CPUPerOpMS = span.CPU.Seconds() * 1000 / n
 		r.AllocsPerOp = float64(span.Mallocs) / n
+		perCPU := float64(size) * float64(passes) / span.CPU.Seconds() / 1e6
 		r.Note = fmt.Sprintf("%s of samples, %d rejected as errors by the decoder; %.1f MB per CPU second",
-			benchBytes(size), rejected, float64(size)*float64(passes)/span.CPU.Seconds()/1e6)
+			benchBytes(size), rejected, perCPU)
+		r.Targets = append(r.Targets, atLeast("MB/CPU-s", perCPU, benchDecodeMinMBPerCPUs, ""),
+			atLeast("floor MB/CPU-s", perCPU, benchDecodeFloorMBPerCPUs, ""))
 		rows = append(rows, r)
 	}
 	return rows, nil

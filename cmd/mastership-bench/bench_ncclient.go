@@ -22,7 +22,7 @@ import (
 // beside the agent: Debian's python3-ncclient (the library under Juniper's
 // PyEZ) polling a simulated fleet with a new session per poll, from one
 // python3 child running bench_ncclient.py with a thread pool of
-// --concurrency. Its CPU is the child's user+sys (os.ProcessState, the
+// --concurrency, at most benchNcclientMaxThreads. Its CPU is the child's user+sys (os.ProcessState, the
 // child only), less what the interpreter spent starting and importing
 // before the first connect (the script reports it).
 //
@@ -182,6 +182,14 @@ func (b *bencher) probeNcclient(ctx context.Context, dir string) (python, script
 // client, the agent and ncclient, one after the other, and gives
 // ncclient's row: its rate and CPU per poll, the reference's beside it,
 // and how many times less CPU per poll the agent needed.
+// benchNcclientMaxThreads caps ncclient's threads: Python's run one at a
+// time (the GIL), so more only contend, and its figures stay comparable
+// with those measured at 32 before the agent's default concurrency rose.
+const benchNcclientMaxThreads = 32
+
+// ncclientThreads is how many threads the ncclient child polls with.
+func (b *bencher) ncclientThreads() int { return min(b.o.concurrency, benchNcclientMaxThreads) }
+
 func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResult, error) {
 	r := benchResult{Size: sc.size, Unit: "devices", Concurrency: b.o.concurrency}
 	dir := filepath.Join(b.dir, sc.name())
@@ -191,11 +199,12 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 		return r, err
 	}
 
-	stopFleet, devs, err := b.fleet(ctx, sc, uint64(b.o.concurrency)*2+256)
+	fl, err := b.fleet(ctx, sc, benchSimSpec{}, uint64(b.o.concurrency)*2+256)
 	if err != nil {
 		return r, err
 	}
-	defer stopFleet()
+	defer fl.stop()
+	devs := fl.devs
 	ctx, stopGuard := benchGuard(ctx, b.maxRSS, nil)
 	defer stopGuard()
 
@@ -207,7 +216,7 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 
 	b.logf("%s: agent audit, a session per poll", sc.name())
 	var agent benchResult
-	if err := b.agentFresh(ctx, sc, devs, &agent); err != nil {
+	if err := b.agentFresh(ctx, sc, fl, &agent); err != nil {
 		return r, fmt.Errorf("agent audit: %w", err)
 	}
 	if err := context.Cause(ctx); err != nil {
@@ -217,15 +226,27 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 		r.Note = benchJoin(r.Note, fmt.Sprintf("agent: %d of %d polls failed: %s", agent.Failed, len(devs), agent.Note))
 	}
 
-	b.logf("%s: ncclient, %d threads (python child)", sc.name(), b.o.concurrency)
+	b.logf("%s: ncclient, %d threads (python child)", sc.name(), b.ncclientThreads())
+	before, err := fl.cost(ctx)
+	if err != nil {
+		return r, err
+	}
 	run, err := b.ncclientPoll(ctx, python, script, filepath.Join(dir, "ncclient"), devs)
 	if err != nil {
 		return r, fmt.Errorf("ncclient: %w", err)
+	}
+	after, err := fl.cost(ctx)
+	if err != nil {
+		return r, err
 	}
 	if err := context.Cause(ctx); err != nil {
 		return r, err
 	}
 	n := float64(len(devs))
+	router := after.sub(before)
+	r.RouterRPCsPerPoll = float64(router.RPCs) / n
+	r.RouterReplyBytesPerPoll = float64(router.ReplyBytes) / n
+	r.RouterCPUPerPollMS = float64(router.CPUNanos) / 1e6 / n
 	r.WallSeconds = run.wall.Seconds()
 	r.CPUSeconds = run.cpu.Seconds()
 	r.Rate, r.RateUnit = n/run.wall.Seconds(), "polls"
@@ -247,7 +268,7 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 			benchNum(less), benchNum(benchNcclientMinRatio), benchMS(agent.CPUPerOpMS), agent.OK, len(devs), benchSeconds(agent.WallSeconds)))
 	}
 	r.Note = benchJoin(r.Note, fmt.Sprintf("%s, Junos handler, %d threads; CPU and wall are the python child's after its start and imports (%s CPU, not counted)",
-		versions, b.o.concurrency, benchSeconds(run.startCPU.Seconds())))
+		versions, b.ncclientThreads(), benchSeconds(run.startCPU.Seconds())))
 	b.logf("%s: ncclient took %s; stopping the simulator", sc.name(), benchSeconds(r.WallSeconds))
 	return r, nil
 }
@@ -257,7 +278,7 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 // used when ready.
 func (b *bencher) ncclientPoll(ctx context.Context, python, script, dir string, devs []inventory.Device) (benchNcclientRun, error) {
 	var run benchNcclientRun
-	req := benchNcclientRequest{Concurrency: b.o.concurrency, Timeout: benchNcclientTimeout, RPCs: benchRefRPCs()}
+	req := benchNcclientRequest{Concurrency: b.ncclientThreads(), Timeout: benchNcclientTimeout, RPCs: benchRefRPCs()}
 	// ncclient reads known_hosts through an OpenSSH client config, as a
 	// user pointing it at the fleet would: one config per known_hosts
 	// file.

@@ -20,14 +20,22 @@ func writeBenchTable(w io.Writer, rep benchReport) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tSIZE\tCONC\tWALL\tRATE\tCPU\tCPU/OP\tREF CPU/OP\t×REF\tALLOCS/OP\tPEAK RSS\tRSS/SESSION\tOK\tTARGETS")
+	fmt.Fprintln(tw, "SCENARIO\tSIZE\tCONC\tWALL\tRATE\tCPU\tCPU/OP\tREF CPU/OP\t×REF\tALLOCS/OP\tPEAK RSS\tRSS/SESSION\tRPCS/POLL\tREPLY/POLL\tRTR CPU/POLL\tOK\tTARGETS")
 	for _, r := range rep.Results {
+		if r.Unit == benchUnitRatio {
+			targets := make([]string, len(r.Targets))
+			for i, c := range r.Targets {
+				targets[i] = c.String()
+			}
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.Scenario, strings.Join(targets, "; "))
+			continue
+		}
 		if r.Error != "" || r.WallSeconds == 0 {
 			what := "ERROR (below)"
 			if r.Error == "" {
 				what = "skipped (below)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.Scenario, benchSize(r), what)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.Scenario, benchSize(r), what)
 			continue
 		}
 		conc := "-"
@@ -54,6 +62,12 @@ func writeBenchTable(w io.Writer, rep benchReport) error {
 		if r.PeakRSSBytes > 0 {
 			peak = benchBytes(r.PeakRSSBytes)
 		}
+		rpcs, reply, rtrCPU := "-", "-", "-"
+		if r.RouterRPCsPerPoll > 0 {
+			rpcs = benchNum(r.RouterRPCsPerPoll)
+			reply = benchBytes(int64(r.RouterReplyBytesPerPoll))
+			rtrCPU = benchMS(r.RouterCPUPerPollMS)
+		}
 		ok := "-"
 		if r.Unit == "devices" && r.Scenario != "" && !strings.HasPrefix(r.Scenario, benchCorrelate) {
 			ok = fmt.Sprintf("%d/%d", r.OK, r.Size)
@@ -62,11 +76,11 @@ func writeBenchTable(w io.Writer, rep benchReport) error {
 		for i, c := range r.Targets {
 			targets[i] = c.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s/s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s/s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			r.Scenario, benchSize(r), conc,
 			benchSeconds(r.WallSeconds), benchNum(r.Rate), r.RateUnit,
 			benchSeconds(r.CPUSeconds), benchMS(r.CPUPerOpMS), r.OpName,
-			ref, ratio, allocs, peak, perSession, ok, strings.Join(targets, "; "))
+			ref, ratio, allocs, peak, perSession, rpcs, reply, rtrCPU, ok, strings.Join(targets, "; "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -93,7 +107,11 @@ func writeBenchTable(w io.Writer, rep benchReport) error {
 	_, err := fmt.Fprintln(w, `
 CPU is getrusage(RUSAGE_SELF) user+sys of this process (the simulator runs in
 another); REF is the minimal reference client against the same fleet, run
-beside the agent; RSS/SESSION is the VmRSS growth per idle open session.`)
+beside the agent; RSS/SESSION is the VmRSS growth per idle open session.
+RPCS/POLL, REPLY/POLL and RTR CPU/POLL are the router side of the measured
+audit: RPCs the simulated routers answered (close-session not counted),
+reply bytes they sent, and the simulator processes' CPU (their getrusage,
+taken before and after the audit), per poll.`)
 	return err
 }
 
@@ -140,7 +158,7 @@ func benchValue(v float64, unit string) string {
 		return benchSeconds(v)
 	case "ms":
 		return benchMS(v)
-	case "%", "×":
+	case "%", "×", "":
 		return benchNum(v) + unit
 	}
 	return benchNum(v) + " " + unit

@@ -70,6 +70,34 @@ func TestBenchQuick(t *testing.T) {
 			t.Errorf("%s: no targets", name)
 		}
 	}
+	// Every audit row gives the router side; the steady rows and the WAN
+	// row have their targets, and the steady pairs their CPU ratio.
+	for _, name := range []string{"fresh-50", "persistent-50", "steady-5mb-3/fresh", "steady-5mb-3/persistent",
+		"steady-500b-3/fresh", "steady-500b-3/persistent", "few-lines-3/fresh", "few-lines-3/persistent", "wan-50"} {
+		r, ok := rows[name]
+		if !ok {
+			t.Errorf("no %s row", name)
+			continue
+		}
+		if r.OK != r.Size || r.RouterRPCsPerPoll < 1 || r.RouterReplyBytesPerPoll <= 0 || (linux && r.RouterCPUPerPollMS <= 0) {
+			t.Errorf("%s: %d/%d ok, router side %.1f RPCs, %.0f bytes, %.3f ms per poll: want all ok and a router cost",
+				name, r.OK, r.Size, r.RouterRPCsPerPoll, r.RouterReplyBytesPerPoll, r.RouterCPUPerPollMS)
+		}
+		if strings.HasPrefix(name, "steady") && len(r.Targets) != 2 || name == "wan-50" && len(r.Targets) != 1 {
+			t.Errorf("%s: targets %+v", name, r.Targets)
+		}
+	}
+	// A few new lines in a 5 MB file are read: more reply bytes than
+	// the unchanged file costs.
+	if few, steady := rows["few-lines-3/persistent"], rows["steady-5mb-3/persistent"]; few.RouterReplyBytesPerPoll <= steady.RouterReplyBytesPerPoll {
+		t.Errorf("few-lines replies %.0f bytes per poll, steady-5mb %.0f: the changed file was not read",
+			few.RouterReplyBytesPerPoll, steady.RouterReplyBytesPerPoll)
+	}
+	for _, mode := range []string{"fresh", "persistent"} {
+		if r, ok := rows["steady-5mb/500b-3/"+mode]; !ok || len(r.Targets) != 1 || r.Targets[0].Value <= 0 {
+			t.Errorf("steady 5 MB/500 B ratio (%s): %+v", mode, r)
+		}
+	}
 	if r := rows["persistent-50"]; linux && (r.RSSPerSessionBytes == 0 || r.RefRSSPerSessionBytes == 0) {
 		t.Errorf("persistent-50: no RSS per session: %+v", r)
 	}
@@ -136,13 +164,20 @@ func TestBenchPlan(t *testing.T) {
 		o    benchOptions
 		want string
 	}{
-		{benchOptions{}, "fresh-1000,fresh-5000,ncclient-200,persistent-1000,persistent-10000,decode,correlate-10000,csv-1000000"},
-		{benchOptions{quick: true}, "fresh-50,ncclient-20,persistent-50,decode,correlate-100,csv-2000"},
+		{benchOptions{}, "fresh-1000,fresh-5000,ncclient-200,persistent-1000,persistent-10000,steady-5mb-100,steady-500b-100,few-lines-100,wan-5000,decode,correlate-10000,csv-1000000"},
+		{benchOptions{quick: true}, "fresh-50,ncclient-20,persistent-50,steady-5mb-3,steady-500b-3,few-lines-3,wan-50,decode,correlate-100,csv-2000"},
+		// Group names with a dash: the whole name is the group, or the
+		// group and a size.
+		{benchOptions{scenarios: []string{"wan-5000", "steady-5mb", "few-lines-3", "steady-500b-7"}}, "steady-5mb-100,steady-500b-7,few-lines-3,wan-5000"},
+		{benchOptions{scenarios: []string{"steady-5mb-0"}}, `error: --scenarios: "steady-5mb-0": the size must be a positive number`},
+		{benchOptions{scenarios: []string{"steady"}}, `error: --scenarios: unknown scenario "steady" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, or group-N)`},
+		{benchOptions{scenarios: []string{"steady-5gb"}}, `error: --scenarios: unknown scenario "steady-5gb" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, or group-N)`},
+		{benchOptions{scenarios: []string{"wan-"}}, `error: --scenarios: "wan-": the size must be a positive number`},
 		{benchOptions{scenarios: []string{"csv", "fresh-200", "fresh-200"}, quick: true}, "fresh-200,csv-2000"},
 		{benchOptions{scenarios: []string{"Persistent-7"}}, "persistent-7"},
 		{benchOptions{scenarios: []string{"decode-3"}}, "error: --scenarios: decode takes no size"},
 		{benchOptions{scenarios: []string{"fresh-x"}}, `error: --scenarios: "fresh-x": the size must be a positive number`},
-		{benchOptions{scenarios: []string{"warm"}}, `error: --scenarios: unknown scenario "warm" (want fresh, ncclient, persistent, decode, correlate, csv, or group-N)`},
+		{benchOptions{scenarios: []string{"warm"}}, `error: --scenarios: unknown scenario "warm" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, or group-N)`},
 	}
 	for _, tt := range tests {
 		if got := names(tt.o); got != tt.want {
@@ -205,6 +240,9 @@ func TestBenchFormat(t *testing.T) {
 		{benchBytes(-3 << 20), "-3 MiB"},
 		{atMost("cpu/ref", 1.42, 1.3, "×").String(), "MISS cpu/ref 1.42× ≤ 1.3×"},
 		{atMost("wall", 0.5, 10, "s").String(), "PASS wall 500ms ≤ 10s"},
+		{atLeast("MB/CPU-s", 247, 150, "").String(), "PASS MB/CPU-s 247 ≥ 150"},
+		{atLeast("MB/CPU-s", 99.5, 100, "").String(), "MISS MB/CPU-s 99.5 ≥ 100"},
+		{atMost("rpcs/poll", 7.6, 5, "").String(), "MISS rpcs/poll 7.6 ≤ 5"},
 		{profilePath("/tmp/cpu.prof", "fresh-1000"), "/tmp/cpu.fresh-1000.prof"},
 	} {
 		if tt.got != tt.want {

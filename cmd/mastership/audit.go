@@ -97,7 +97,7 @@ code is 0 whenever the audit ran, and 2 on a usage or configuration error.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file (YAML; see devices.example.yaml)")
 	dbFlag(f, &o.db, defaultDBPath(), "")
-	f.IntVar(&o.concurrency, "concurrency", 32, "devices polled at once")
+	f.IntVar(&o.concurrency, "concurrency", schedule.DefaultConcurrency, "devices polled at once")
 	f.DurationVar(&o.timeout, "timeout", 0, "hard deadline of one device's poll (default: the inventory's timeout, 30s)")
 	f.StringArrayVar(&o.names, "device", nil, "poll only this device (repeatable)")
 	f.StringArrayVar(&o.tags, "tag", nil, "poll only devices with this tag (repeatable)")

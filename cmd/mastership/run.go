@@ -92,7 +92,7 @@ from the next slot on, the others poll them.`,
 	f.StringVar(&o.listen, "listen", "127.0.0.1:9728", "address of /metrics, /healthz, /readyz, /api/v1/… and the fleet page /")
 	f.BoolVar(&o.listenAll, "listen-all", false, "allow --listen on all interfaces (0.0.0.0, ::)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "check the schedule and inventory, print the next 3 audit times, and exit")
-	f.IntVar(&o.concurrency, "concurrency", 32, "devices polled at once")
+	f.IntVar(&o.concurrency, "concurrency", schedule.DefaultConcurrency, "devices polled at once")
 	f.DurationVar(&o.timeout, "timeout", 0, "hard deadline of one device's poll (default: the inventory's timeout, 30s)")
 	f.Float64Var(&o.spread, "spread", 0.2, "fraction of the interval over which the devices' poll starts are spread (0 to 0.9)")
 	f.IntVar(&o.retries, "retries", 2, "retries of a refused or timed-out poll, within its deadline")

@@ -242,6 +242,9 @@ func writeSplit(w io.Writer, msg []byte, f netconf.Framing) error {
 // resetConn aborts a TCP connection: with SO_LINGER 0, close sends RST
 // and drops whatever was not yet sent.
 func resetConn(c net.Conn) {
+	if rc, ok := c.(*rttConn); ok {
+		c = rc.NetConn()
+	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}

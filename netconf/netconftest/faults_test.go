@@ -162,6 +162,35 @@ func TestDrip(t *testing.T) {
 	waitGoroutines(t, before)
 }
 
+// TestRTT: with an added round-trip time, the SSH handshake and every
+// RPC pay it, unlike Latency, which delays only the replies.
+func TestRTT(t *testing.T) {
+	const rtt = 200 * time.Millisecond
+	inner := "<software-information><host-name>r1</host-name></software-information>"
+	srv := newServer(t, netconftest.Config{Handler: fixedReply(inner), Fault: netconftest.Fault{RTT: rtt}})
+	start := time.Now()
+	c := connect(t, srv)
+	// Version, key exchange, service request, two authentication
+	// attempts (none, then password), channel open, subsystem: each
+	// waits for the server's answer.
+	if d := time.Since(start); d < 4*rtt {
+		t.Errorf("SSH handshake to the netconf subsystem took %v, want at least 4 round trips (%v)", d, 4*rtt)
+	}
+	c.hello(t, base10)
+	sent := time.Now()
+	c.send(t, `<rpc message-id="1"><get/></rpc>`)
+	want := string(netconftest.Reply(&netconftest.Request{MessageID: "1"}, inner))
+	if got := c.read(t); got != want {
+		t.Errorf("reply = %q, want %q", got, want)
+	}
+	if d := time.Since(sent); d < rtt {
+		t.Errorf("an RPC took %v, want at least the round trip %v", d, rtt)
+	}
+	if got := srv.Totals(); got.RPCs != 1 {
+		t.Errorf("server answered %d RPCs, want 1", got.RPCs)
+	}
+}
+
 func TestSplitDelimiter(t *testing.T) {
 	// Long enough for many base:1.1 chunks and base:1.0 pieces.
 	inner := strings.Repeat("<log-line>Mar 19 10:40:00 r1 chassisd[3498]: alive set</log-line>\n", 100)

@@ -106,6 +106,11 @@ type Fault struct {
 	Loss     float64
 	LossSeed uint64
 	Latency  time.Duration // added before each reply
+	// RTT is a WAN link's added round-trip time: everything on the
+	// connection, the SSH handshake included, is delayed by half of it in
+	// each direction, in order (connections accepted after it is set).
+	// Latency delays only the replies, RTT every message.
+	RTT time.Duration
 }
 
 // Config configures a Server.
@@ -312,7 +317,7 @@ func (s *Server) KnownHostsLine() string {
 }
 
 // SetFault changes the faults. Connection faults (Refuse,
-// SilentAfterAccept, RejectAuth, StallAfterHandshake) apply to new
+// SilentAfterAccept, RejectAuth, StallAfterHandshake, RTT) apply to new
 // connections; reply faults (all the others) to the next request of every
 // session. Turning Refuse off listens again on the same port.
 func (s *Server) SetFault(f Fault) {
@@ -430,15 +435,21 @@ func (s *Server) acceptLoop(ln net.Listener, running chan<- struct{}) {
 // session itself runs in its own goroutine, so a slow handler never stops
 // this one from draining requests (x/crypto blocks the whole connection
 // while a request is not taken).
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(raw net.Conn) {
 	defer s.wg.Done()
 	defer func() {
-		_ = c.Close()
+		_ = raw.Close()
 		s.mu.Lock()
-		delete(s.conns, c)
+		delete(s.conns, raw)
 		s.mu.Unlock()
 	}()
+	c := raw
 	fault := s.currentFault()
+	if fault.RTT > 0 {
+		rc := newRTTConn(raw, fault.RTT)
+		defer rc.Close() // before raw's: what is queued goes first
+		c = rc
+	}
 	if fault.SilentAfterAccept {
 		_, _ = io.Copy(io.Discard, c)
 		return

@@ -189,6 +189,7 @@
 //	      huge_reply: 0            # 200MB, 64MiB, bytes, or true (200MB)
 //	      loss: 0                  # probability a reply is never sent
 //	      latency: 0s              # delay before each reply
+//	      rtt: 0s                  # added round-trip time, every message
 //	      rpc_error_on: ""         # get-alarm-information: that RPC fails
 //	      backup_aborted: false    # mx-vc, srx-cluster: true or xnm-error
 //
@@ -270,6 +271,9 @@
 //	                       held), over the client's limit                 too-large
 //	loss: 0.5              each reply dropped with that probability        timeout (or partial)
 //	latency: 50ms          each reply delayed                              ok below the deadline
+//	rtt: 50ms              a WAN link: every message, both directions, the
+//	                       SSH handshake included, delayed by half of it
+//	                       each way, in order (TCP's SYN exchange is not)  ok below the deadline
 //	rpc_error_on: <rpc>    that RPC answers <rpc-error>, others normally   partial (rpc-error)
 //	backup_aborted         the members after the first answer with an
 //	                       error instead of data                           ok or partial (rpc-error)

@@ -31,6 +31,7 @@ devices:
       huge_reply: 200MB
       loss: 0.25
       latency: 20ms
+      rtt: 50ms
       rpc_error_on: get-alarm-information
   - {name: b, faults: {huge_reply: true}}
   - {name: c, faults: {huge_reply: 64MiB}}
@@ -48,7 +49,7 @@ func TestFaultsYAML(t *testing.T) {
 	want := []Faults{
 		{StallAfterHandshake: true, ResetMidReply: true, Drip: time.Second, SplitDelimiter: true, MalformedXML: true,
 			InvalidUTF8: true, WrongMessageID: true, HugeReply: 200_000_000, Loss: 0.25, Latency: 20 * time.Millisecond,
-			RPCErrorOn: "get-alarm-information"},
+			RTT: 50 * time.Millisecond, RPCErrorOn: "get-alarm-information"},
 		{HugeReply: DefaultHugeReply},
 		{HugeReply: 64 << 20},
 		{HugeReply: 4096},
@@ -88,6 +89,8 @@ func TestInvalidFaultsReportTheirLine(t *testing.T) {
     faults: {backup_aborted: maybe}
   - name: r5
     faults: {rpc_error_on: "Get Alarms"}
+  - name: r6
+    faults: {rtt: -50ms}
 `
 	_, err := ParseScenario([]byte(src), "f.yaml")
 	if err == nil {
@@ -99,6 +102,7 @@ func TestInvalidFaultsReportTheirLine(t *testing.T) {
 		`f.yaml:7: devices[2].faults.backup_aborted: backup_aborted needs a multi-member router`,
 		`f.yaml:10: devices[3].faults.backup_aborted: backup_aborted "maybe"`,
 		`f.yaml:12: devices[4].faults.rpc_error_on`,
+		`f.yaml:14: devices[5].faults.rtt: negative round-trip time`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

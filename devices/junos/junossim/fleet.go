@@ -353,6 +353,7 @@ func serverFault(f Faults, lossSeed uint64) netconftest.Fault {
 		Loss:                f.Loss,
 		LossSeed:            lossSeed,
 		Latency:             f.Latency,
+		RTT:                 f.RTT,
 	}
 }
 

@@ -482,6 +482,10 @@ type Faults struct {
 	Loss float64 `yaml:"loss,omitempty"`
 	// Latency delays every reply.
 	Latency time.Duration `yaml:"latency,omitempty"`
+	// RTT is a WAN link's added round-trip time (rtt: 50ms): every
+	// message in both directions, the SSH handshake included, is delayed
+	// by half of it each way.
+	RTT time.Duration `yaml:"rtt,omitempty"`
 	// RPCErrorOn names one RPC (get-alarm-information) that answers with
 	// an <rpc-error>; the others answer as usual.
 	RPCErrorOn string `yaml:"rpc_error_on,omitempty"`
@@ -606,6 +610,9 @@ func (f *Faults) validate(path string, t Topology, bad func(path, format string,
 	}
 	if f.Latency < 0 {
 		bad(path+".latency", "negative latency")
+	}
+	if f.RTT < 0 {
+		bad(path+".rtt", "negative round-trip time")
 	}
 	if f.Drip < 0 {
 		bad(path+".drip", "negative drip interval")
