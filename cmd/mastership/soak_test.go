@@ -391,7 +391,8 @@ func TestSoak(t *testing.T) {
 			kept = append(kept, s)
 		}
 	}
-	t.Logf("soak %v: %d audits sampled, %d after the %v warm-up, %d SIGHUP reloads", length, len(samples), len(kept), warmUp, reloads)
+	t.Logf("soak %v: %d audits sampled, %d after the %v warm-up, %d SIGHUP reloads, %d NETCONF sessions opened",
+		length, len(samples), len(kept), warmUp, reloads, fleet.Totals().ID)
 	for _, m := range soakMetrics {
 		vs := make([]float64, len(kept))
 		for i, s := range kept {
