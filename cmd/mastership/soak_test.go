@@ -57,6 +57,7 @@ type soakSample struct {
 	scraped, settled      time.Time
 	rss, goroutines, fds  float64
 	sessions              float64 // connections the routers hold open
+	heap                  float64 // Go heap in use: reported beside RSS, not judged
 	audits, skipped, intr float64
 }
 
@@ -307,8 +308,9 @@ func scrapeSoak(t *testing.T, d *daemon) (soakSample, error) {
 		rss: value("process_resident_memory_bytes"), goroutines: value("go_goroutines"),
 		fds: value("process_open_fds"), audits: value("mastership_audits_total"),
 		skipped: value("mastership_audits_skipped_total"), intr: value("mastership_audits_interrupted_total"),
+		heap: value("go_memstats_heap_inuse_bytes"),
 	}
-	for _, v := range []float64{s.rss, s.goroutines, s.fds, s.audits, s.skipped, s.intr} {
+	for _, v := range []float64{s.rss, s.goroutines, s.fds, s.audits, s.skipped, s.intr, s.heap} {
 		if math.IsNaN(v) {
 			return s, fmt.Errorf("/metrics lacks a series the soak reads:\n%s", lastLines(body, 5))
 		}
@@ -439,6 +441,15 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%s grows %.3f %s a minute, over the bound of %.3f (floor %.0f + 3 × %.3f)",
 				m.name, v.slope, m.unit, v.bound, m.floor, v.se)
 		}
+	}
+	// The Go heap beside RSS: RSS that grows while the heap does not is
+	// memory outside it, as SQLite's page caches (2 MiB a connection).
+	heap := make([]float64, len(kept))
+	for i, s := range kept {
+		heap[i] = s.heap / (1 << 20)
+	}
+	if h := judgeSlope(ts, heap, 0); !h.insufficient {
+		t.Logf("  (Go heap       slope %+8.3f MiB/min (± %.3f), fitted %.1f → %.1f; not judged)", h.slope, h.se, h.first, h.last)
 	}
 	if last.skipped != 0 || last.intr != 0 {
 		t.Errorf("%v audits skipped and %v interrupted: an audit overran its interval; the daemon said:\n%s",
