@@ -233,6 +233,15 @@ func (s *Server) Totals() SessionStats {
 	return t
 }
 
+// OpenConnections is how many TCP connections the server holds open now,
+// whatever state their SSH and NETCONF sessions are in: what a client that
+// forgets to close leaves behind, as a long run watches it.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // handshakeTimeout keeps a client that connects and then says nothing from
 // holding a goroutine until Close.
 const handshakeTimeout = time.Minute

@@ -523,3 +523,28 @@ func waitGoroutines(t *testing.T, before int) {
 		<-tick.C
 	}
 }
+
+// TestOpenConnections counts a connection from accept to close: one while
+// a NETCONF session is open, none once the client has gone.
+func TestOpenConnections(t *testing.T) {
+	srv := newServer(t, netconftest.Config{})
+	if n := srv.OpenConnections(); n != 0 {
+		t.Fatalf("%d open connections before any client", n)
+	}
+	c := connect(t, srv)
+	c.hello(t, base10)
+	if n := srv.OpenConnections(); n != 1 {
+		t.Errorf("%d open connections with one session open, want 1", n)
+	}
+	_ = c.client.Close()
+	// The server sees the close when its read returns, not synchronously.
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for srv.OpenConnections() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d open connections 10 s after the client closed", srv.OpenConnections())
+		}
+		<-tick.C
+	}
+}

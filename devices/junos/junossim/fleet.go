@@ -431,6 +431,18 @@ func (f *Fleet) Totals() netconftest.SessionStats {
 	return t
 }
 
+// OpenConnections is how many connections the fleet's routers hold open
+// now (see netconftest.Server.OpenConnections).
+func (f *Fleet) OpenConnections() int {
+	n := 0
+	for _, fd := range f.devs {
+		if fd.srv != nil {
+			n += fd.srv.OpenConnections()
+		}
+	}
+	return n
+}
+
 // SetFaults changes a running device's faults: the session faults for
 // new connections or the next request (see netconftest.Server.SetFault),
 // the RPC faults (rpc_error_on, backup_aborted) for the next RPC. Refuse

@@ -516,3 +516,41 @@ func serverGoroutines() int {
 	}
 	return n
 }
+
+// TestFleetOpenConnections sums the routers' open connections: two
+// sessions to two routers count two, and none once both clients have gone.
+func TestFleetOpenConnections(t *testing.T) {
+	f := startFleet(t, junossim.Generate(3, 5))
+	dir := t.TempDir()
+	if err := f.WriteInventory(filepath.Join(dir, "inventory.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	known, err := knownhosts.New(filepath.Join(dir, junossim.KnownHostsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open []*ncSession
+	for _, d := range f.Devices()[:2] {
+		s, err := dial(t, d.Addr, f.Password(), known)
+		if err != nil {
+			t.Fatalf("%s: %v", d.Name, err)
+		}
+		open = append(open, s)
+	}
+	if n := f.OpenConnections(); n != 2 {
+		t.Errorf("%d open connections with two sessions open, want 2", n)
+	}
+	for _, s := range open {
+		s.client.Close()
+	}
+	// The servers see the closes when their reads return.
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for f.OpenConnections() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d open connections 10 s after both clients closed", f.OpenConnections())
+		}
+		<-tick.C
+	}
+}
