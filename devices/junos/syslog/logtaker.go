@@ -31,7 +31,7 @@ type Taker struct {
 	keepAll   bool // TakeNewLines: every line given at once (setAll), nothing parsed early
 	thorough  bool
 
-	n   int      // lines so far
+	n int // lines so far
 	// Every line's fingerprint, in blocks of fpBlock so that a long file
 	// costs 8 bytes a line and no copying as it grows; with keepAll they
 	// are computed when asked (fp).

@@ -165,4 +165,3 @@ func BenchmarkTaker(b *testing.B) {
 		}
 	}
 }
-
