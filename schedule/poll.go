@@ -457,37 +457,30 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 		cur.Size == info.Size && cur.ModTime.Equal(info.ModTime) {
 		return nil // unchanged since the last read
 	}
-	reply, err := sess.RPC(ctx, junos.GetLogRPC(file))
-	var rpcErr *netconf.RPCError
-	if errors.As(err, &rpcErr) {
-		reply, err = sess.RPC(ctx, junos.FileShowRPC(file))
-	}
-	if err != nil {
-		if errors.As(err, &rpcErr) && junos.NoSuchFile(rpcErr.Message) {
-			return p.absentLog(ctx, d, file, snap, err)
-		}
-		return fmt.Errorf("get-log %s: %w", file, err)
-	}
-	content, err := junos.DecodeLogContent(reply.Raw)
-	if err != nil {
-		return fmt.Errorf("get-log %s: %w", file, &decodeError{rpc: "get-log", err: err})
-	}
 	if !haveCursor {
 		cur = devices.LogCursor{Device: d.Name, File: file}
-	}
-	size := int64(len(content))
-	if described {
-		size = info.Size
-	}
-	if warn := cmp.Or(p.LogWarnBytes, DefaultLogWarnBytes); warn > 0 && size > warn {
-		snap.LargeLogs = append(snap.LargeLogs, devices.LargeLog{File: junos.LogPath(file), Size: size})
 	}
 	clock := syslog.DeviceClock{Now: snap.DeviceTime, Location: snap.DeviceZone}
 	if clock.Now.IsZero() {
 		clock.Now = p.Now()
 	}
 	parse := func(raw string) devices.LogLine { return syslog.ParseLine(file, raw, clock) }
-	lines, next, took := syslog.TakeNewLines(content, cur, syslog.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse})
+	take, err := takeLog(ctx, sess, file, cur, syslog.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse})
+	var rpcErr *netconf.RPCError
+	if err != nil {
+		if errors.As(err, &rpcErr) && junos.NoSuchFile(rpcErr.Message) {
+			return p.absentLog(ctx, d, file, snap, err)
+		}
+		return err
+	}
+	size := take.Size
+	if described {
+		size = info.Size
+	}
+	if warn := cmp.Or(p.LogWarnBytes, DefaultLogWarnBytes); warn > 0 && size > warn {
+		snap.LargeLogs = append(snap.LargeLogs, devices.LargeLog{File: junos.LogPath(file), Size: size})
+	}
+	lines, next, took := take.Lines, take.Next, take.Info
 	next.Device, next.File = d.Name, file
 	next.Appended = !took.First && !took.Rotated
 	// The listing was taken before the content: if the file grew in
@@ -501,6 +494,36 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 	}
 	snap.LogCursors = append(snap.LogCursors, next)
 	return nil
+}
+
+// takeLog reads one log file with <get-log>, falling back to
+// <file-show> on devices that refuse it, streaming the reply through a
+// junos.LogTaker so that only the lines past cur are kept
+// (netconf.Session.RPCStream), and reads it once more, thoroughly, in the
+// one case the streaming read asks to (syslog.ErrReadAgain).
+func takeLog(ctx context.Context, sess *netconf.Session, file string, cur devices.LogCursor, opt syslog.TakeOptions) (junos.LogTake, error) {
+	for attempt := 0; ; attempt++ {
+		rpc := "get-log"
+		lt := junos.NewLogTaker(cur, opt)
+		_, err := sess.RPCStream(ctx, junos.GetLogRPC(file), lt)
+		var rpcErr *netconf.RPCError
+		if errors.As(err, &rpcErr) {
+			rpc, lt = "file-show", junos.NewLogTaker(cur, opt)
+			_, err = sess.RPCStream(ctx, junos.FileShowRPC(file), lt)
+		}
+		if err != nil {
+			return junos.LogTake{}, fmt.Errorf("get-log %s: %w", file, err)
+		}
+		take, err := lt.Finish()
+		if errors.Is(err, syslog.ErrReadAgain) && attempt == 0 {
+			opt.Thorough = true
+			continue
+		}
+		if err != nil {
+			return junos.LogTake{}, fmt.Errorf("get-log %s: %w", file, &decodeError{rpc: rpc, err: err})
+		}
+		return take, nil
+	}
 }
 
 // describeLogs asks "file list detail" about the poll's log files, in one

@@ -51,6 +51,7 @@ func benchSizes(quick bool) map[string][]int {
 			benchPersistent: {50},
 			benchCorrelate:  {100},
 			benchCSV:        {2000},
+			benchMemory:     {20},
 		}
 	}
 	return map[string][]int{
@@ -59,6 +60,7 @@ func benchSizes(quick bool) map[string][]int {
 		benchPersistent: {1000, 10000},
 		benchCorrelate:  {10000},
 		benchCSV:        {1_000_000},
+		benchMemory:     {100},
 	}
 }
 
@@ -75,7 +77,7 @@ const (
 
 // benchGroups are the scenario groups in the order they run.
 func benchGroups() []string {
-	return []string{benchFresh, benchNcclient, benchPersistent, benchDecode, benchCorrelate, benchCSV}
+	return []string{benchFresh, benchNcclient, benchPersistent, benchDecode, benchCorrelate, benchCSV, benchMemory}
 }
 
 func newBenchCommand(a *app) *cobra.Command {
@@ -144,7 +146,7 @@ whatever the targets say, 1 if a scenario could not run.`,
 	f.BoolVar(&o.splitKnownHosts, "split-known-hosts", false, "diagnostic: give every device a one-line known_hosts file of its own, to measure what reading the whole file per dial costs")
 	f.StringVar(&o.python, "python", "", "python3 with ncclient for the ncclient scenario (default: /usr/bin/python3, Debian's, else python3 on PATH)")
 	f.Int64Var(&o.maxRSSMiB, "max-rss-mib", 0, "abort an audit scenario when this process's RSS passes this many MiB (default: half the RAM; -1: never)")
-	cmd.AddCommand(newBenchSimCommand(a), newBenchFillCommand(a), newBenchExportCommand(a))
+	cmd.AddCommand(newBenchSimCommand(a), newBenchFillCommand(a), newBenchExportCommand(a), newBenchSimMemoryCommand(a))
 	return cmd
 }
 
@@ -414,6 +416,8 @@ func (b *bencher) runScenario(ctx context.Context, sc benchScenario) ([]benchRes
 		run = b.runCorrelate
 	case benchCSV:
 		run = b.runCSV
+	case benchMemory:
+		run = b.runMemory
 	default:
 		return nil, fmt.Errorf("unknown scenario group %q", sc.group)
 	}

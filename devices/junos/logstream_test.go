@@ -143,8 +143,8 @@ func TestLogTakerShapes(t *testing.T) {
 			`<multi-routing-engine-item><re-name>re1</re-name><file-content>` + escapeLog(lines[2]) +
 			`</file-content></multi-routing-engine-item></multi-routing-engine-results></rpc-reply>`),
 		"newline refs": []byte("<rpc-reply><file-content>" + escapeText(content) + "</file-content></rpc-reply>"),
-		"mark": []byte("<rpc-reply><file-content>\uF8FF1</file-content><output>" + escapeLog(content) + "</output></rpc-reply>"),
-		"bad":  []byte("<rpc-reply><file-content>" + lines[0] + "\n\x01</file-content></rpc-reply>"),
+		"mark":         []byte("<rpc-reply><file-content>\uF8FF1</file-content><output>" + escapeLog(content) + "</output></rpc-reply>"),
+		"bad":          []byte("<rpc-reply><file-content>" + lines[0] + "\n\x01</file-content></rpc-reply>"),
 	}
 	opt := syslog.TakeOptions{FirstTail: 2, MaxBytes: 200, Parse: func(s string) devices.LogLine {
 		return syslog.ParseLine("messages", s, syslog.DeviceClock{})
