@@ -147,7 +147,9 @@ func (m *messageBuffer) Write(p []byte) (int, error) {
 // reply costs. It returns the message's size and the errors ReadMessage
 // does; a message over the limit is cut at the limit, as it streams, with
 // *ErrReplyTooLarge (w has then seen at most the limit). A Write error
-// ends the copy and, the rest of the message being unread, the stream.
+// ends the copy and, the rest of the message being unread, the stream;
+// an *ErrReplyTooLarge from w (a consumer with a limit of its own) is
+// returned as it is.
 func (fr *FrameReader) CopyMessage(w io.Writer) (int64, error) {
 	if fr.err != nil {
 		return 0, fr.err
@@ -183,6 +185,9 @@ func (fr *FrameReader) emit(w io.Writer, n int64, p []byte) (int64, error) {
 	n += int64(k)
 	if err == nil && k < len(p) {
 		err = io.ErrShortWrite
+	}
+	if _, tooLarge := errors.AsType[*ErrReplyTooLarge](err); tooLarge {
+		return n, err // the consumer's own limit
 	}
 	if err != nil {
 		return n, fmt.Errorf("read message: consume: %w", err)

@@ -75,7 +75,9 @@ func (s *Session) Framing() Framing { return s.tr.framing() }
 // "<get-route-engine-information/>", and waits for the reply, bounded by
 // ctx. A device-reported error is returned as *RPCError together with the
 // reply; any other failure closes the session, and later calls return
-// ErrSessionClosed.
+// ErrSessionClosed. The reply is held whole, so it may be at most
+// MaxHeldReplyBytes or the session's limit, whichever is lower: a longer
+// one is cut as it streams with *ErrReplyTooLarge.
 func (s *Session) RPC(ctx context.Context, body string) (*Reply, error) {
 	return s.rpc(ctx, body, nil)
 }
@@ -83,6 +85,14 @@ func (s *Session) RPC(ctx context.Context, body string) (*Reply, error) {
 // StreamHeadBytes is how much of a streamed reply RPCStream keeps: a
 // reply up to this size is judged whole, as RPC judges it.
 const StreamHeadBytes = 64 << 10
+
+// MaxHeldReplyBytes caps the replies RPC holds whole, below the
+// session's limit (Config.MaxReplyBytes) when that is higher: a reply
+// held costs its size, and --concurrency of them at 64 MiB would be
+// 2 GiB. The replies RPC reads (RE table, alarms, software, the
+// redundancy configuration) are tens of KB on the largest routers; a
+// log, which is bigger, goes through RPCStream, which holds none of it.
+const MaxHeldReplyBytes = 4 << 20
 
 // RPCStream is RPC for a reply that may be big (a log file): the reply's
 // bytes, the whole message without framing as Reply.Raw would hold it,
@@ -138,7 +148,7 @@ func (s *Session) rpc(ctx context.Context, body string, sink io.Writer) (*Reply,
 
 	debug := s.log.Enabled(ctx, slog.LevelDebug)
 	start := time.Now()
-	head := &replyHead{keep: -1}
+	head := &replyHead{keep: -1, limit: min(s.tr.r.Limit(), MaxHeldReplyBytes)}
 	var w io.Writer = head
 	if sink != nil {
 		head.keep = StreamHeadBytes
@@ -197,15 +207,19 @@ func (s *Session) rpc(ctx context.Context, body string, sink io.Writer) (*Reply,
 	return reply, nil
 }
 
-// replyHead keeps the first keep bytes of a reply (all of it when keep
-// is negative).
+// replyHead keeps the first keep bytes of a reply, or, when keep is
+// negative, all of it up to limit.
 type replyHead struct {
-	b    []byte
-	keep int
+	b     []byte
+	keep  int
+	limit int64
 }
 
 func (h *replyHead) Write(p []byte) (int, error) {
 	if h.keep < 0 {
+		if int64(len(h.b)+len(p)) > h.limit {
+			return 0, &ErrReplyTooLarge{Limit: h.limit}
+		}
 		h.b = append(h.b, p...)
 	} else if room := h.keep - len(h.b); room > 0 {
 		h.b = append(h.b, p[:min(room, len(p))]...)
