@@ -591,11 +591,16 @@ func (s *textSink) endPiece() {
 // decode checks and decodes raw text that ends a line or a piece: no
 // reference, character or "]]>" spans such a cut.
 func (s *textSink) decode(seg []byte) {
-	if end, _, ok := scanText(seg, 0); !ok || end != len(seg) {
+	end, plain, ok := scanText(seg, 0)
+	if !ok || end != len(seg) {
 		s.err = fmt.Errorf("malformed text in the log: %q", truncate(string(seg), 60))
 		return
 	}
-	s.dec = appendDecoded(s.dec, seg)
+	if plain {
+		s.dec = append(s.dec, seg...)
+	} else {
+		s.dec = appendDecoded(s.dec, seg)
+	}
 	rest := s.dec
 	for {
 		j := bytes.IndexByte(rest, '\n')

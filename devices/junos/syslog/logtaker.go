@@ -118,7 +118,8 @@ func (t *Taker) fp(i int) uint64 {
 // line hint, what it says about the place.
 func (t *Taker) start(fp uint64) {
 	if t.n%fpBlock == 0 {
-		t.fps = append(t.fps, make([]uint64, 0, fpBlock))
+		// The first block grows as the file does: most logs are short.
+		t.fps = append(t.fps, make([]uint64, 0, min(fpBlock, 64<<min(len(t.fps)*6, 6))))
 	}
 	t.fps[len(t.fps)-1] = append(t.fps[len(t.fps)-1], fp)
 	t.n++
