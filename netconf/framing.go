@@ -46,10 +46,6 @@ const (
 	endOfChunks  = "\n##\n"
 	// maxChunkSize is RFC 6242's upper bound on chunk-size.
 	maxChunkSize = 4294967295
-	// readGrowStep bounds how much memory one chunk header can make us
-	// allocate before the data arrives: a peer that announces a 60 MB chunk
-	// and then stalls costs us one step, not 60 MB.
-	readGrowStep = 64 << 10
 	// defaultMaxChunk is the largest chunk FrameWriter emits. Small enough
 	// that a receiver never needs a huge contiguous read, large enough that
 	// the headers cost nothing.
@@ -125,84 +121,138 @@ func (fr *FrameReader) Limit() int64 { return fr.limit }
 // *ProtocolError for malformed framing or a stream that ends mid-message.
 // The returned slice is owned by the caller.
 func (fr *FrameReader) ReadMessage() ([]byte, error) {
+	var msg messageBuffer
+	if _, err := fr.CopyMessage(&msg); err != nil {
+		return nil, err
+	}
+	if msg.b == nil {
+		return []byte{}, nil
+	}
+	return msg.b, nil
+}
+
+// messageBuffer collects a message for ReadMessage. It grows with the
+// data received, never by what a chunk header announces.
+type messageBuffer struct{ b []byte }
+
+func (m *messageBuffer) Write(p []byte) (int, error) {
+	m.b = append(m.b, p...)
+	return len(p), nil
+}
+
+// CopyMessage reads the next message and writes it, without framing, to
+// w as it arrives, in pieces of at most one read buffer: the reader holds
+// no more of a message than that, whatever its size, so a consumer that
+// keeps only what it needs (a decoder that streams) bounds the memory a
+// reply costs. It returns the message's size and the errors ReadMessage
+// does; a message over the limit is cut at the limit, as it streams, with
+// *ErrReplyTooLarge (w has then seen at most the limit). A Write error
+// ends the copy and, the rest of the message being unread, the stream;
+// an *ErrReplyTooLarge from w (a consumer with a limit of its own) is
+// returned as it is.
+func (fr *FrameReader) CopyMessage(w io.Writer) (int64, error) {
 	if fr.err != nil {
-		return nil, fr.err
+		return 0, fr.err
 	}
 	fr.acquire()
-	var msg []byte
+	var n int64
 	var err error
 	switch fr.framing {
 	case FramingEOM:
-		msg, err = fr.readEOM()
+		n, err = fr.copyEOM(w)
 	case FramingChunked:
-		msg, err = fr.readChunked()
+		n, err = fr.copyChunked(w)
 	default:
 		err = &ProtocolError{Op: "read message", Err: fmt.Errorf("unknown framing %d", int(fr.framing))}
 	}
 	if err != nil {
 		fr.err = err
-		return nil, err
+		return n, err
 	}
-	return msg, nil
+	return n, nil
 }
 
-// readEOM reads up to and including "]]>]]>". It searches what bufio
-// holds in bulk and always leaves the last len(delimiter)-1 bytes
+// emit writes p, a piece of the message after n bytes of it, to w,
+// refusing it when it takes the message past the limit.
+func (fr *FrameReader) emit(w io.Writer, n int64, p []byte) (int64, error) {
+	if n+int64(len(p)) > fr.limit {
+		return n, &ErrReplyTooLarge{Limit: fr.limit}
+	}
+	if len(p) == 0 {
+		return n, nil
+	}
+	k, err := w.Write(p)
+	n += int64(k)
+	if err == nil && k < len(p) {
+		err = io.ErrShortWrite
+	}
+	if _, tooLarge := errors.AsType[*ErrReplyTooLarge](err); tooLarge {
+		return n, err // the consumer's own limit
+	}
+	if err != nil {
+		return n, fmt.Errorf("read message: consume: %w", err)
+	}
+	return n, nil
+}
+
+// copyEOM copies up to "]]>]]>", which it consumes. It searches what
+// bufio holds in bulk and always leaves the last len(delimiter)-1 bytes
 // unconsumed until more arrive, so a delimiter split across any number of
-// underlying reads is still found, and never buffers more than the limit
-// plus one bufio buffer.
-func (fr *FrameReader) readEOM() ([]byte, error) {
+// underlying reads is still found.
+func (fr *FrameReader) copyEOM(w io.Writer) (int64, error) {
 	delim := []byte(eomDelimiter)
-	var msg []byte
+	var n int64
+	// Only whitespace so far: a stream that ends now ended between
+	// messages. A message this short cannot be over the limit, so
+	// holding it back to tell costs nothing.
+	blank := true
+	var err error
 	for {
 		if fr.br.Buffered() < len(delim) {
 			// Blocks until there are enough bytes to hold a delimiter, or
 			// the stream ends.
-			if _, err := fr.br.Peek(len(delim)); err != nil {
+			if _, perr := fr.br.Peek(len(delim)); perr != nil {
 				rest, _ := fr.br.Peek(fr.br.Buffered())
-				msg = append(msg, rest...)
+				blank = blank && len(bytes.TrimSpace(rest)) == 0
+				size := n + int64(len(rest))
 				_, _ = fr.br.Discard(len(rest))
 				switch {
-				case !errors.Is(err, io.EOF):
-					return nil, fmt.Errorf("read message: %w", err)
-				case len(bytes.TrimSpace(msg)) == 0:
+				case !errors.Is(perr, io.EOF):
+					return n, fmt.Errorf("read message: %w", perr)
+				case blank:
 					// Whitespace after the last delimiter is not a message.
-					return nil, io.EOF
+					return n, io.EOF
 				default:
-					return nil, &ProtocolError{Op: "read message", Err: fmt.Errorf("stream ended inside a message after %d bytes: %w", len(msg), io.ErrUnexpectedEOF)}
+					return n, &ProtocolError{Op: "read message", Err: fmt.Errorf("stream ended inside a message after %d bytes: %w", size, io.ErrUnexpectedEOF)}
 				}
 			}
 		}
 		buf, _ := fr.br.Peek(fr.br.Buffered())
 		if i := bytes.Index(buf, delim); i >= 0 {
-			if int64(len(msg)+i) > fr.limit {
-				return nil, &ErrReplyTooLarge{Limit: fr.limit}
+			if n, err = fr.emit(w, n, buf[:i]); err != nil {
+				return n, err
 			}
-			msg = append(msg, buf[:i]...)
 			_, _ = fr.br.Discard(i + len(delim))
-			if msg == nil {
-				msg = []byte{}
-			}
-			return msg, nil
+			return n, nil
 		}
 		// The last bytes may be the start of a delimiter: keep them.
-		take := len(buf) - (len(delim) - 1)
-		if int64(len(msg)+take) > fr.limit {
-			return nil, &ErrReplyTooLarge{Limit: fr.limit}
+		take := buf[:len(buf)-(len(delim)-1)]
+		blank = blank && len(bytes.TrimSpace(take)) == 0
+		if n, err = fr.emit(w, n, take); err != nil {
+			return n, err
 		}
-		msg = append(msg, buf[:take]...)
-		_, _ = fr.br.Discard(take)
+		_, _ = fr.br.Discard(len(take))
 	}
 }
 
-// readChunked reads one chunked message (RFC 6242 section 4.2):
+// copyChunked copies one chunked message (RFC 6242 section 4.2):
 //
 //	message = 1*chunk end-of-chunks
 //	chunk = LF HASH chunk-size LF chunk-data
 //	end-of-chunks = LF HASH HASH LF
 //	chunk-size = 1-9 digits, first not zero, at most 4294967295
-func (fr *FrameReader) readChunked() ([]byte, error) {
-	var msg []byte
+func (fr *FrameReader) copyChunked(w io.Writer) (int64, error) {
+	var n int64
 	// Whitespace before the first chunk is tolerated: some servers put a
 	// newline after the EOM delimiter of their hello, and it then precedes
 	// the first chunked message. Inside a message the grammar is strict.
@@ -210,37 +260,33 @@ func (fr *FrameReader) readChunked() ([]byte, error) {
 	for {
 		if first {
 			if err := fr.skipLeadingSpace(); err != nil {
-				return nil, err
+				return n, err
 			}
 		} else if err := fr.expect('\n'); err != nil {
-			return nil, err
+			return n, err
 		}
 		if err := fr.expect('#'); err != nil {
-			return nil, err
+			return n, err
 		}
 		c, err := fr.readByte()
 		if err != nil {
-			return nil, err
+			return n, err
 		}
 		if c == '#' {
 			if first {
-				return nil, fr.malformed("end-of-chunks before any chunk")
+				return n, fr.malformed("end-of-chunks before any chunk")
 			}
-			if err := fr.expect('\n'); err != nil {
-				return nil, err
-			}
-			return msg, nil
+			return n, fr.expect('\n')
 		}
 		size, err := fr.chunkSize(c)
 		if err != nil {
-			return nil, err
+			return n, err
 		}
-		if int64(len(msg))+size > fr.limit {
-			return nil, &ErrReplyTooLarge{Limit: fr.limit}
+		if n+size > fr.limit {
+			return n, &ErrReplyTooLarge{Limit: fr.limit}
 		}
-		msg, err = fr.readN(msg, size)
-		if err != nil {
-			return nil, err
+		if n, err = fr.copyN(w, n, size); err != nil {
+			return n, err
 		}
 		first = false
 	}
@@ -296,19 +342,26 @@ func (fr *FrameReader) chunkSize(c byte) (int64, error) {
 	}
 }
 
-// readN appends exactly n bytes to msg, growing it step by step so memory
-// follows the data actually received rather than the announced size.
-func (fr *FrameReader) readN(msg []byte, n int64) ([]byte, error) {
-	for n > 0 {
-		step := min(n, readGrowStep)
-		start := len(msg)
-		msg = append(msg, make([]byte, step)...)
-		if _, err := io.ReadFull(fr.br, msg[start:]); err != nil {
-			return nil, fr.eofIsProtocol(err)
+// copyN copies exactly size bytes of chunk data to w, a buffer at a
+// time, so memory follows the data actually received rather than the
+// announced size.
+func (fr *FrameReader) copyN(w io.Writer, n, size int64) (int64, error) {
+	for size > 0 {
+		if fr.br.Buffered() == 0 {
+			// Blocks until some data arrives.
+			if _, err := fr.br.Peek(1); err != nil {
+				return n, fr.eofIsProtocol(err)
+			}
 		}
-		n -= step
+		buf, _ := fr.br.Peek(int(min(size, int64(fr.br.Buffered()))))
+		var err error
+		if n, err = fr.emit(w, n, buf); err != nil {
+			return n, err
+		}
+		_, _ = fr.br.Discard(len(buf))
+		size -= int64(len(buf))
 	}
-	return msg, nil
+	return n, nil
 }
 
 func (fr *FrameReader) readByte() (byte, error) {

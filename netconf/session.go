@@ -75,8 +75,50 @@ func (s *Session) Framing() Framing { return s.tr.framing() }
 // "<get-route-engine-information/>", and waits for the reply, bounded by
 // ctx. A device-reported error is returned as *RPCError together with the
 // reply; any other failure closes the session, and later calls return
-// ErrSessionClosed.
+// ErrSessionClosed. The reply is held whole, so it may be at most
+// MaxHeldReplyBytes or the session's limit, whichever is lower: a longer
+// one is cut as it streams with *ErrReplyTooLarge.
 func (s *Session) RPC(ctx context.Context, body string) (*Reply, error) {
+	return s.rpc(ctx, body, nil)
+}
+
+// StreamHeadBytes is how much of a streamed reply RPCStream keeps: a
+// reply up to this size is judged whole, as RPC judges it.
+const StreamHeadBytes = 64 << 10
+
+// MaxHeldReplyBytes caps the replies RPC holds whole, below the
+// session's limit (Config.MaxReplyBytes) when that is higher: a reply
+// held costs its size, and --concurrency of them at 64 MiB would be
+// 2 GiB. The replies RPC reads (RE table, alarms, software, the
+// redundancy configuration) are tens of KB on the largest routers; a
+// log, which is bigger, goes through RPCStream, which holds none of it.
+const MaxHeldReplyBytes = 4 << 20
+
+// RPCStream is RPC for a reply that may be big (a log file): the reply's
+// bytes, the whole message without framing as Reply.Raw would hold it,
+// are written to sink as they arrive, and the session keeps only the
+// first StreamHeadBytes. So a consumer that keeps only what it needs (a
+// streaming decoder, such as junos.LogTaker) bounds what the reply
+// costs, and a reply over the size limit is cut, with *ErrReplyTooLarge,
+// after at most the limit has streamed through.
+//
+// A reply that fits in StreamHeadBytes is judged as RPC judges it: its
+// rpc-errors, its message-id, Raw and Data. A longer one is judged by its
+// start tag only (the message-id; a mismatch is a *ProtocolError that
+// closes the session), and its Raw and Data are nil: what is inside it,
+// device errors nested in the data included, is the sink's to read. When
+// RPCStream returns an error, what the sink was given is not a reply to
+// keep. sink's Write should not fail: an error from it closes the
+// session, the rest of the reply being unread.
+func (s *Session) RPCStream(ctx context.Context, body string, sink io.Writer) (*Reply, error) {
+	if sink == nil {
+		return nil, fmt.Errorf("rpc to %s: RPCStream needs a sink", s.addr)
+	}
+	return s.rpc(ctx, body, sink)
+}
+
+// rpc is RPC, or RPCStream when sink is not nil.
+func (s *Session) rpc(ctx context.Context, body string, sink io.Writer) (*Reply, error) {
 	op, err := operation(body)
 	if err == nil && s.tr.w.Framing() == FramingEOM && strings.Contains(body, eomDelimiter) {
 		// Well-formed (inside an attribute value), but the device would
@@ -106,17 +148,35 @@ func (s *Session) RPC(ctx context.Context, body string) (*Reply, error) {
 
 	debug := s.log.Enabled(ctx, slog.LevelDebug)
 	start := time.Now()
-	raw, id, err := s.exec(ctx, body)
+	head := &replyHead{keep: -1, limit: min(s.tr.r.Limit(), MaxHeldReplyBytes)}
+	var w io.Writer = head
+	if sink != nil {
+		head.keep = StreamHeadBytes
+		w = io.MultiWriter(head, sink)
+	}
+	size, id, err := s.exec(ctx, body, w)
 	if err != nil {
 		if debug {
 			s.log.Debug("netconf rpc failed", "rpc", op, "duration", time.Since(start), "error", err)
 		}
 		return nil, fail(err)
 	}
-	var rerr error
-	reply := parseReplyFast(raw, id)
-	if reply == nil {
-		reply, rerr = parseReply(raw)
+	raw := head.b
+	if raw == nil {
+		raw = []byte{}
+	}
+	var (
+		reply *Reply
+		rerr  error
+	)
+	switch {
+	case size > int64(len(raw)):
+		// Streamed past the head: the sink judges the content.
+		reply, rerr = streamedReply(raw)
+	default:
+		if reply = parseReplyFast(raw, id); reply == nil {
+			reply, rerr = parseReply(raw)
+		}
 	}
 	if reply != nil && reply.MessageID != id {
 		// A mismatch means the stream is out of step (a late reply to an
@@ -128,7 +188,7 @@ func (s *Session) RPC(ctx context.Context, body string) (*Reply, error) {
 	if errors.As(rerr, &rpcErr) {
 		// The device answered; the session is fine.
 		if debug {
-			s.log.Debug("netconf rpc error", "rpc", op, "duration", time.Since(start), "bytes", len(raw), "error", rerr)
+			s.log.Debug("netconf rpc error", "rpc", op, "duration", time.Since(start), "bytes", size, "error", rerr)
 		}
 		return reply, fail(rerr)
 	}
@@ -142,19 +202,69 @@ func (s *Session) RPC(ctx context.Context, body string) (*Reply, error) {
 		return nil, fail(rerr)
 	}
 	if debug {
-		s.log.Debug("netconf rpc", "rpc", op, "duration", time.Since(start), "bytes", len(raw), "warnings", len(reply.Warnings))
+		s.log.Debug("netconf rpc", "rpc", op, "duration", time.Since(start), "bytes", size, "warnings", len(reply.Warnings))
 	}
 	return reply, nil
 }
 
+// replyHead keeps the first keep bytes of a reply, or, when keep is
+// negative, all of it up to limit.
+type replyHead struct {
+	b     []byte
+	keep  int
+	limit int64
+}
+
+func (h *replyHead) Write(p []byte) (int, error) {
+	if h.keep < 0 {
+		if int64(len(h.b)+len(p)) > h.limit {
+			return 0, &ErrReplyTooLarge{Limit: h.limit}
+		}
+		h.b = append(h.b, p...)
+	} else if room := h.keep - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// streamedReply reads what the start of a streamed reply says: that it
+// is an <rpc-reply>, and its message-id.
+func streamedReply(head []byte) (*Reply, error) {
+	d := xml.NewDecoder(bytes.NewReader(head))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, &ProtocolError{Op: "parse reply", Err: fmt.Errorf("no <rpc-reply> start tag in the first %d bytes: %w", len(head), err)}
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local != "rpc-reply" {
+				return nil, &ProtocolError{Op: "parse reply", Err: fmt.Errorf("expected <rpc-reply>, got <%s>", t.Name.Local)}
+			}
+			reply := &Reply{}
+			for _, a := range t.Attr {
+				if a.Name.Local == "message-id" {
+					reply.MessageID = a.Value
+				}
+			}
+			return reply, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return nil, &ProtocolError{Op: "parse reply", Err: errors.New("text outside <rpc-reply>")}
+			}
+		}
+	}
+}
+
 // exec sends body in an <rpc> with the next message-id, bounded by ctx,
-// and returns the raw reply, unparsed, and the message-id. Any error
-// closes the session. The caller holds the turn.
+// writes the raw reply, unparsed, to w and returns its size and the
+// message-id. Any error closes the session. The caller holds the turn.
 //
 // go-netconf's Exec is not used: it would parse every reply into a struct
 // (its whole inner XML copied into a string) only for parseReply to read
-// the same bytes again, and it cannot be bounded by ctx.
-func (s *Session) exec(ctx context.Context, body string) (raw []byte, id string, err error) {
+// the same bytes again, it cannot be bounded by ctx, and it cannot
+// stream.
+func (s *Session) exec(ctx context.Context, body string, w io.Writer) (size int64, id string, err error) {
 	s.lastID++
 	id = strconv.FormatUint(s.lastID, 10)
 	// x/crypto has no per-call deadline: put ctx's deadline on the TCP
@@ -166,24 +276,24 @@ func (s *Session) exec(ctx context.Context, body string) (raw []byte, id string,
 	}
 	stop := context.AfterFunc(ctx, s.abort)
 
-	raw, err = s.tr.roundTrip(id, body)
+	size, err = s.tr.roundTrip(id, body, w)
 
 	if !stop() {
 		// ctx ended while we waited; abort has run or is running.
 		s.abort()
-		return nil, id, ctxError(ctx, err)
+		return size, id, ctxError(ctx, err)
 	}
 	_ = s.conn.SetDeadline(time.Time{})
 	switch {
 	case err != nil && s.closing.Load():
 		// Close gave up waiting for this RPC and closed under it.
 		s.abort()
-		return nil, id, fmt.Errorf("%w: %w", ErrSessionClosed, ctxError(ctx, err))
+		return size, id, fmt.Errorf("%w: %w", ErrSessionClosed, ctxError(ctx, err))
 	case err != nil:
 		s.abort()
-		return nil, id, ctxError(ctx, err)
+		return size, id, ctxError(ctx, err)
 	}
-	return raw, id, nil
+	return size, id, nil
 }
 
 // abort marks the session broken and closes its TCP connection, which
@@ -217,7 +327,7 @@ func (s *Session) Close(ctx context.Context) error {
 	if s.broken.Load() || ctx.Err() != nil {
 		return nil
 	}
-	_, _, err := s.exec(ctx, "<close-session/>")
+	_, _, err := s.exec(ctx, "<close-session/>", io.Discard)
 	s.broken.Store(true)
 	if err == nil {
 		err = s.tr.Close()

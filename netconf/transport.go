@@ -69,31 +69,42 @@ func (t *transport) Receive() ([]byte, error) {
 	}
 	msg, err := t.r.ReadMessage()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			// A clean EOF between messages is still the peer hanging up
-			// on a request that expects an answer.
-			err = &ProtocolError{Op: "read reply", Err: fmt.Errorf("session closed by peer: %w", err)}
-		}
-		t.ioErr = err
-		return nil, err
+		t.ioErr = receiveError(err)
+		return nil, t.ioErr
 	}
 	return msg, nil
 }
 
-// roundTrip sends body in an <rpc> with message-id id and returns the
-// next message received, unparsed. Any error is an I/O or framing failure
-// (recorded: the stream is dead). Either way the read buffer goes back to
-// the pool if it holds nothing more.
-func (t *transport) roundTrip(id, body string) ([]byte, error) {
+// roundTrip sends body in an <rpc> with message-id id and writes the
+// next message received, unparsed, to w as it arrives (FrameReader.
+// CopyMessage), returning its size. Any error is an I/O or framing
+// failure (recorded: the stream is dead). Either way the read buffer goes
+// back to the pool if it holds nothing more.
+func (t *transport) roundTrip(id, body string, w io.Writer) (int64, error) {
 	defer t.r.release()
 	if t.ioErr != nil {
-		return nil, t.ioErr
+		return 0, t.ioErr
 	}
 	if err := t.w.writeRPC(id, body); err != nil {
 		t.ioErr = err
-		return nil, err
+		return 0, err
 	}
-	return t.Receive()
+	n, err := t.r.CopyMessage(w)
+	if err != nil {
+		t.ioErr = receiveError(err)
+		return n, t.ioErr
+	}
+	return n, nil
+}
+
+// receiveError is a read failure as the session reports it.
+func receiveError(err error) error {
+	if errors.Is(err, io.EOF) {
+		// A clean EOF between messages is still the peer hanging up
+		// on a request that expects an answer.
+		return &ProtocolError{Op: "read reply", Err: fmt.Errorf("session closed by peer: %w", err)}
+	}
+	return err
 }
 
 // Close closes the SSH channel.

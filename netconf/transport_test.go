@@ -96,9 +96,10 @@ func TestTransportSendReceive(t *testing.T) {
 	gonetconf.NewSession(tr)
 	rwc.out.Reset()
 
-	msg, err := tr.roundTrip("m1", "<get/>")
-	if err != nil || string(msg) != `<rpc-reply message-id="m1"><ok/></rpc-reply>` {
-		t.Fatalf("roundTrip = %q, %v", msg, err)
+	var msg strings.Builder
+	n, err := tr.roundTrip("m1", "<get/>", &msg)
+	if err != nil || msg.String() != `<rpc-reply message-id="m1"><ok/></rpc-reply>` || n != int64(msg.Len()) {
+		t.Fatalf("roundTrip = %q (%d bytes), %v", msg.String(), n, err)
 	}
 	const rpc = `<rpc message-id="m1" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><get/></rpc>`
 	if want := "\n#" + strconv.Itoa(len(rpc)) + "\n" + rpc + "\n##\n"; rwc.out.String() != want {

@@ -32,6 +32,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"slices"
@@ -459,27 +460,8 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 		cur.Size == info.Size && cur.ModTime.Equal(info.ModTime) {
 		return nil // unchanged since the last read
 	}
-	raw, err := fetchLog(ctx, sess, file)
-	if err != nil {
-		var rpcErr *netconf.RPCError
-		if errors.As(err, &rpcErr) && junos.NoSuchFile(rpcErr.Message) {
-			return p.absentLog(ctx, d, file, snap, err)
-		}
-		return fmt.Errorf("get-log %s: %w", file, err)
-	}
-	content, err := junos.DecodeLogContent(raw)
-	if err != nil {
-		return fmt.Errorf("get-log %s: %w", file, &decodeError{rpc: "get-log", err: err})
-	}
 	if !haveCursor {
 		cur = devices.LogCursor{Device: d.Name, File: file}
-	}
-	size := int64(len(content))
-	if described {
-		size = info.Size
-	}
-	if warn := cmp.Or(p.LogWarnBytes, DefaultLogWarnBytes); warn > 0 && size > warn {
-		snap.LargeLogs = append(snap.LargeLogs, devices.LargeLog{File: junos.LogPath(file), Size: size})
 	}
 	clock := syslog.DeviceClock{Now: snap.DeviceTime, Location: snap.DeviceZone}
 	if clock.Now.IsZero() {
@@ -489,9 +471,32 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 	opt := syslog.TakeOptions{FirstTail: p.LogTail, MaxBytes: p.LogMaxBytes, Parse: parse,
 		// A log only grows between rotations (issue 19: truncation).
 		Shrunk: described && haveCursor && info.Size < cur.Size}
-	lines, next, took := syslog.TakeNewLines(content, cur, opt)
+	// The reply streams through the taker; while it is small it is also
+	// held whole, so that a rotation, seen only once the reply has ended,
+	// needs no second read of the new file (a new file is short).
+	held := &heldReply{limit: heldLogBytes}
+	take, err := takeLog(ctx, sess, file, cur, opt, held)
+	var rpcErr *netconf.RPCError
+	if err != nil {
+		if errors.As(err, &rpcErr) && junos.NoSuchFile(rpcErr.Message) {
+			return p.absentLog(ctx, d, file, snap, err)
+		}
+		return err
+	}
+	size := take.Size
+	if described {
+		size = info.Size
+	}
+	if warn := cmp.Or(p.LogWarnBytes, DefaultLogWarnBytes); warn > 0 && size > warn {
+		snap.LargeLogs = append(snap.LargeLogs, devices.LargeLog{File: junos.LogPath(file), Size: size})
+	}
+	lines, next, took := take.Lines, take.Next, take.Info
 	if took.Rotated && !took.First {
 		// The place is not in the file: read its archive (rotation.go).
+		content, err := p.wholeLog(ctx, sess, file, held)
+		if err != nil {
+			return err
+		}
 		r, err := p.acrossRotation(ctx, sess, d, file, content, cur, opt, listed, rotationRead{lines: lines, next: next, took: took})
 		if err != nil {
 			return err
@@ -521,6 +526,38 @@ func (p *Poller) readLog(ctx context.Context, sess *netconf.Session, d inventory
 	snap.Logs = append(snap.Logs, parsed...)
 	snap.LogCursors = append(snap.LogCursors, next)
 	return nil
+}
+
+// takeLog reads one log file with <get-log>, falling back to
+// <file-show> on devices that refuse it, streaming the reply through a
+// junos.LogTaker so that only the lines past cur are kept
+// (netconf.Session.RPCStream), and reads it once more, thoroughly, in the
+// one case the streaming read asks to (syslog.ErrReadAgain).
+func takeLog(ctx context.Context, sess *netconf.Session, file string, cur devices.LogCursor, opt syslog.TakeOptions, held *heldReply) (junos.LogTake, error) {
+	for attempt := 0; ; attempt++ {
+		rpc := "get-log"
+		lt := junos.NewLogTaker(cur, opt)
+		held.reset()
+		_, err := sess.RPCStream(ctx, junos.GetLogRPC(file), io.MultiWriter(lt, held))
+		var rpcErr *netconf.RPCError
+		if errors.As(err, &rpcErr) {
+			rpc, lt = "file-show", junos.NewLogTaker(cur, opt)
+			held.reset()
+			_, err = sess.RPCStream(ctx, junos.FileShowRPC(file), io.MultiWriter(lt, held))
+		}
+		if err != nil {
+			return junos.LogTake{}, fmt.Errorf("get-log %s: %w", file, err)
+		}
+		take, err := lt.Finish()
+		if errors.Is(err, syslog.ErrReadAgain) && attempt == 0 {
+			opt.Thorough = true
+			continue
+		}
+		if err != nil {
+			return junos.LogTake{}, fmt.Errorf("get-log %s: %w", file, &decodeError{rpc: rpc, err: err})
+		}
+		return take, nil
+	}
 }
 
 // describeLogs asks "file list detail" about the poll's log files, in one

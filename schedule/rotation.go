@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -122,15 +123,65 @@ func (p *Poller) archiveListed(ctx context.Context, sess *netconf.Session, apath
 }
 
 // fetchLog reads a log file with <get-log>, falling back to <file-show>
-// on a device that refuses it, and returns the reply.
+// on a device that refuses it, and returns the reply whole. It streams
+// (RPCStream) into a buffer rather than using RPC, whose replies are
+// capped at netconf.MaxHeldReplyBytes: an archive is as big as the file
+// was when it turned over, often megabytes, and only the session's reply
+// limit bounds it. It is asked only across a rotation.
 func fetchLog(ctx context.Context, sess *netconf.Session, file string) ([]byte, error) {
-	reply, err := sess.RPC(ctx, junos.GetLogRPC(file))
+	var buf bytes.Buffer
+	_, err := sess.RPCStream(ctx, junos.GetLogRPC(file), &buf)
 	var rpcErr *netconf.RPCError
 	if errors.As(err, &rpcErr) {
-		reply, err = sess.RPC(ctx, junos.FileShowRPC(file))
+		buf.Reset()
+		_, err = sess.RPCStream(ctx, junos.FileShowRPC(file), &buf)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return reply.Raw, nil
+	return buf.Bytes(), nil
+}
+
+// heldLogBytes is how much of a streamed log reply is also held whole,
+// for wholeLog: a file just turned over is short, so across a rotation
+// the new file is nearly always in hand without a second read.
+const heldLogBytes = 1 << 20
+
+// heldReply keeps a streamed reply whole while it is no longer than
+// limit, and only notes that it was once it grows past it.
+type heldReply struct {
+	limit int
+	buf   []byte
+	over  bool
+}
+
+func (h *heldReply) Write(b []byte) (int, error) {
+	if !h.over {
+		if len(h.buf)+len(b) > h.limit {
+			h.over, h.buf = true, nil
+		} else {
+			h.buf = append(h.buf, b...)
+		}
+	}
+	return len(b), nil
+}
+
+func (h *heldReply) reset() { h.buf, h.over = h.buf[:0], false }
+
+// wholeLog is the live file's text across a rotation: from the reply
+// takeLog held when it was short, else read again (one more read, and
+// only when a file turned over and is already past heldLogBytes).
+func (p *Poller) wholeLog(ctx context.Context, sess *netconf.Session, file string, held *heldReply) (string, error) {
+	raw := held.buf
+	if held.over {
+		var err error
+		if raw, err = fetchLog(ctx, sess, file); err != nil {
+			return "", fmt.Errorf("get-log %s: %w", file, err)
+		}
+	}
+	text, err := junos.DecodeLogContent(raw)
+	if err != nil {
+		return "", fmt.Errorf("get-log %s: %w", file, &decodeError{rpc: "get-log", err: err})
+	}
+	return text, nil
 }

@@ -57,6 +57,7 @@ func benchSizes(quick bool) map[string][]int {
 			benchWAN:        {50},
 			benchCorrelate:  {100},
 			benchCSV:        {2000},
+			benchMemory:     {20},
 		}
 	}
 	return map[string][]int{
@@ -69,6 +70,7 @@ func benchSizes(quick bool) map[string][]int {
 		benchWAN:        {5000},
 		benchCorrelate:  {10000},
 		benchCSV:        {1_000_000},
+		benchMemory:     {100},
 	}
 }
 
@@ -94,7 +96,7 @@ const (
 // benchGroups are the scenario groups in the order they run.
 func benchGroups() []string {
 	return []string{benchFresh, benchNcclient, benchPersistent, benchSteady5MB, benchSteady500B, benchFewLines,
-		benchWAN, benchDecode, benchCorrelate, benchCSV}
+		benchWAN, benchDecode, benchCorrelate, benchCSV, benchMemory}
 }
 
 func newBenchCommand(a *app) *cobra.Command {
@@ -183,7 +185,7 @@ code is 0 whatever the targets say, 1 if a scenario could not run.`,
 	f.BoolVar(&o.splitKnownHosts, "split-known-hosts", false, "diagnostic: give every device a one-line known_hosts file of its own, to measure what reading the whole file per dial costs")
 	f.StringVar(&o.python, "python", "", "python3 with ncclient for the ncclient scenario (default: /usr/bin/python3, Debian's, else python3 on PATH)")
 	f.Int64Var(&o.maxRSSMiB, "max-rss-mib", 0, "abort an audit scenario when this process's RSS passes this many MiB (default: half the RAM; -1: never)")
-	cmd.AddCommand(newBenchSimCommand(a), newBenchFillCommand(a), newBenchExportCommand(a))
+	cmd.AddCommand(newBenchSimCommand(a), newBenchFillCommand(a), newBenchExportCommand(a), newBenchSimMemoryCommand(a))
 	return cmd
 }
 
@@ -484,6 +486,8 @@ func (b *bencher) runScenario(ctx context.Context, sc benchScenario) ([]benchRes
 		run = b.runFresh
 	case benchSteady5MB, benchSteady500B, benchFewLines:
 		return b.runSteady(ctx, sc)
+	case benchMemory:
+		run = b.runMemory
 	default:
 		return nil, fmt.Errorf("unknown scenario group %q", sc.group)
 	}

@@ -294,9 +294,13 @@ func (b *bencher) measureAudit(ctx context.Context, fl *benchFleet, auditor *sch
 	if err != nil {
 		return err
 	}
-	before, err := fl.cost(ctx)
-	if err != nil {
-		return err
+	// fl is nil for a fleet the bench does not count router costs of
+	// (the memory scenario's own simulator).
+	var before benchSimStats
+	if fl != nil {
+		if before, err = fl.cost(ctx); err != nil {
+			return err
+		}
 	}
 	peak := startPeak()
 	m := startMeter()
@@ -309,15 +313,17 @@ func (b *bencher) measureAudit(ctx context.Context, fl *benchFleet, auditor *sch
 	if err != nil {
 		return err
 	}
-	after, err := fl.cost(ctx)
-	if err != nil {
-		return err
-	}
 	n := float64(len(devs))
-	router := after.sub(before)
-	r.RouterRPCsPerPoll = float64(router.RPCs) / n
-	r.RouterReplyBytesPerPoll = float64(router.ReplyBytes) / n
-	r.RouterCPUPerPollMS = float64(router.CPUNanos) / 1e6 / n
+	if fl != nil {
+		after, err := fl.cost(ctx)
+		if err != nil {
+			return err
+		}
+		router := after.sub(before)
+		r.RouterRPCsPerPoll = float64(router.RPCs) / n
+		r.RouterReplyBytesPerPoll = float64(router.ReplyBytes) / n
+		r.RouterCPUPerPollMS = float64(router.CPUNanos) / 1e6 / n
+	}
 	r.WallSeconds = span.Wall.Seconds()
 	r.CPUSeconds = span.CPU.Seconds()
 	r.Rate, r.RateUnit = n/span.Wall.Seconds(), "polls"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/devices/junos"
+	"github.com/mastership/mastership/devices/junos/syslog"
 )
 
 // benchDecoder is one RPC's decoder and the sample files of its replies.
@@ -49,6 +50,16 @@ func benchDecoders() []benchDecoder {
 		}},
 		{"get-log/file-show", []string{"get-log.", "file-show."}, func(b []byte) error {
 			_, err := junos.DecodeLogContent(b)
+			return err
+		}},
+		// What a poll does with a log reply: streamed through a LogTaker
+		// in the 4 KiB pieces a session hands over, a first read.
+		{"get-log/file-show streamed", []string{"get-log.", "file-show."}, func(b []byte) error {
+			lt := junos.NewLogTaker(devices.LogCursor{}, syslog.TakeOptions{})
+			for rest := b; len(rest) > 0; rest = rest[min(len(rest), 4096):] {
+				_, _ = lt.Write(rest[:min(len(rest), 4096)])
+			}
+			_, err := lt.Finish()
 			return err
 		}},
 	}

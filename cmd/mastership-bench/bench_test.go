@@ -50,6 +50,12 @@ func TestBenchQuick(t *testing.T) {
 		rows[r.Scenario] = r
 	}
 	linux := runtime.GOOS == "linux"
+	if r, ok := rows["memory-20"]; !ok {
+		t.Error("no memory-20 row")
+	} else if r.OK != 18 || linux && (r.PeakRSSBytes <= 0 || len(r.Targets) != 1) {
+		// Two of the twenty routers send oversized replies.
+		t.Errorf("memory-20: %d ok, peak RSS %d, targets %v; want 18 ok, a peak and its target", r.OK, r.PeakRSSBytes, r.Targets)
+	}
 	for _, name := range []string{"fresh-50", "persistent-50"} {
 		r, ok := rows[name]
 		if !ok {
@@ -164,20 +170,20 @@ func TestBenchPlan(t *testing.T) {
 		o    benchOptions
 		want string
 	}{
-		{benchOptions{}, "fresh-1000,fresh-5000,ncclient-200,persistent-1000,persistent-10000,steady-5mb-100,steady-500b-100,few-lines-100,wan-5000,decode,correlate-10000,csv-1000000"},
-		{benchOptions{quick: true}, "fresh-50,ncclient-20,persistent-50,steady-5mb-3,steady-500b-3,few-lines-3,wan-50,decode,correlate-100,csv-2000"},
+		{benchOptions{}, "fresh-1000,fresh-5000,ncclient-200,persistent-1000,persistent-10000,steady-5mb-100,steady-500b-100,few-lines-100,wan-5000,decode,correlate-10000,csv-1000000,memory-100"},
+		{benchOptions{quick: true}, "fresh-50,ncclient-20,persistent-50,steady-5mb-3,steady-500b-3,few-lines-3,wan-50,decode,correlate-100,csv-2000,memory-20"},
 		// Group names with a dash: the whole name is the group, or the
 		// group and a size.
 		{benchOptions{scenarios: []string{"wan-5000", "steady-5mb", "few-lines-3", "steady-500b-7"}}, "steady-5mb-100,steady-500b-7,few-lines-3,wan-5000"},
 		{benchOptions{scenarios: []string{"steady-5mb-0"}}, `error: --scenarios: "steady-5mb-0": the size must be a positive number`},
-		{benchOptions{scenarios: []string{"steady"}}, `error: --scenarios: unknown scenario "steady" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, or group-N)`},
-		{benchOptions{scenarios: []string{"steady-5gb"}}, `error: --scenarios: unknown scenario "steady-5gb" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, or group-N)`},
+		{benchOptions{scenarios: []string{"steady"}}, `error: --scenarios: unknown scenario "steady" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, memory, or group-N)`},
+		{benchOptions{scenarios: []string{"steady-5gb"}}, `error: --scenarios: unknown scenario "steady-5gb" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, memory, or group-N)`},
 		{benchOptions{scenarios: []string{"wan-"}}, `error: --scenarios: "wan-": the size must be a positive number`},
 		{benchOptions{scenarios: []string{"csv", "fresh-200", "fresh-200"}, quick: true}, "fresh-200,csv-2000"},
 		{benchOptions{scenarios: []string{"Persistent-7"}}, "persistent-7"},
 		{benchOptions{scenarios: []string{"decode-3"}}, "error: --scenarios: decode takes no size"},
 		{benchOptions{scenarios: []string{"fresh-x"}}, `error: --scenarios: "fresh-x": the size must be a positive number`},
-		{benchOptions{scenarios: []string{"warm"}}, `error: --scenarios: unknown scenario "warm" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, or group-N)`},
+		{benchOptions{scenarios: []string{"warm"}}, `error: --scenarios: unknown scenario "warm" (want fresh, ncclient, persistent, steady-5mb, steady-500b, few-lines, wan, decode, correlate, csv, memory, or group-N)`},
 	}
 	for _, tt := range tests {
 		if got := names(tt.o); got != tt.want {

@@ -105,9 +105,17 @@ type outputText struct {
 // stored as a log line. A reply with neither is a *NoDataError carrying
 // what the device said; malformed XML or undecodable content is an error.
 func DecodeLogContent(reply []byte) (string, error) {
+	sections, outputs, err := logSections(reply)
+	return logContent(sections, err, outputs)
+}
+
+// logSections finds what DecodeLogContent takes the file from: the
+// file-content sections with data, and, only when there are none, the
+// reply's <output> sections.
+func logSections(reply []byte) ([]section[fileContent], []section[outputText], error) {
 	found, notes, ok := scanSections[fileContent](reply, logElement)
 	if !ok {
-		return decodeLogContentXML(reply)
+		return logSectionsXML(reply)
 	}
 	sections, err := keepSections(found, notes, logElement)
 	var outputs []section[outputText]
@@ -115,22 +123,27 @@ func DecodeLogContent(reply []byte) (string, error) {
 		// The scanner read this reply once; it reads it the same way
 		// again, but the reference stays the answer should it not.
 		if outputs, _, ok = scanSections[outputText](reply, "output"); !ok {
-			return decodeLogContentXML(reply)
+			return logSectionsXML(reply)
 		}
 	}
-	return logContent(sections, err, outputs)
+	return sections, outputs, err
 }
 
 // decodeLogContentXML is DecodeLogContent on encoding/xml alone: the
 // reference its fast path is held to.
 func decodeLogContentXML(reply []byte) (string, error) {
+	sections, outputs, err := logSectionsXML(reply)
+	return logContent(sections, err, outputs)
+}
+
+func logSectionsXML(reply []byte) ([]section[fileContent], []section[outputText], error) {
 	sections, err := decodeReply[fileContent](reply, logElement)
 	var outputs []section[outputText]
 	if _, noData := errors.AsType[*NoDataError](err); noData {
 		// A reply findSections cannot read has no <output> to offer.
 		outputs, _, _ = findSections[outputText](reply, "output")
 	}
-	return logContent(sections, err, outputs)
+	return sections, outputs, err
 }
 
 const logElement = "file-content"

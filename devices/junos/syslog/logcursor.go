@@ -1,8 +1,10 @@
 package syslog
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mastership/mastership/devices"
 )
@@ -62,6 +64,11 @@ type TakeOptions struct {
 	// line N even when the first line is the same (a file replaced by an
 	// older, shorter copy of itself), only where the old tail is found.
 	Shrunk bool
+	// Thorough makes a Taker show every line to Parse as it passes when
+	// the place may be lost, instead of betting it is the cursor's line N
+	// (see ErrReadAgain). TakeNewLines holds the whole file and needs it
+	// not.
+	Thorough bool
 }
 
 // TakeInfo says how TakeNewLines found its place.
@@ -107,11 +114,10 @@ type TakeInfo struct {
 // time of the newest returned line that has one (cur.LastTime if none).
 // The returned strings are copies, so they do not keep content alive.
 func TakeNewLines(content string, cur devices.LogCursor, opt TakeOptions) (lines []string, next devices.LogCursor, info TakeInfo) {
-	all := splitLogLines(content)
-	if len(all) == 0 {
-		return nil, cur, TakeInfo{First: len(cur.Tail) == 0}
-	}
-	return take(all, 0, cur, opt)
+	t := newTaker(cur, opt, true)
+	t.setAll(splitLogLines(content))
+	lines, next, info, _ = t.Finish()
+	return lines, next, info
 }
 
 // TakeAcrossRotation is TakeNewLines for a file that was turned over
@@ -148,79 +154,11 @@ func TakeAcrossRotation(archive, content string, cur devices.LogCursor, opt Take
 	if len(all) == 0 {
 		return nil, cur, TakeInfo{Rotated: true}
 	}
-	lines, next, info = take(all, len(old), cur, opt)
+	t := newTaker(cur, opt, true)
+	t.from = len(old)
+	t.setAll(all)
+	lines, next, info, _ = t.Finish()
 	info.Rotated = true
-	return lines, next, info
-}
-
-// take returns the lines of all after cur's place, and the cursor of
-// all[from:]: the file being read, after from lines of the file it
-// replaced (from is zero but across a rotation).
-func take(all []string, from int, cur devices.LogCursor, opt TakeOptions) (lines []string, next devices.LogCursor, info TakeInfo) {
-	firstTail, maxBytes := opt.FirstTail, opt.MaxBytes
-	if firstTail <= 0 {
-		firstTail = DefaultFirstTail
-	}
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	info.First = len(cur.Tail) == 0
-
-	var start int
-	sameHead := !opt.Shrunk && (cur.Head == "" || cur.Head == fmtFingerprint(fingerprint(all[0])))
-	if info.First {
-		start = max(0, len(all)-firstTail)
-	} else if p, ok := findPlace(all, cur.Tail, sameHead); ok {
-		start = p
-		info.Found = from > 0 && p <= from
-		if p > 0 {
-			info.LastRead = strings.Clone(all[p-1]) // not a view of the reply
-		}
-	} else {
-		info.Rotated = true
-		start = firstAfter(all, cur, opt.Parse)
-		info.Gap = from > 0 && start < from
-	}
-	fresh := all[start:]
-	keep := len(fresh) // how many of the newest fit in maxBytes
-	for n, size := 0, 0; n < len(fresh); n++ {
-		size += len(fresh[len(fresh)-1-n])
-		if size > maxBytes {
-			keep = max(n, 1)
-			break
-		}
-	}
-	info.Skipped = len(fresh) - keep
-	fresh = fresh[len(fresh)-keep:]
-	info.FromArchive = max(0, from-start-info.Skipped)
-
-	// Copy the lines into one block, so that they neither keep the whole
-	// reply alive nor cost an allocation each.
-	var b strings.Builder
-	b.Grow(totalLen(fresh))
-	for _, l := range fresh {
-		b.WriteString(l)
-	}
-	block := b.String()
-	lines = make([]string, len(fresh))
-	for i, l := range fresh {
-		lines[i], block = block[:len(l)], block[len(l):]
-	}
-	next = cur
-	next.Tail = tailOf(all[from:])
-	next.Head = ""
-	if from < len(all) {
-		next.Head = fmtFingerprint(fingerprint(all[from]))
-	}
-	next.Lines = cur.Lines + int64(len(lines))
-	if opt.Parse != nil {
-		for i := len(lines) - 1; i >= 0; i-- {
-			if t := opt.Parse(lines[i]).Time; !t.IsZero() {
-				next.LastTime = t
-				break
-			}
-		}
-	}
 	return lines, next, info
 }
 
@@ -251,7 +189,7 @@ func splitLogLines(content string) []string {
 	return lines
 }
 
-func isBlankLine(s string) bool {
+func isBlankLine[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\v' && s[i] != '\f' {
 			return false
@@ -262,7 +200,7 @@ func isBlankLine(s string) bool {
 
 // fingerprint is the 64-bit FNV-1a hash of line, written out by hand so
 // that hashing a 5 MB file allocates nothing.
-func fingerprint(line string) uint64 {
+func fingerprint[T string | []byte](line T) uint64 {
 	const (
 		offset = 14695981039346656037
 		prime  = 1099511628211
@@ -275,14 +213,14 @@ func fingerprint(line string) uint64 {
 	return h
 }
 
-// tailOf returns the Tail for a cursor that has read all of lines.
-func tailOf(lines []string) []string {
-	k := min(tailLines, len(lines))
-	tail := make([]string, 0, k+1)
-	for _, l := range lines[len(lines)-k:] {
-		tail = append(tail, fmtFingerprint(fingerprint(l)))
+// tailOf returns the Tail for a cursor that has read lines whose
+// fingerprints end in last (the newest tailLines of them at most).
+func tailOf(last []uint64, lines int) []string {
+	tail := make([]string, 0, len(last)+1)
+	for _, h := range last {
+		tail = append(tail, fmtFingerprint(h))
 	}
-	return append(tail, "@"+strconv.Itoa(len(lines)))
+	return append(tail, "@"+strconv.Itoa(lines))
 }
 
 func fmtFingerprint(h uint64) string {
@@ -316,13 +254,13 @@ func readTail(tail []string) (fps []uint64, hint int, ok bool) {
 	return fps, hint, true
 }
 
-// findPlace returns the index of the first line after the cursor's place.
-// sameHead says the file still starts with the line it started with (or
-// the cursor does not know): only then is line N, the hint, tried first.
-// A file whose first line changed was turned over or cleared, and only
-// the old tail itself, found anywhere, says otherwise (the front of a
-// file cut by a size cap).
-func findPlace(lines []string, tail []string, sameHead bool) (int, bool) {
+// findPlace returns the index of the first line after the cursor's place
+// in a file of n lines whose fingerprints fp gives. sameHead says the
+// file still starts with the line it started with (or the cursor does not
+// know): only then is line N, the hint, tried first. A file whose first
+// line changed was turned over or cleared, and only the old tail itself,
+// found anywhere, says otherwise (the front of a file cut by a size cap).
+func findPlace(fp func(int) uint64, n int, tail []string, sameHead bool) (int, bool) {
 	fps, hint, ok := readTail(tail)
 	if !ok {
 		return 0, false
@@ -330,62 +268,85 @@ func findPlace(lines []string, tail []string, sameHead bool) (int, bool) {
 	k := len(fps)
 	if k == 0 {
 		// Only a count: the content read had no lines.
-		if sameHead && hint >= 0 && hint <= len(lines) {
+		if sameHead && hint >= 0 && hint <= n {
 			return hint, true
 		}
 		return 0, false
 	}
-	matchesAt := func(end int) bool {
-		for j := range k {
-			if fingerprint(lines[end-k+j]) != fps[j] {
-				return false
-			}
-		}
-		return true
-	}
-	if sameHead && hint >= k && hint <= len(lines) && matchesAt(hint) {
+	if sameHead && hint >= k && hint <= n && matchesAt(fp, fps, hint) {
 		return hint, true
 	}
-	for end := len(lines); end >= k; end-- {
-		if fingerprint(lines[end-1]) == fps[k-1] && matchesAt(end) {
+	for end := n; end >= k; end-- {
+		if fp(end-1) == fps[k-1] && matchesAt(fp, fps, end) {
 			return end, true
 		}
 	}
 	return 0, false
 }
 
-// firstAfter returns the index of the first line of a rotated or cleared
-// file that is new: dated after cur.LastTime, or dated exactly then but
-// not among the last lines read (several lines share a second, and the
-// place was lost between them). Undated lines go with the line before
-// them. Without times to compare, the whole file is new.
-func firstAfter(lines []string, cur devices.LogCursor, parse func(string) devices.LogLine) int {
-	if parse == nil || cur.LastTime.IsZero() {
+// matchesAt reports whether the fingerprints of the lines just before
+// line end are fps.
+func matchesAt(fp func(int) uint64, fps []uint64, end int) bool {
+	k := len(fps)
+	for j := range k {
+		if fp(end-k+j) != fps[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// newLineFinder finds, line by line, the first line of a rotated or
+// cleared file that is new: dated after cur.LastTime, or dated exactly
+// then but not among the last lines read (several lines share a second,
+// and the place was lost between them). Undated lines go with the line
+// before them. Without times to compare, the whole file is new.
+type newLineFinder struct {
+	parse    func(string) devices.LogLine
+	last     time.Time
+	fps      []uint64 // the cursor's tail
+	off      bool     // nothing to compare: line 0 is the first new one
+	dated    bool
+	found    bool
+	index    int // the first new line, once found
+	examined int // lines looked at so far
+}
+
+func newNewLineFinder(cur devices.LogCursor, parse func(string) devices.LogLine) newLineFinder {
+	f := newLineFinder{parse: parse, last: cur.LastTime, off: parse == nil || cur.LastTime.IsZero()}
+	f.fps, _, _ = readTail(cur.Tail)
+	return f
+}
+
+// done says whether more lines can change the answer.
+func (f *newLineFinder) done() bool { return f.off || f.found }
+
+// look examines the next line, in order.
+func (f *newLineFinder) look(line string) {
+	i := f.examined
+	f.examined++
+	if f.done() {
+		return
+	}
+	t := f.parse(line).Time
+	if t.IsZero() {
+		return
+	}
+	f.dated = true
+	if t.After(f.last) || (t.Equal(f.last) && !slices.Contains(f.fps, fingerprint(line))) {
+		f.found, f.index = true, i
+	}
+}
+
+// result is the index of the first new line of a file of n lines, all
+// looked at.
+func (f *newLineFinder) result(n int) int {
+	switch {
+	case f.off || !f.dated:
 		return 0
+	case f.found:
+		return f.index
+	default:
+		return n
 	}
-	fps, _, _ := readTail(cur.Tail)
-	wasRead := func(line string) bool {
-		h := fingerprint(line)
-		for _, f := range fps {
-			if f == h {
-				return true
-			}
-		}
-		return false
-	}
-	dated := false
-	for i, l := range lines {
-		t := parse(l).Time
-		if t.IsZero() {
-			continue
-		}
-		dated = true
-		if t.After(cur.LastTime) || (t.Equal(cur.LastTime) && !wasRead(l)) {
-			return i
-		}
-	}
-	if !dated {
-		return 0
-	}
-	return len(lines)
 }
