@@ -56,6 +56,11 @@ func (b *bencher) auditor(st store.Store, pool *schedule.SessionPool) (*schedule
 		Logger:      b.log,
 		KnownHosts:  &netconf.KnownHostsCache{},
 		Sessions:    pool,
+		// As run keeps them between audits (cmd/mastership/run.go): the
+		// steady-state poll of an open session asks only what may have
+		// changed, and the reference client asks the same.
+		Readiness: schedule.NewReadinessMemory(),
+		Refresh:   &schedule.Refresher{Interval: schedule.DefaultRefresh},
 	}
 	return &schedule.Auditor{
 		Poller:      poller,
