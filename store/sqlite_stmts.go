@@ -47,7 +47,7 @@ type sqliteStmts struct {
 	insertRun, finishRun, claimPoll *sql.Stmt
 
 	// Reader: asked once per device per poll or audit.
-	maxREs, latestPoll, latestREPoll *sql.Stmt
+	maxREs, latestPoll, latestREPoll, latestPollID *sql.Stmt
 	// Reader: the children of one poll (latestPollBy).
 	pollREs, pollAlarms, pollSoftware *sql.Stmt
 	// Reader: LogCursor, UnparsedLines, Configs.
@@ -89,6 +89,7 @@ func (s *sqliteStore) prepare(ctx context.Context) error {
 		{s.reader, &s.maxREs, maxREsSQL},
 		{s.reader, &s.latestPoll, latestPollSQL},
 		{s.reader, &s.latestREPoll, latestREPollSQL},
+		{s.reader, &s.latestPollID, latestPollIDSQL},
 		{s.reader, &s.pollREs, routeEnginesSelect("", onePoll)},
 		{s.reader, &s.pollAlarms, alarmsSelect("", onePoll)},
 		{s.reader, &s.pollSoftware, softwareSelect("", onePoll)},
