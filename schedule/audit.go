@@ -328,13 +328,22 @@ func (a *Auditor) saveRemembering(ctx context.Context, d inventory.Device, p *de
 	var prev *devices.Poll
 	if a.Historian != nil {
 		// Taken before saving: the RE-table deltas of this poll are
-		// against the last poll that read the table.
-		if prev, err = a.Store.LatestREPoll(ctx, d.Name); err != nil {
+		// against the last poll that read the table. Remembered only
+		// while it is the device's latest poll: then it is also the
+		// latest with an RE table, and no pruning can have taken it.
+		if mem != nil && mem.rePoll != nil && mem.rePoll.ID == mem.pollID {
+			prev = mem.rePoll
+		} else if prev, err = a.Store.LatestREPoll(ctx, d.Name); err != nil {
 			return nil, err
 		}
 	}
 	if err := a.Store.SavePoll(ctx, p); err != nil {
 		return nil, err
+	}
+	// The latest poll with an RE table once p is stored.
+	rePoll := prev
+	if p.Snapshot != nil && len(p.Snapshot.RouteEngines) > 0 {
+		rePoll = storedREPoll(*p)
 	}
 	if a.Historian == nil || p.Snapshot == nil {
 		// Nothing but the poll was stored: the rest is as it was.
@@ -343,7 +352,11 @@ func (a *Auditor) saveRemembering(ctx context.Context, d inventory.Device, p *de
 		}
 		return &remembered{config: mem.config, configAt: mem.configAt, noAlarms: mem.noAlarms}, nil
 	}
-	return a.Historian.record(ctx, prev, *p, mem)
+	next, err := a.Historian.record(ctx, prev, *p, mem)
+	if next != nil {
+		next.rePoll = rePoll
+	}
+	return next, err
 }
 
 // pollWithHardDeadline returns the device's poll, or a timeout poll if the

@@ -38,6 +38,10 @@ type deviceMemory struct {
 // it.
 type remembered struct {
 	pollID int64 // the device's latest poll, stored by this auditor
+	// rePoll is that poll as far as the historian reads it back
+	// (LatestREPoll: the RE table and when it was read, as stored), when
+	// it had an RE table; nil otherwise.
+	rePoll *devices.Poll
 	// cursors are the stored cursors this auditor read or wrote, in the
 	// form LogCursor returns them, by file.
 	cursors map[string]devices.LogCursor
@@ -98,17 +102,46 @@ func (m *deviceMemory) forget(device string) {
 	delete(m.byDevice, device)
 }
 
+// storedREPoll is what the historian reads of p (a poll with an RE
+// table) when LatestREPoll returns it once saved: the snapshot's PolledAt
+// and RE table, in the store's precision (UTC, up-times in whole
+// seconds). The device time is not stored, so correlate.TableTransitions
+// measures both polls by PolledAt, and so must the copy.
+func storedREPoll(p devices.Poll) *devices.Poll {
+	snap := &devices.Snapshot{Device: p.Device, PolledAt: utcOrZero(p.Snapshot.PolledAt)}
+	for _, re := range p.Snapshot.RouteEngines {
+		if re.Slot != nil {
+			re.Slot = new(*re.Slot)
+		}
+		if re.UpTime != nil {
+			re.UpTime = new(*re.UpTime / time.Second * time.Second)
+		}
+		if re.StartTime != nil {
+			re.StartTime = new(re.StartTime.UTC())
+		}
+		if re.TemperatureC != nil {
+			re.TemperatureC = new(*re.TemperatureC)
+		}
+		if re.CPUTemperatureC != nil {
+			re.CPUTemperatureC = new(*re.CPUTemperatureC)
+		}
+		snap.RouteEngines = append(snap.RouteEngines, re)
+	}
+	return &devices.Poll{ID: p.ID, Device: p.Device, Snapshot: snap}
+}
+
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
 // storedCursor is c as LogCursor returns it once saved: in UTC, without
 // Appended (a property of one read, not stored).
 func storedCursor(device string, c devices.LogCursor) devices.LogCursor {
-	out := devices.LogCursor{Device: device, File: c.File, Tail: slices.Clone(c.Tail), Lines: c.Lines, Head: c.Head, Size: c.Size}
-	if !c.LastTime.IsZero() {
-		out.LastTime = c.LastTime.UTC()
-	}
-	if !c.ModTime.IsZero() {
-		out.ModTime = c.ModTime.UTC()
-	}
-	return out
+	return devices.LogCursor{Device: device, File: c.File, Tail: slices.Clone(c.Tail), LastTime: utcOrZero(c.LastTime),
+		Lines: c.Lines, Head: c.Head, Size: c.Size, ModTime: utcOrZero(c.ModTime)}
 }
 
 // configJSON is what SaveConfig compares with the configuration in effect.

@@ -43,6 +43,11 @@ func (c *countingStore) LogCursor(ctx context.Context, device, file string) (dev
 	return c.Store.LogCursor(ctx, device, file)
 }
 
+func (c *countingStore) LatestREPoll(ctx context.Context, device string) (*devices.Poll, error) {
+	c.count("LatestREPoll")
+	return c.Store.LatestREPoll(ctx, device)
+}
+
 func (c *countingStore) SaveConfig(ctx context.Context, device string, cfg devices.RedundancyConfig, at time.Time) error {
 	c.count("SaveConfig")
 	return c.Store.SaveConfig(ctx, device, cfg, at)
@@ -60,8 +65,8 @@ func (c *countingStore) LatestPollID(ctx context.Context, device string) (int64,
 
 // TestSteadyStatePollWritesOnlyWhatChanged: over real SSH into a real
 // SQLite store, an auditor that has polled an unchanged router neither
-// reads its log cursors, configuration or (absent) alarm records back nor
-// writes the configuration again; what it remembers is exactly what the
+// reads its last RE table, log cursors, configuration or (absent) alarm
+// records back nor writes the configuration again; what it remembers is exactly what the
 // store holds; a poll stored by someone else (a check in another process)
 // makes it read the store again; and a new alarm or log line is stored as
 // before.
@@ -136,6 +141,12 @@ func TestSteadyStatePollWritesOnlyWhatChanged(t *testing.T) {
 		if mem == nil || len(mem.cursors) != 2 {
 			t.Fatalf("%s: memory %+v, want both log cursors", when, mem)
 		}
+		stored, err := real.LatestREPoll(t.Context(), name)
+		if err != nil || stored == nil || mem.rePoll == nil || stored.ID != mem.rePoll.ID ||
+			!reflect.DeepEqual(stored.Snapshot.RouteEngines, mem.rePoll.Snapshot.RouteEngines) ||
+			!stored.Snapshot.PolledAt.Equal(mem.rePoll.Snapshot.PolledAt) || !stored.Snapshot.DeviceTime.Equal(mem.rePoll.Snapshot.DeviceTime) {
+			t.Errorf("%s: stored RE poll %+v (%v), remembered %+v", when, stored, err, mem.rePoll)
+		}
 		for file, want := range mem.cursors {
 			got, ok, err := real.LogCursor(t.Context(), name, file)
 			if err != nil || !ok || !reflect.DeepEqual(got, want) {
@@ -148,7 +159,7 @@ func TestSteadyStatePollWritesOnlyWhatChanged(t *testing.T) {
 	// once; the poll's record of the alarm lifecycle once more.
 	const judged = 1
 	_, calls := poll(a, 0)
-	if calls["LogCursor"] < 2 || calls["SaveConfig"] != 1 || calls["AlarmRecords"] != judged+1 {
+	if calls["LogCursor"] < 2 || calls["SaveConfig"] != 1 || calls["AlarmRecords"] != judged+1 || calls["LatestREPoll"] != 1 {
 		t.Fatalf("first poll: %v, want the cursors, the configuration and the alarm records from the store", calls)
 	}
 	remembersTheStore("first poll")
@@ -156,8 +167,8 @@ func TestSteadyStatePollWritesOnlyWhatChanged(t *testing.T) {
 
 	for i := 1; i <= 2; i++ {
 		_, calls = poll(a, time.Duration(i)*time.Minute)
-		if calls["LogCursor"] != 0 || calls["SaveConfig"] != 0 || calls["AlarmRecords"] != judged {
-			t.Errorf("steady-state poll %d: %v, want no cursor, configuration or alarm record read or written", i, calls)
+		if calls["LogCursor"] != 0 || calls["SaveConfig"] != 0 || calls["AlarmRecords"] != judged || calls["LatestREPoll"] != 0 {
+			t.Errorf("steady-state poll %d: %v, want no RE table, cursor, configuration or alarm record read or written", i, calls)
 		}
 		if calls["LatestPollID"] != 1 {
 			t.Errorf("steady-state poll %d: %v, want one poll-ID seek", i, calls)
@@ -194,7 +205,7 @@ func TestSteadyStatePollWritesOnlyWhatChanged(t *testing.T) {
 	// when it is saved, and the poll after it reads them from the store.
 	poll(auditor(), 5*time.Minute)
 	_, calls = poll(a, 6*time.Minute)
-	if calls["AlarmRecords"] != judged+1 || calls["SaveConfig"] != 1 {
+	if calls["AlarmRecords"] != judged+1 || calls["SaveConfig"] != 1 || calls["LatestREPoll"] != 1 {
 		t.Errorf("poll after another's: %v, want the store read again", calls)
 	}
 	_, calls = poll(a, 7*time.Minute)
