@@ -45,6 +45,8 @@ type sqliteStmts struct {
 	configInEffect, insertConfig                       *sql.Stmt
 	// Writer: runs and claims.
 	insertRun, finishRun, claimPoll *sql.Stmt
+	// Writer: SaveReadiness, once per device per audit.
+	upsertReadiness *sql.Stmt
 
 	// Reader: asked once per device per poll or audit.
 	maxREs, latestPoll, latestREPoll, latestPollID *sql.Stmt
@@ -85,6 +87,7 @@ func (s *sqliteStore) prepare(ctx context.Context) error {
 		{s.writer, &s.insertRun, insertRunSQL},
 		{s.writer, &s.finishRun, finishRunSQL},
 		{s.writer, &s.claimPoll, claimPollSQL},
+		{s.writer, &s.upsertReadiness, upsertReadinessSQL},
 
 		{s.reader, &s.maxREs, maxREsSQL},
 		{s.reader, &s.latestPoll, latestPollSQL},
