@@ -36,20 +36,13 @@ import (
 // memory, file-list saying the logs are unchanged).
 
 // benchRefFirstRPCs are the bodies the agent sends in a first poll, in its
-// order: schedule's poll steps, the file listing, get-log of its default
-// log files (the replication state follows, see benchRefSession.poll).
+// order: schedule's poll steps (the steady-state ones with software and
+// configuration before the file listing), get-log of its default log
+// files (the replication state follows, see benchRefSession.poll).
 func benchRefFirstRPCs() []string {
-	return []string{
-		junos.RPCSystemUptime,
-		junos.RPCRouteEngine,
-		junos.RPCChassisAlarms,
-		junos.RPCSystemAlarms,
-		junos.RPCRedundancyConfig,
-		junos.RPCSoftwareAllREs,
-		benchRefFileList(),
-		junos.GetLogRPC("messages"),
-		junos.GetLogRPC("mastership"),
-	}
+	steady := benchRefSteadyRPCs()
+	first := append(steady[:4:4], junos.RPCRedundancyConfig, junos.RPCSoftwareAllREs)
+	return append(append(first, steady[4:]...), junos.GetLogRPC("messages"), junos.GetLogRPC("mastership"))
 }
 
 // benchRefSteadyRPCs are the bodies of the agent's steady-state poll of an
