@@ -170,7 +170,7 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 					return
 				}
 			}
-			cursors := a.cursorsFor(d.Name)
+			cursors := a.cursorsFor(ctx, d.Name)
 			p := a.pollWithHardDeadline(ctx, d, cursors)
 			p.RunID = run.ID
 			// Store even when the audit is being cancelled: the poll
@@ -277,13 +277,13 @@ func (a *Auditor) storeOp(op string, err error) {
 }
 
 // cursorsFor is where the poll of device reads its log cursors: the
-// device's memory, when there is one, else the poller's own source.
-func (a *Auditor) cursorsFor(device string) *rememberingCursors {
+// device's memory, when it still holds, else the poller's own source.
+func (a *Auditor) cursorsFor(ctx context.Context, device string) *rememberingCursors {
 	if a.Poller.Cursors == nil {
 		return nil
 	}
 	c := &rememberingCursors{inner: a.Poller.Cursors, device: device}
-	if c.from = a.memory.peek(device); c.from != nil {
+	if c.from = a.memory.get(ctx, a.Store, device); c.from != nil {
 		c.known = c.from.cursors
 	}
 	return c
@@ -415,7 +415,7 @@ func (a *Auditor) panicPoll(d inventory.Device, started time.Time, r any) device
 // Check polls one device outside any run (an operator's on-demand check),
 // stores the poll and its history, and judges the device's findings.
 func (a *Auditor) Check(ctx context.Context, d inventory.Device) (devices.Poll, []devices.Finding, error) {
-	cursors := a.cursorsFor(d.Name)
+	cursors := a.cursorsFor(ctx, d.Name)
 	p := a.pollWithHardDeadline(ctx, d, cursors)
 	if err := a.save(context.WithoutCancel(ctx), d, &p, cursors); err != nil {
 		return p, nil, err // the store names the operation and the device

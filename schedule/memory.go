@@ -20,10 +20,12 @@ import (
 //
 // A device's memory holds only while the device's latest stored poll is
 // the one this auditor stored with it (store.PollIDReader, one index
-// seek, asked when the next poll is saved): a check, an audit in another
-// process or another agent sharing the store that stores a poll of the
-// device makes the store be read again, as it was before (see peek for the
-// log cursors). Pruning never deletes what is
+// seek, asked when the next poll starts and again before it is saved): a
+// check, an audit in another process or another agent sharing the store
+// that stores a poll of the device makes the store be read again, as it
+// was before. Taking the log cursors from a memory that no longer held
+// is not harmless: lines read again from an older cursor were stored
+// twice (TestSharedAgentsMatchOneAgent). Pruning never deletes what is
 // remembered: log cursors are kept, the configuration in effect is kept,
 // and a device with no alarm record has nothing to prune.
 //
@@ -81,18 +83,6 @@ func (m *deviceMemory) put(device string, r *remembered) {
 		m.byDevice = make(map[string]*remembered)
 	}
 	m.byDevice[device] = r
-}
-
-// peek returns device's memory without asking the store whether it still
-// holds. The poll reads its log cursors from it (cursorsFor): a cursor
-// that is not the stored one any more can only be an older one (another
-// process read further), so the poll reads a few lines again, which
-// SaveLogs recognises as re-read and does not store twice, and no line is
-// lost. The save then finds the memory void and forgets it.
-func (m *deviceMemory) peek(device string) *remembered {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.byDevice[device]
 }
 
 // forget drops device's memory: what the store holds is not known.
