@@ -38,18 +38,22 @@ func TestBenchRefSendsTheAgentsRPCs(t *testing.T) {
 	}
 	devs := inv.Devices
 	b := &bencher{o: &benchOptions{concurrency: 3, keepalive: 30 * time.Second}, dir: t.TempDir(), log: slog.New(slog.DiscardHandler)}
-	// counted is the RPCs the fleet answered while fn ran, by operation.
-	counted := func(fn func()) map[string]int {
-		before := fleet.Totals()
-		fn()
-		after := fleet.Totals()
-		diff := map[string]int{}
-		for op, n := range after.Operations {
-			if d := n - before.Operations[op]; d != 0 {
-				diff[op] = d
+	// ops adds up, over every device, the RPCs its k-th session (oldest
+	// first) was asked, by operation. Read once every session is closed:
+	// the simulator counts an RPC after its reply is on the way, so a
+	// session's count is final only when it has answered close-session.
+	ops := func(k int) map[string]int {
+		sum := map[string]int{}
+		for _, d := range devs {
+			sessions := fleet.Sessions(d.Name)
+			if len(sessions) <= k {
+				t.Fatalf("%s: %d sessions, want a %d-th", d.Name, len(sessions), k+1)
+			}
+			for op, n := range sessions[k].Operations {
+				sum[op] += n
 			}
 		}
-		return diff
+		return sum
 	}
 	ref, err := newBenchRef(devs, 3)
 	if err != nil {
@@ -66,15 +70,12 @@ func TestBenchRefSendsTheAgentsRPCs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent := counted(func() { audit(ctx, t, auditor, devs) })
-	refOps := counted(func() {
-		if run := ref.fresh(ctx); run.failed > 0 {
-			t.Fatalf("reference fresh: %v", run.firstErr)
-		}
-	})
-	t.Logf("fresh poll: agent %v, reference %v", agent, refOps)
-	if !maps.Equal(agent, refOps) {
-		t.Errorf("fresh: the agent asked %v, the reference %v", agent, refOps)
+	// Each device's sessions, in order: the agent's fresh poll, the
+	// reference's, the agent's persistent session (two polls), the
+	// reference's (two polls).
+	audit(ctx, t, auditor, devs)
+	if run := ref.fresh(ctx); run.failed > 0 {
+		t.Fatalf("reference fresh: %v", run.firstErr)
 	}
 
 	// Persistent: a first audit opens the sessions, the second is the
@@ -94,27 +95,34 @@ func TestBenchRefSendsTheAgentsRPCs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := counted(func() { audit(ctx, t, auditor, pdevs) })
-	agent = counted(func() { audit(ctx, t, auditor, pdevs) })
-	refBoth := counted(func() {
-		if run := ref.persistent(ctx); run.failed > 0 {
-			t.Fatalf("reference persistent: %v", run.firstErr)
-		}
-	})
-	// The reference's first poll is the agent's first; what is left of
-	// its count is its measured, steady-state poll.
-	refSteady := map[string]int{}
-	for op, n := range refBoth {
-		if d := n - first[op]; d != 0 {
-			refSteady[op] = d
+	audit(ctx, t, auditor, pdevs)
+	audit(ctx, t, auditor, pdevs)
+	if err := pool.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if run := ref.persistent(ctx); run.failed > 0 {
+		t.Fatalf("reference persistent: %v", run.firstErr)
+	}
+
+	agentFresh, refFresh := ops(0), ops(1)
+	t.Logf("fresh poll: agent %v, reference %v", agentFresh, refFresh)
+	if !maps.Equal(agentFresh, refFresh) {
+		t.Errorf("fresh: the agent asked %v, the reference %v", agentFresh, refFresh)
+	}
+	agentBoth, refBoth := ops(2), ops(3)
+	if !maps.Equal(agentBoth, refBoth) {
+		t.Errorf("persistent: the agent's two polls asked %v, the reference's %v", agentBoth, refBoth)
+	}
+	// The first poll on a persistent session is a first poll, as fresh.
+	steady := map[string]int{}
+	for op, n := range agentBoth {
+		if d := n - agentFresh[op]; d != 0 {
+			steady[op] = d
 		}
 	}
-	t.Logf("persistent steady-state poll: agent %v, reference %v", agent, refSteady)
-	if !maps.Equal(agent, refSteady) {
-		t.Errorf("persistent: the agent's steady-state poll asked %v, the reference's %v", agent, refSteady)
-	}
-	if n := len(devs); agent["get-software-information"] != 0 || agent["get-log"] != 0 || agent["file-list"] != n {
-		t.Errorf("persistent: the agent's second poll is not the steady-state one: %v", agent)
+	t.Logf("persistent steady-state poll: %v", steady)
+	if n := len(devs); steady["get-software-information"] != 0 || steady["get-log"] != 0 || steady["file-list"] != n {
+		t.Errorf("persistent: the agent's second poll is not the steady-state one: %v", steady)
 	}
 }
 
