@@ -53,6 +53,11 @@ type Auditor struct {
 	// after the audit starts, so a fleet does not log in all at once;
 	// default 0 (no delay). The concurrency bound still applies.
 	Spread time.Duration
+
+	// memory is what this auditor stored last about each device, so that
+	// a steady-state poll neither reads it back nor writes it again
+	// (memory.go).
+	memory deviceMemory
 }
 
 // DefaultConcurrency is the default bound on the polls in flight. A poll
@@ -174,11 +179,12 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 					return
 				}
 			}
-			p := a.pollWithHardDeadline(ctx, d)
+			cursors := a.cursorsFor(ctx, d.Name)
+			p := a.pollWithHardDeadline(ctx, d, cursors)
 			p.RunID = run.ID
 			// Store even when the audit is being cancelled: the poll
 			// happened and must not be lost.
-			serr := a.save(context.WithoutCancel(ctx), d, &p)
+			serr := a.save(context.WithoutCancel(ctx), d, &p, cursors)
 			a.storeOp(OpSavePoll, serr)
 			polls[i] = p
 			mu.Lock()
@@ -279,8 +285,50 @@ func (a *Auditor) storeOp(op string, err error) {
 	}
 }
 
-// save stores one poll and what it adds to the device's history.
-func (a *Auditor) save(ctx context.Context, d inventory.Device, p *devices.Poll) error {
+// cursorsFor is where the poll of device reads its log cursors: the
+// device's memory, when it still holds, else the poller's own source.
+func (a *Auditor) cursorsFor(ctx context.Context, device string) *rememberingCursors {
+	if a.Poller.Cursors == nil {
+		return nil
+	}
+	c := &rememberingCursors{inner: a.Poller.Cursors, device: device}
+	if c.from = a.memory.get(ctx, a.Store, device); c.from != nil {
+		c.known = c.from.cursors
+	}
+	return c
+}
+
+// save stores one poll and what it adds to the device's history, and
+// remembers what it left in the store. cursors is where the poll read its
+// log cursors (nil: from the store, unremembered).
+func (a *Auditor) save(ctx context.Context, d inventory.Device, p *devices.Poll, cursors *rememberingCursors) error {
+	// Asked before this poll is stored: a poll stored by anyone else
+	// since this auditor's last makes the memory void.
+	mem := a.memory.get(ctx, a.Store, d.Name)
+	if cursors == nil || mem != cursors.from {
+		// Changed while the device was polled: the cursors it read
+		// from memory are not known to be the stored ones.
+		mem = nil
+	}
+	next, err := a.saveRemembering(ctx, d, p, mem)
+	if err != nil || next == nil {
+		a.memory.forget(d.Name)
+		return err
+	}
+	next.pollID = p.ID
+	next.cursors = cursors.cursorsRead(mem != nil)
+	if a.Historian != nil && p.Snapshot != nil { // it stored the poll's cursors (SaveLogs)
+		for _, c := range p.Snapshot.LogCursors {
+			next.cursors[c.File] = storedCursor(d.Name, c)
+		}
+	}
+	a.memory.put(d.Name, next)
+	return nil
+}
+
+// saveRemembering is save's store work. It returns what it knows the
+// store holds afterwards (cursors aside), nil when it cannot tell.
+func (a *Auditor) saveRemembering(ctx context.Context, d inventory.Device, p *devices.Poll, mem *remembered) (*remembered, error) {
 	exp, err := ExpectedREs(ctx, a.Store, d, *p)
 	if err != nil && a.Logger != nil {
 		a.Logger.Warn("expected RE count unknown", "device", d.Name, "error", err)
@@ -289,24 +337,41 @@ func (a *Auditor) save(ctx context.Context, d inventory.Device, p *devices.Poll)
 	var prev *devices.Poll
 	if a.Historian != nil {
 		// Taken before saving: the RE-table deltas of this poll are
-		// against the last poll that read the table.
-		if prev, err = a.Store.LatestREPoll(ctx, d.Name); err != nil {
-			return err
+		// against the last poll that read the table. Remembered only
+		// while it is the device's latest poll: then it is also the
+		// latest with an RE table, and no pruning can have taken it.
+		if mem != nil && mem.rePoll != nil && mem.rePoll.ID == mem.pollID {
+			prev = mem.rePoll
+		} else if prev, err = a.Store.LatestREPoll(ctx, d.Name); err != nil {
+			return nil, err
 		}
 		noteClockStep(prev, p)
 	}
 	if err := a.Store.SavePoll(ctx, p); err != nil {
-		return err
+		return nil, err
 	}
-	if a.Historian != nil {
-		return a.Historian.Record(ctx, prev, *p)
+	// The latest poll with an RE table once p is stored.
+	rePoll := prev
+	if p.Snapshot != nil && len(p.Snapshot.RouteEngines) > 0 {
+		rePoll = storedREPoll(*p)
 	}
-	return nil
+	if a.Historian == nil || p.Snapshot == nil {
+		// Nothing but the poll was stored: the rest is as it was.
+		if mem == nil || p.Snapshot == nil {
+			return nil, nil
+		}
+		return &remembered{config: mem.config, configAt: mem.configAt, noAlarms: mem.noAlarms}, nil
+	}
+	next, err := a.Historian.record(ctx, prev, *p, mem)
+	if next != nil {
+		next.rePoll = rePoll
+	}
+	return next, err
 }
 
 // pollWithHardDeadline returns the device's poll, or a timeout poll if the
 // poll has not returned shortly after its deadline.
-func (a *Auditor) pollWithHardDeadline(ctx context.Context, d inventory.Device) devices.Poll {
+func (a *Auditor) pollWithHardDeadline(ctx context.Context, d inventory.Device, cursors *rememberingCursors) devices.Poll {
 	done := make(chan devices.Poll, 1)
 	started := a.Poller.Now().UTC()
 	// One budget for all attempts; cancelled if the poll is abandoned.
@@ -318,7 +383,7 @@ func (a *Auditor) pollWithHardDeadline(ctx context.Context, d inventory.Device) 
 				done <- a.panicPoll(d, started, r)
 			}
 		}()
-		done <- a.pollAttempts(ctx, d)
+		done <- a.pollAttempts(ctx, d, cursors)
 	}()
 	timer := time.NewTimer(a.Poller.DeviceTimeout(d) + hardDeadlineSlack)
 	defer timer.Stop()
@@ -360,8 +425,9 @@ func (a *Auditor) panicPoll(d inventory.Device, started time.Time, r any) device
 // Check polls one device outside any run (an operator's on-demand check),
 // stores the poll and its history, and judges the device's findings.
 func (a *Auditor) Check(ctx context.Context, d inventory.Device) (devices.Poll, []devices.Finding, error) {
-	p := a.pollWithHardDeadline(ctx, d)
-	if err := a.save(context.WithoutCancel(ctx), d, &p); err != nil {
+	cursors := a.cursorsFor(ctx, d.Name)
+	p := a.pollWithHardDeadline(ctx, d, cursors)
+	if err := a.save(context.WithoutCancel(ctx), d, &p, cursors); err != nil {
 		return p, nil, err // the store names the operation and the device
 	}
 	if a.Historian == nil {

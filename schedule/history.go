@@ -60,9 +60,23 @@ func (h *Historian) Window() time.Duration { return h.horizon() + h.Settings.Fla
 // device's previous poll (nil for the first), whose snapshot the RE-table
 // deltas are taken against.
 func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Poll) error {
+	_, err := h.record(ctx, prev, p, nil)
+	return err
+}
+
+// record is Record for an auditor that remembers what it stored about the
+// device (mem, nil when it does not know): the configuration is not
+// stored again when it is the one in effect, and the alarm records of a
+// device that has none are not read. It returns what it knows the store
+// holds afterwards (cursors aside), nil on error.
+func (h *Historian) record(ctx context.Context, prev *devices.Poll, p devices.Poll, mem *remembered) (*remembered, error) {
+	next := &remembered{}
+	if mem != nil {
+		next.config, next.configAt, next.noAlarms = mem.config, mem.configAt, mem.noAlarms
+	}
 	snap := p.Snapshot
 	if snap == nil {
-		return nil // nothing was seen; the poll row itself says why
+		return next, nil // nothing was seen; the poll row itself says why
 	}
 	// Lines of the mastership log carry no host: the RE that served the
 	// log (the master the session landed on) wrote them.
@@ -78,7 +92,7 @@ func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Po
 	}
 	if len(snap.Logs) > 0 || len(snap.LogCursors) > 0 {
 		if _, err := h.Store.SaveLogs(ctx, p.Device, snap.Logs, events, snap.LogCursors); err != nil {
-			return fmt.Errorf("store log lines of %s: %w", p.Device, err)
+			return nil, fmt.Errorf("store log lines of %s: %w", p.Device, err)
 		}
 	}
 
@@ -110,21 +124,36 @@ func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Po
 		ts[i].Device = p.Device
 	}
 	if err := h.Store.SaveTransitions(ctx, ts, h.Settings.MergeTolerance); err != nil {
-		return fmt.Errorf("store transitions of %s: %w", p.Device, err)
+		return nil, fmt.Errorf("store transitions of %s: %w", p.Device, err)
 	}
 
-	if snap.Config != nil {
-		if err := h.Store.SaveConfig(ctx, p.Device, *snap.Config, p.Finished); err != nil {
-			return fmt.Errorf("store configuration of %s: %w", p.Device, err)
+	if cfg := snap.Config; cfg != nil {
+		js := ""
+		if cfg.Known {
+			js = configJSON(*cfg)
+		}
+		// SaveConfig would find this very configuration in effect (the
+		// latest stored, none stored after it) and add nothing.
+		same := mem != nil && js != "" && js == mem.config && !p.Finished.Before(mem.configAt)
+		if !same {
+			if err := h.Store.SaveConfig(ctx, p.Device, *cfg, p.Finished); err != nil {
+				return nil, fmt.Errorf("store configuration of %s: %w", p.Device, err)
+			}
+		}
+		if js != "" { // an unknown one is not stored: the last known stays in effect
+			next.config, next.configAt = js, p.Finished
 		}
 	}
 
 	// The alarm lifecycle only moves when the alarm tables were read:
 	// a poll whose alarm RPCs failed must not clear every alarm.
 	if snap.AlarmsRead {
-		prevRecs, err := h.Store.AlarmRecords(ctx, store.Filter{Devices: []string{p.Device}})
-		if err != nil {
-			return fmt.Errorf("alarm history of %s: %w", p.Device, err)
+		var prevRecs []devices.AlarmRecord
+		if mem == nil || !mem.noAlarms {
+			var err error
+			if prevRecs, err = h.Store.AlarmRecords(ctx, store.Filter{Devices: []string{p.Device}}); err != nil {
+				return nil, fmt.Errorf("alarm history of %s: %w", p.Device, err)
+			}
 		}
 		at := deviceTime(p)
 		recs := correlate.UpdateAlarms(prevRecs, snap.Alarms, at, events)
@@ -132,10 +161,13 @@ func (h *Historian) Record(ctx context.Context, prev *devices.Poll, p devices.Po
 			recs[i].Device = p.Device
 		}
 		if err := h.Store.SaveAlarmRecords(ctx, p.Device, recs); err != nil {
-			return fmt.Errorf("store alarms of %s: %w", p.Device, err)
+			return nil, fmt.Errorf("store alarms of %s: %w", p.Device, err)
 		}
+		// UpdateAlarms keeps every earlier record: none now means none
+		// stored.
+		next.noAlarms = len(recs) == 0
 	}
-	return nil
+	return next, nil
 }
 
 // noteClockStep stores, as a note of p, a step of the device's clock

@@ -14,6 +14,8 @@
 //   - audit.go: a fleet audit (Auditor) over a bounded worker pool, with a
 //     hard per-device deadline, the run stored around it and each store
 //     operation reported (StoreOp);
+//   - memory.go: what the auditor stored last about each device, so a
+//     steady-state poll does not read it back;
 //   - jitter.go: each device's fixed start offset within the spread;
 //   - history.go: the Historian, which records what a poll adds to the
 //     alive set's history (transitions, events, alarm lifecycle) and

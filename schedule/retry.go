@@ -31,12 +31,20 @@ const (
 // and no backoff is slept past it. The poll returned is the last
 // attempt's; its Error names the attempt count when there was more than
 // one.
-func (a *Auditor) pollAttempts(ctx context.Context, d inventory.Device) devices.Poll {
+func (a *Auditor) pollAttempts(ctx context.Context, d inventory.Device, cursors *rememberingCursors) devices.Poll {
+	poller := a.Poller
+	if cursors != nil {
+		// The same poller reading d's cursors through the auditor's
+		// memory of them: a copy, as the Poller is shared by every poll.
+		cp := *a.Poller
+		cp.Cursors = cursors
+		poller = &cp
+	}
 	for attempt := 1; ; attempt++ {
 		if a.OnAttempt != nil {
 			a.OnAttempt(d.Name, attempt)
 		}
-		p := a.Poller.Poll(ctx, d)
+		p := poller.Poll(ctx, d)
 		if attempt > a.Retries || !Retryable(p.Outcome) || ctx.Err() != nil {
 			return noteAttempts(p, attempt)
 		}

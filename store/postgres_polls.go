@@ -257,6 +257,18 @@ func (s *pgStore) latestPollWhere(ctx context.Context, where, device string) (*d
 	return p, nil
 }
 
+func (s *pgStore) LatestPollID(ctx context.Context, device string) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `SELECT id FROM polls WHERE device = $1 ORDER BY started DESC, id DESC LIMIT 1`, device).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("latest poll of %s: %w", device, err)
+	}
+	return id, nil
+}
+
 func (s *pgStore) MaxREsSeen(ctx context.Context, device string) (int, error) {
 	var n *int // NULL when the device has no polls
 	if err := s.pool.QueryRow(ctx, `SELECT MAX(re_count) FROM polls WHERE device = $1`, device).Scan(&n); err != nil {

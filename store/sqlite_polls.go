@@ -170,6 +170,7 @@ const (
     ORDER BY started DESC, id DESC LIMIT 1`
 	latestREPollSQL = `SELECT ` + pollColumns + ` FROM polls WHERE device = ? AND re_count > 0
     ORDER BY started DESC, id DESC LIMIT 1`
+	latestPollIDSQL = `SELECT id FROM polls WHERE device = ? ORDER BY started DESC, id DESC LIMIT 1`
 )
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -309,6 +310,18 @@ func (s *sqliteStore) latestPollBy(ctx context.Context, stmt *sql.Stmt, device s
 		}
 	}
 	return &p, nil
+}
+
+func (s *sqliteStore) LatestPollID(ctx context.Context, device string) (int64, error) {
+	var id int64
+	err := s.latestPollID.QueryRowContext(ctx, device).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("latest poll of %s: %w", device, err)
+	}
+	return id, nil
 }
 
 func (s *sqliteStore) MaxREsSeen(ctx context.Context, device string) (int, error) {

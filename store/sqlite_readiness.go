@@ -26,13 +26,17 @@ func (s *sqliteStore) saveReadiness(ctx context.Context, r Readiness) error {
 	if err != nil {
 		return fmt.Errorf("checked_at: %w", err)
 	}
-	_, err = s.writer.ExecContext(ctx, `INSERT INTO readiness (device, site, checked_at, verdict, reasons, unknown)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (device) DO UPDATE SET site = excluded.site, checked_at = excluded.checked_at,
-    verdict = excluded.verdict, reasons = excluded.reasons, unknown = excluded.unknown`,
-		r.Device, r.Site, at, string(r.Verdict.Verdict), reasons, unknown)
+	_, err = s.upsertReadiness.ExecContext(ctx, r.Device, r.Site, at, string(r.Verdict.Verdict), reasons, unknown)
 	return err
 }
+
+// upsertReadinessSQL is prepared once (sqlite_stmts.go): every device's
+// verdict is stored at every audit, and preparing the statement each time
+// was half of the write's CPU (persistent-3000 profile: 0.11 of 0.23 s).
+const upsertReadinessSQL = `INSERT INTO readiness (device, site, checked_at, verdict, reasons, unknown)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (device) DO UPDATE SET site = excluded.site, checked_at = excluded.checked_at,
+    verdict = excluded.verdict, reasons = excluded.reasons, unknown = excluded.unknown`
 
 func (s *sqliteStore) Readinesses(ctx context.Context, f Filter) ([]Readiness, error) {
 	var w where

@@ -45,9 +45,11 @@ type sqliteStmts struct {
 	configInEffect, insertConfig                       *sql.Stmt
 	// Writer: runs and claims.
 	insertRun, finishRun, claimPoll *sql.Stmt
+	// Writer: SaveReadiness, once per device per audit.
+	upsertReadiness *sql.Stmt
 
 	// Reader: asked once per device per poll or audit.
-	maxREs, latestPoll, latestREPoll *sql.Stmt
+	maxREs, latestPoll, latestREPoll, latestPollID *sql.Stmt
 	// Reader: the children of one poll (latestPollBy).
 	pollREs, pollAlarms, pollSoftware *sql.Stmt
 	// Reader: LogCursor, UnparsedLines, Configs.
@@ -85,10 +87,12 @@ func (s *sqliteStore) prepare(ctx context.Context) error {
 		{s.writer, &s.insertRun, insertRunSQL},
 		{s.writer, &s.finishRun, finishRunSQL},
 		{s.writer, &s.claimPoll, claimPollSQL},
+		{s.writer, &s.upsertReadiness, upsertReadinessSQL},
 
 		{s.reader, &s.maxREs, maxREsSQL},
 		{s.reader, &s.latestPoll, latestPollSQL},
 		{s.reader, &s.latestREPoll, latestREPollSQL},
+		{s.reader, &s.latestPollID, latestPollIDSQL},
 		{s.reader, &s.pollREs, routeEnginesSelect("", onePoll)},
 		{s.reader, &s.pollAlarms, alarmsSelect("", onePoll)},
 		{s.reader, &s.pollSoftware, softwareSelect("", onePoll)},

@@ -94,6 +94,17 @@ type PollStore interface {
 	MaxREsSeen(ctx context.Context, device string) (int, error)
 }
 
+// PollIDReader is implemented by both engines but is not part of Store,
+// so a wrapper of the store need not implement it (a caller then does
+// without it). LatestPollID returns the ID of the device's latest poll,
+// by Started then ID as LatestPoll orders them, or 0 when it was never
+// polled. It is one index seek: a caller that remembers what it stored
+// last about a device (schedule's auditor) asks it to learn whether
+// anyone has stored a poll of the device since.
+type PollIDReader interface {
+	LatestPollID(ctx context.Context, device string) (int64, error)
+}
+
 // ClaimStore shares a fleet among several agents using one database:
 // each device is polled by exactly one of them per scheduled slot.
 type ClaimStore interface {

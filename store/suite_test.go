@@ -30,6 +30,7 @@ func testStoreSuite(t *testing.T, open opener) {
 		{"LatestPollsNewestPerDevice", suiteLatestPolls},
 		{"LatestPollNeverPolled", suiteLatestPollNeverPolled},
 		{"MaxREsSeen", suiteMaxREsSeen},
+		{"LatestPollID", suiteLatestPollID},
 		{"LatestREPollSkipsFailures", suiteLatestREPollSkipsFailures},
 		{"RunsNewestFirst", suiteRuns},
 		{"FinishUnknownRun", suiteFinishUnknownRun},
@@ -364,6 +365,35 @@ func suiteMaxREsSeen(t *testing.T, open opener) {
 		}
 		if n != want {
 			t.Errorf("MaxREsSeen(%s) = %d, want %d", dev, n, want)
+		}
+	}
+}
+
+// suiteLatestPollID: the ID of the poll LatestPoll returns, whatever
+// order the polls were saved in, and 0 for a device never polled.
+func suiteLatestPollID(t *testing.T, open opener) {
+	st := open(t)
+	ctx := context.Background()
+	ids, ok := st.(PollIDReader)
+	if !ok {
+		t.Fatalf("%T does not implement PollIDReader", st)
+	}
+	later := fullPoll("mx1", 0, base.Add(time.Hour))
+	earlier := failedPoll("mx1", 0, base) // saved last, started first
+	other := fullPoll("mx2", 0, base.Add(2*time.Hour))
+	for _, p := range []*devices.Poll{&later, &earlier, &other} {
+		mustSave(t, st, p)
+	}
+	for dev, want := range map[string]int64{"mx1": later.ID, "mx2": other.ID, "never": 0} {
+		id, err := ids.LatestPollID(ctx, dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id != want {
+			t.Errorf("LatestPollID(%s) = %d, want %d", dev, id, want)
+		}
+		if latest, err := st.LatestPoll(ctx, dev); err != nil || (latest == nil) != (want == 0) || (latest != nil && latest.ID != id) {
+			t.Errorf("LatestPoll(%s) = %+v, %v; LatestPollID said %d", dev, latest, err, id)
 		}
 	}
 }

@@ -63,10 +63,11 @@ func (b *bencher) auditor(st store.Store, pool *schedule.SessionPool) (*schedule
 		Logger:      b.log,
 		KnownHosts:  &netconf.KnownHostsCache{},
 		Sessions:    pool,
-		// As the daemon: the replication state and the software and
-		// configuration are remembered between audits (issue 17).
+		// As run keeps them between audits (cmd/mastership/run.go): the
+		// steady-state poll of an open session asks only what may have
+		// changed, and the reference client asks the same.
 		Readiness: schedule.NewReadinessMemory(),
-		Refresh:   &schedule.Refresher{},
+		Refresh:   &schedule.Refresher{Interval: schedule.DefaultRefresh},
 	}
 	return &schedule.Auditor{
 		Poller:      poller,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mastership/mastership/devices/inventory"
+	"github.com/mastership/mastership/devices/junos"
 )
 
 // The ncclient scenario measures a NETCONF client people actually use
@@ -67,6 +68,7 @@ type benchNcclientRequest struct {
 	Concurrency int                   `json:"concurrency"`
 	Timeout     int                   `json:"timeout"`
 	RPCs        []string              `json:"rpcs"`
+	Replication string                `json:"replication"` // asked after RPCs where the agent would
 	Devices     []benchNcclientDevice `json:"devices"`
 }
 
@@ -278,7 +280,7 @@ func (b *bencher) runNcclient(ctx context.Context, sc benchScenario) (benchResul
 // used when ready.
 func (b *bencher) ncclientPoll(ctx context.Context, python, script, dir string, devs []inventory.Device) (benchNcclientRun, error) {
 	var run benchNcclientRun
-	req := benchNcclientRequest{Concurrency: b.ncclientThreads(), Timeout: benchNcclientTimeout, RPCs: benchRefRPCs()}
+	req := benchNcclientRequest{Concurrency: b.ncclientThreads(), Timeout: benchNcclientTimeout, RPCs: benchRefFirstRPCs(), Replication: junos.RPCReplicationState}
 	// ncclient reads known_hosts through an OpenSSH client config, as a
 	// user pointing it at the fleet would: one config per known_hosts
 	// file.

@@ -17,6 +17,7 @@ agent's RPCs one after the other, close-session. A thread pool polls
     python3 bench_ncclient.py < request.json
         request: {"concurrency": 32, "timeout": 30,
                   "rpcs": ["<get-system-uptime-information/>", ...],
+                  "replication": "<get-routing-task-replication-state/>",
                   "devices": [{"name": "...", "host": "127.0.0.1",
                                "port": 40123, "username": "netconf",
                                "password": "...",
@@ -82,8 +83,11 @@ def versions():
     }
 
 
-def poll(dev, rpcs, timeout):
-    """One fresh-session poll of dev: connect, the RPCs, close-session."""
+def poll(dev, rpcs, replication, timeout):
+    """One fresh-session poll of dev: connect, the RPCs, close-session.
+
+    Then, as the agent does, the replication state where the device has
+    two REs and graceful-switchover configured."""
     res = {"name": dev["name"], "ok": False}
     try:
         m = manager.connect(
@@ -103,11 +107,20 @@ def poll(dev, rpcs, timeout):
         res["error"] = "connect: %s: %s" % (type(e).__name__, e)
         return res
     try:
+        dual = gres = False
         for body in rpcs:
             # The Junos handler's own operation, as PyEZ calls it: an
             # rpc-error raises RPCError.
-            if m.rpc(etree.fromstring(body)) is None:
+            reply = m.rpc(etree.fromstring(body))
+            if reply is None:
                 raise RuntimeError("no reply to %s" % body[:60])
+            if body == "<get-route-engine-information/>":
+                dual = len(reply.xpath("//route-engine")) >= 2
+            elif "<redundancy" in body:
+                gres = bool(reply.xpath("//graceful-switchover"))
+        if replication and dual and gres:
+            if m.rpc(etree.fromstring(replication)) is None:
+                raise RuntimeError("no reply to %s" % replication)
         res["ok"] = True
     except Exception as e:
         res["error"] = "%s: %s" % (type(e).__name__, e)
@@ -132,7 +145,7 @@ def main():
     print(json.dumps({"ready": True, "cpu": cpu_seconds()}), flush=True)
     began = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, req.get("concurrency", 32))) as pool:
-        results = list(pool.map(lambda d: poll(d, rpcs, timeout), devs))
+        results = list(pool.map(lambda d: poll(d, rpcs, req.get("replication"), timeout), devs))
     wall = time.monotonic() - began
     print(json.dumps({"done": True, "cpu": cpu_seconds(), "wall": wall, "peak_rss": peak_rss(),
                       "results": results}), flush=True)

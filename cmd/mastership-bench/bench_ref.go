@@ -27,20 +27,41 @@ import (
 // auth, the netconf subsystem, a base:1.0 hello, the agent's RPCs with
 // end-of-message framing, close-session; no decoding, no storing, no
 // per-dial known_hosts reading (the keys are read once, before measuring).
+//
+// "The agent's RPCs" is the set the bench's agent sends in the same
+// scenario, as the simulator counts it (TestBenchRefSendsTheAgentsRPCs):
+// a first poll (fresh audits, and the poll that opens a persistent
+// session) asks everything; a steady-state poll on an open session asks
+// only what may have changed (schedule's refresh cache and readiness
+// memory, file-list saying the logs are unchanged).
 
-// benchRefRPCs are the bodies the agent sends in one poll, in its order
-// (schedule's poll steps, then get-log of its default log files).
-func benchRefRPCs() []string {
+// benchRefFirstRPCs are the bodies the agent sends in a first poll, in its
+// order: schedule's poll steps (the steady-state ones with software and
+// configuration before the file listing), get-log of its default log
+// files (the replication state follows, see benchRefSession.poll).
+func benchRefFirstRPCs() []string {
+	steady := benchRefSteadyRPCs()
+	first := append(steady[:4:4], junos.RPCRedundancyConfig, junos.RPCSoftwareAllREs)
+	return append(append(first, steady[4:]...), junos.GetLogRPC("messages"), junos.GetLogRPC("mastership"))
+}
+
+// benchRefSteadyRPCs are the bodies of the agent's steady-state poll of an
+// unchanged router: software, configuration, logs and replication state
+// are not asked again.
+func benchRefSteadyRPCs() []string {
 	return []string{
 		junos.RPCSystemUptime,
 		junos.RPCRouteEngine,
 		junos.RPCChassisAlarms,
 		junos.RPCSystemAlarms,
-		junos.RPCRedundancyConfig,
-		junos.RPCSoftware,
-		junos.GetLogRPC("messages"),
-		junos.GetLogRPC("mastership"),
+		benchRefFileList(),
 	}
+}
+
+// benchRefFileList is the agent's one file-list RPC for its default logs.
+func benchRefFileList() string {
+	pattern, _ := junos.FileListPattern([]string{"messages", "mastership"})
+	return junos.FileListRPC(pattern)
 }
 
 const (
@@ -55,7 +76,8 @@ type benchRef struct {
 	conc      int
 	passwords map[string]string        // by password file
 	keys      map[string]ssh.PublicKey // by known_hosts label, "[host]:port"
-	rpcs      []string                 // benchRefRPCs, built once
+	first     []string                 // benchRefFirstRPCs, built once
+	steady    []string                 // benchRefSteadyRPCs, built once
 }
 
 // benchRefRun is what one reference pass measured.
@@ -73,7 +95,7 @@ func newBenchRef(devs []inventory.Device, conc int) (*benchRef, error) {
 	if len(devs) == 0 {
 		return nil, errors.New("reference client: no devices")
 	}
-	r := &benchRef{devs: devs, conc: conc, passwords: map[string]string{}, keys: map[string]ssh.PublicKey{}, rpcs: benchRefRPCs()}
+	r := &benchRef{devs: devs, conc: conc, passwords: map[string]string{}, keys: map[string]ssh.PublicKey{}, first: benchRefFirstRPCs(), steady: benchRefSteadyRPCs()}
 	read := map[string]bool{}
 	for _, d := range devs {
 		if _, ok := r.passwords[d.Auth.PasswordFile]; !ok {
@@ -147,7 +169,7 @@ func (r *benchRef) fresh(ctx context.Context) benchRefRun {
 			return err
 		}
 		defer s.close()
-		return s.poll()
+		return s.poll(r.first)
 	})
 	return benchRefRun{span: m.stop(), ok: ok, failed: failed, firstErr: err}
 }
@@ -172,7 +194,7 @@ func (r *benchRef) persistent(ctx context.Context) benchRefRun {
 		if err != nil {
 			return err
 		}
-		if err := s.poll(); err != nil {
+		if err := s.poll(r.first); err != nil {
 			s.close()
 			return err
 		}
@@ -199,7 +221,7 @@ func (r *benchRef) persistent(ctx context.Context) benchRefRun {
 		if sessions[i] == nil {
 			return fmt.Errorf("%s: no session", r.devs[i].Name)
 		}
-		return sessions[i].poll()
+		return sessions[i].poll(r.steady)
 	})
 	run.span = m.stop()
 	if run.firstErr == nil {
@@ -214,9 +236,9 @@ type benchRefSession struct {
 	conn   net.Conn
 	client *ssh.Client
 	ch     ssh.Channel
-	buf    []byte // bytes read and not yet consumed
+	buf    []byte // bytes read; the last message read is buf[:off]
+	off    int
 	id     int
-	rpcs   []string // the poll's RPC bodies
 }
 
 func (r *benchRef) dial(ctx context.Context, d inventory.Device) (*benchRefSession, error) {
@@ -253,12 +275,12 @@ func (r *benchRef) dial(ctx context.Context, d inventory.Device) (*benchRefSessi
 		client.Close()
 		return nil, fmt.Errorf("%s: netconf subsystem refused (%v)", d.Name, err)
 	}
-	s := &benchRefSession{name: d.Name, conn: conn, client: client, ch: ch, rpcs: r.rpcs}
+	s := &benchRefSession{name: d.Name, conn: conn, client: client, ch: ch}
 	if _, err := io.WriteString(ch, benchRefHello); err != nil {
 		s.client.Close()
 		return nil, fmt.Errorf("%s: hello: %w", d.Name, err)
 	}
-	if err := s.read(); err != nil {
+	if _, err := s.read(); err != nil {
 		s.client.Close()
 		return nil, fmt.Errorf("%s: hello: %w", d.Name, err)
 	}
@@ -267,11 +289,26 @@ func (r *benchRef) dial(ctx context.Context, d inventory.Device) (*benchRefSessi
 	return s, nil
 }
 
-// poll sends the agent's RPCs one after the other and reads each reply.
-func (s *benchRefSession) poll() error {
+// poll sends rpcs one after the other and reads each reply. After a first
+// poll's RPCs it asks the replication state where the agent does: two REs
+// and graceful-switchover configured (the only bytes it looks at).
+func (s *benchRefSession) poll(rpcs []string) error {
 	_ = s.conn.SetDeadline(time.Now().Add(benchRefTimeout))
-	for _, body := range s.rpcs {
-		if err := s.rpc(body); err != nil {
+	dual, gres := false, false
+	for _, body := range rpcs {
+		msg, err := s.rpc(body)
+		if err != nil {
+			return err
+		}
+		switch body {
+		case junos.RPCRouteEngine:
+			dual = bytes.Count(msg, []byte("<route-engine>")) >= 2
+		case junos.RPCRedundancyConfig:
+			gres = bytes.Contains(msg, []byte("<graceful-switchover/>"))
+		}
+	}
+	if dual && gres {
+		if _, err := s.rpc(junos.RPCReplicationState); err != nil {
 			return err
 		}
 	}
@@ -282,31 +319,34 @@ func (s *benchRefSession) poll() error {
 
 // idle drops the read buffer between polls: an idle session holds none.
 func (s *benchRefSession) idle() {
-	if len(s.buf) == 0 {
-		s.buf = nil
+	if len(s.buf) == s.off {
+		s.buf, s.off = nil, 0
 	}
 }
 
-func (s *benchRefSession) rpc(body string) error {
+// rpc sends body and returns its reply, valid until the next read.
+func (s *benchRefSession) rpc(body string) ([]byte, error) {
 	s.id++
 	msg := `<rpc message-id="` + strconv.Itoa(s.id) + `">` + body + `</rpc>` + benchRefEOM
 	if _, err := io.WriteString(s.ch, msg); err != nil {
-		return fmt.Errorf("%s: send: %w", s.name, err)
+		return nil, fmt.Errorf("%s: send: %w", s.name, err)
 	}
-	if err := s.read(); err != nil {
-		return fmt.Errorf("%s: reply: %w", s.name, err)
+	reply, err := s.read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: reply: %w", s.name, err)
 	}
-	return nil
+	return reply, nil
 }
 
-// read reads one message, up to and including "]]>]]>", and drops it.
-func (s *benchRefSession) read() error {
+// read drops the last message and reads the next one, up to and
+// including "]]>]]>".
+func (s *benchRefSession) read() ([]byte, error) {
+	s.buf, s.off = s.buf[:copy(s.buf, s.buf[s.off:])], 0
 	scan := 0
 	for {
 		if i := bytes.Index(s.buf[scan:], []byte(benchRefEOM)); i >= 0 {
-			end := scan + i + len(benchRefEOM)
-			s.buf = s.buf[:copy(s.buf, s.buf[end:])]
-			return nil
+			s.off = scan + i + len(benchRefEOM)
+			return s.buf[:s.off], nil
 		}
 		scan = max(0, len(s.buf)-len(benchRefEOM)+1)
 		if cap(s.buf)-len(s.buf) < 4096 {
@@ -315,7 +355,7 @@ func (s *benchRefSession) read() error {
 		n, err := s.ch.Read(s.buf[len(s.buf):cap(s.buf)])
 		s.buf = s.buf[:len(s.buf)+n]
 		if err != nil && n == 0 {
-			return err
+			return nil, err
 		}
 	}
 }
@@ -323,6 +363,6 @@ func (s *benchRefSession) read() error {
 // close ends the session with close-session and closes the connection.
 func (s *benchRefSession) close() {
 	_ = s.conn.SetDeadline(time.Now().Add(2 * time.Second))
-	_ = s.rpc("<close-session/>")
+	_, _ = s.rpc("<close-session/>")
 	_ = s.client.Close()
 }
