@@ -53,6 +53,12 @@ type Auditor struct {
 	// after the audit starts, so a fleet does not log in all at once;
 	// default 0 (no delay). The concurrency bound still applies.
 	Spread time.Duration
+	// Spool, if set, takes the audit's writes (issue 19): the run and
+	// each poll are appended to it and flushed into Store by its flusher,
+	// so the audit neither waits on the store to begin nor loses a poll
+	// while the store is down. Findings and readiness are judged only
+	// once the audit's records are flushed.
+	Spool *Spool
 }
 
 // hardDeadlineSlack is how long past a device's deadline the audit waits
@@ -95,13 +101,22 @@ func (a *Auditor) Audit(ctx context.Context, devs []inventory.Device) (Result, e
 func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventory.Device) (Result, error) {
 	now := a.Poller.Now
 	run := devices.Run{Started: now().UTC(), Devices: len(devs)}
-	id, err := a.Store.BeginRun(ctx, run.Started)
-	a.storeOp(OpBeginRun, err)
-	if err != nil {
-		// The store names the operation ("begin run: …").
-		return Result{Run: run}, err
+	var runKey int64 // the run in the spool
+	if a.Spool != nil {
+		k, err := a.Spool.BeginRun(run.Started)
+		if err != nil {
+			return Result{Run: run}, err
+		}
+		runKey = k
+	} else {
+		id, err := a.Store.BeginRun(ctx, run.Started)
+		a.storeOp(OpBeginRun, err)
+		if err != nil {
+			// The store names the operation ("begin run: …").
+			return Result{Run: run}, err
+		}
+		run.ID = id
 	}
-	run.ID = id
 
 	conc := a.Concurrency
 	if conc <= 0 {
@@ -154,6 +169,15 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 				if ctx.Err() == nil {
 					a.storeOp(OpClaim, err)
 				}
+				if a.Spool != nil {
+					if err == nil && mine {
+						a.Spool.Claimed(slot, d.Name)
+					} else if err != nil && ctx.Err() == nil {
+						// The store is down: keep this agent's own
+						// devices of the last slot it could claim.
+						mine, err = a.Spool.HeldLastSlot(slot, d.Name)
+					}
+				}
 				if err != nil || !mine {
 					mu.Lock()
 					defer mu.Unlock()
@@ -169,8 +193,13 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			p.RunID = run.ID
 			// Store even when the audit is being cancelled: the poll
 			// happened and must not be lost.
-			serr := a.save(context.WithoutCancel(ctx), d, &p)
-			a.storeOp(OpSavePoll, serr)
+			var serr error
+			if a.Spool != nil {
+				serr = a.Spool.SavePoll(runKey, d, p)
+			} else {
+				serr = a.save(context.WithoutCancel(ctx), d, &p)
+				a.storeOp(OpSavePoll, serr)
+			}
 			polls[i] = p
 			mu.Lock()
 			defer mu.Unlock()
@@ -211,9 +240,29 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 		run.Interrupted = true
 	}
 	res := Result{Run: run, Polls: polls}
+	judge := ctx.Err() == nil
+	if a.Spool != nil {
+		// The run's end goes through the spool like its polls; the
+		// findings are judged from the store, so only once it has them.
+		seq, err := a.Spool.FinishRun(runKey, run)
+		if err != nil {
+			return res, errors.Join(storeErr, err)
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spoolWait)
+		flushed := a.Spool.Flushed(fctx, seq)
+		cancel()
+		if !flushed {
+			if a.Logger != nil {
+				a.Logger.Warn("store degraded: the audit's polls wait in the spool; findings are judged once they are flushed",
+					"polls_waiting", a.Spool.Status().PollsWaiting)
+			}
+			return res, storeErr
+		}
+		res.Run.ID = a.Spool.RunID(runKey)
+	}
 	// An interrupted audit is not judged: the daemon is stopping, and
 	// the next audit judges the history this one stored.
-	if a.Historian != nil && ctx.Err() == nil {
+	if a.Historian != nil && judge {
 		var names []string
 		for _, p := range polls {
 			if p.Device != "" {
@@ -238,13 +287,20 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			storeErr = errors.Join(storeErr, err)
 		}
 	}
-	err = a.Store.FinishRun(context.WithoutCancel(ctx), run)
+	if a.Spool != nil {
+		return res, storeErr
+	}
+	err := a.Store.FinishRun(context.WithoutCancel(ctx), run)
 	a.storeOp(OpFinishRun, err)
 	if err != nil {
 		return res, errors.Join(storeErr, err) // "finish run N: …" from the store
 	}
 	return res, storeErr
 }
+
+// spoolWait bounds how long an audit waits for the spool to flush its
+// records before it leaves the judging to a later audit.
+const spoolWait = 2 * time.Minute
 
 // The store operations an audit reports to StoreOp, as they are named in
 // mastership_store_errors_total{op} and on /healthz.

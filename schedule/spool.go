@@ -1,0 +1,755 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mastership/mastership/devices"
+	"github.com/mastership/mastership/devices/inventory"
+	"github.com/mastership/mastership/store"
+	"github.com/mastership/mastership/store/spool"
+)
+
+// Spool is the daemon's write path to the store (issue 19): an audit
+// appends its run, its polls and their log lines to a durable local
+// journal (store/spool) and goes on, and Flush drains the journal into
+// the store, in order, whenever the store answers. So an audit never
+// waits on the store, and a store outage loses no poll.
+//
+// While the store is down the Spool also stands in for it where a poll
+// needs the store: the log cursors (LogCursor) and, under --shared, which
+// devices this agent holds (HeldLastSlot). It is safe for concurrent use.
+type Spool struct {
+	j     *spool.Journal
+	dir   string
+	store store.Store
+	hist  *Historian
+	log   *slog.Logger
+	// storeOp reports each store operation of the flush.
+	storeOp func(op string, err error)
+
+	mu       sync.Mutex
+	runs     map[int64]int64 // run key (its begin record's seq) → store run ID
+	finished map[int64]int64 // the same, of the last runs finished
+	cursors  map[cursorKey]spooledCursor
+	latest   map[string]devices.Poll // the latest spooled poll of each device
+	acked    uint64
+	lastErr  error     // the last flush error; nil once a flush went through
+	errSince time.Time // when the flush began failing
+	changed  chan struct{}
+	progress flushProgress
+	// Under --shared: the slot this agent last claimed devices in, and
+	// those devices.
+	claimSlot time.Time
+	claimed   map[string]bool
+
+	kick chan struct{}
+}
+
+type cursorKey struct{ device, file string }
+
+type spooledCursor struct {
+	cur devices.LogCursor
+	seq uint64 // the group it came in
+}
+
+// flushProgress remembers how far the flush of one group went, so a
+// retry after the store failed half-way does not store its poll twice.
+type flushProgress struct {
+	seq    uint64
+	saved  bool
+	pollID int64
+	prev   *devices.Poll
+}
+
+// Record kinds in the journal.
+const (
+	kindRun    byte = 1
+	kindPoll   byte = 2
+	kindLogs   byte = 3 // droppable: dropped first when the spool is full
+	kindFinish byte = 4
+	kindClaim  byte = 5
+)
+
+type runRecord struct {
+	Started time.Time `json:"started"`
+}
+
+type pollRecord struct {
+	Run         int64        `json:"run"` // run key; 0: not part of a run
+	ExpectedREs int          `json:"inventory_expected_res"`
+	Poll        devices.Poll `json:"poll"`
+	ID          int64        `json:"-"`
+}
+
+type logsRecord struct {
+	Lines   []devices.LogLine   `json:"lines"`
+	Cursors []devices.LogCursor `json:"cursors"`
+}
+
+// logsStub stands for a logsRecord the spool dropped when it was full.
+type logsStub struct {
+	Lines   int                 `json:"lines"`
+	First   time.Time           `json:"first"`
+	Last    time.Time           `json:"last"`
+	Cursors []devices.LogCursor `json:"cursors"`
+}
+
+type finishRecord struct {
+	Run    int64       `json:"run"`
+	Result devices.Run `json:"result"`
+}
+
+type claimRecord struct {
+	Slot   time.Time `json:"slot"`
+	Device string    `json:"device"`
+}
+
+// spoolState is what the spool keeps beside the journal: the store run
+// IDs of runs begun in the store and not yet finished, so that polls
+// flushed after a restart still join their run.
+type spoolState struct {
+	Runs map[int64]int64 `json:"runs"`
+}
+
+// SpoolStatus is what a Spool holds, for the metrics, /healthz and the
+// status file report reads.
+type SpoolStatus struct {
+	PID int `json:"pid"`
+	// PollsWaiting are the polls not yet in the store.
+	PollsWaiting int       `json:"polls_waiting"`
+	Records      int       `json:"records"`
+	Bytes        int64     `json:"bytes"`
+	MaxBytes     int64     `json:"max_bytes"`
+	Full         bool      `json:"full"`
+	DroppedLogs  int64     `json:"dropped_log_records"`
+	StoreError   string    `json:"store_error,omitempty"`
+	ErrorSince   time.Time `json:"store_error_since,omitzero"`
+	Updated      time.Time `json:"updated"`
+}
+
+// Degraded reports whether the store is not taking the spool's records.
+func (s SpoolStatus) Degraded() bool { return s.StoreError != "" }
+
+// DefaultSpoolMax is --spool-max's default.
+const DefaultSpoolMax = 256 << 20
+
+// StatusFile is the name of the spool's status file in its directory.
+const StatusFile = "status.json"
+
+// OpenSpool opens the spool in dir (created if missing), bounded to max
+// bytes, in front of st; hist (may be nil) records each poll's history
+// as it is flushed. What an earlier process left in the spool is flushed
+// first; a run it began and never finished is finished as interrupted.
+func OpenSpool(dir string, max int64, st store.Store, hist *Historian, storeOp func(string, error), log *slog.Logger) (*Spool, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	j, err := spool.Open(dir, max, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spool{j: j, dir: dir, store: st, hist: hist, log: log, storeOp: storeOp,
+		runs: map[int64]int64{}, finished: map[int64]int64{}, cursors: map[cursorKey]spooledCursor{}, latest: map[string]devices.Poll{},
+		changed: make(chan struct{}), kick: make(chan struct{}, 1)}
+	if b, err := os.ReadFile(filepath.Join(dir, "runs.json")); err == nil {
+		var state spoolState
+		if err := json.Unmarshal(b, &state); err != nil {
+			log.Warn("spool: runs.json unreadable; polls of its runs are stored outside a run", "error", err)
+		} else if state.Runs != nil {
+			s.runs = state.Runs
+		}
+	}
+	if err := s.reload(); err != nil {
+		j.Close()
+		return nil, err
+	}
+	s.writeStatus()
+	return s, nil
+}
+
+// reload rebuilds what the spool keeps in memory from the journal, and
+// finishes the runs an earlier process left unfinished.
+func (s *Spool) reload() error {
+	groups, err := s.j.Peek(1 << 30)
+	if err != nil {
+		return err
+	}
+	open := map[int64]*devices.Run{}
+	var order []int64
+	for _, g := range groups {
+		for _, e := range g {
+			switch e.Kind {
+			case kindRun:
+				var r runRecord
+				if json.Unmarshal(e.Data, &r) == nil {
+					open[int64(e.Seq)] = &devices.Run{Started: r.Started}
+					order = append(order, int64(e.Seq))
+				}
+			case kindPoll:
+				var r pollRecord
+				if json.Unmarshal(e.Data, &r) == nil {
+					s.latest[r.Poll.Device] = r.Poll
+					if run := open[r.Run]; run != nil {
+						run.Devices++
+						if r.Poll.Outcome == devices.OutcomeOK || r.Poll.Outcome == devices.OutcomePartial {
+							run.OK++
+						} else {
+							run.Failed++
+						}
+						run.Finished = r.Poll.Finished
+					}
+				}
+			case kindLogs:
+				dev := ""
+				if len(g) > 0 {
+					var r pollRecord
+					if json.Unmarshal(g[0].Data, &r) == nil {
+						dev = r.Poll.Device
+					}
+				}
+				for _, c := range logsCursors(e) {
+					s.cursors[cursorKey{dev, c.File}] = spooledCursor{cur: c, seq: e.Seq}
+				}
+			case kindFinish:
+				var r finishRecord
+				if json.Unmarshal(e.Data, &r) == nil {
+					delete(open, r.Run)
+				}
+			}
+		}
+	}
+	for _, key := range order {
+		run := open[key]
+		if run == nil {
+			continue
+		}
+		run.Interrupted = true
+		if run.Finished.IsZero() {
+			run.Finished = run.Started
+		}
+		s.log.Warn("spool: a run an earlier process began and never finished is stored as interrupted", "started", run.Started)
+		if _, err := s.append(spool.Record{Kind: kindFinish, Data: mustJSON(finishRecord{Run: key, Result: *run})}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func logsCursors(e spool.Entry) []devices.LogCursor {
+	if e.Dropped {
+		var st logsStub
+		if json.Unmarshal(e.Data, &st) != nil {
+			return nil
+		}
+		return st.Cursors
+	}
+	var r logsRecord
+	if json.Unmarshal(e.Data, &r) != nil {
+		return nil
+	}
+	return r.Cursors
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only the model's own types are marshalled: every field is
+		// plain data.
+		panic(fmt.Sprintf("spool: marshal %T: %v", v, err))
+	}
+	return b
+}
+
+func (s *Spool) append(recs ...spool.Record) (uint64, error) {
+	seq, err := s.j.Append(recs...)
+	if err != nil {
+		return 0, fmt.Errorf("spool: %w", err)
+	}
+	s.wake()
+	return seq, nil
+}
+
+func (s *Spool) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// BeginRun spools the start of an audit and returns the run's key.
+func (s *Spool) BeginRun(started time.Time) (int64, error) {
+	seq, err := s.append(spool.Record{Kind: kindRun, Data: mustJSON(runRecord{Started: started})})
+	if err != nil {
+		return 0, fmt.Errorf("begin run: %w", err)
+	}
+	return int64(seq), nil
+}
+
+// SavePoll spools device d's poll p of the run with key run (0: none),
+// its log lines in a record of their own that the spool may drop when
+// full.
+func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) error {
+	rec := pollRecord{Run: run, ExpectedREs: d.ExpectedREs, Poll: p}
+	var logs logsRecord
+	if p.Snapshot != nil {
+		snap := *p.Snapshot
+		logs = logsRecord{Lines: snap.Logs, Cursors: snap.LogCursors}
+		snap.Logs, snap.LogCursors = nil, nil
+		rec.Poll.Snapshot = &snap
+	}
+	stub := logsStub{Lines: len(logs.Lines), Cursors: logs.Cursors}
+	for _, l := range logs.Lines {
+		if l.Time.IsZero() {
+			continue
+		}
+		if stub.First.IsZero() || l.Time.Before(stub.First) {
+			stub.First = l.Time
+		}
+		if l.Time.After(stub.Last) {
+			stub.Last = l.Time
+		}
+	}
+	seq, err := s.append(
+		spool.Record{Kind: kindPoll, Data: mustJSON(rec)},
+		spool.Record{Kind: kindLogs, Data: mustJSON(logs), Droppable: true, Stub: mustJSON(stub)})
+	if err != nil {
+		return fmt.Errorf("save poll of %s: %w", p.Device, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range logs.Cursors {
+		s.cursors[cursorKey{p.Device, c.File}] = spooledCursor{cur: c, seq: seq}
+	}
+	s.latest[p.Device] = p
+	return nil
+}
+
+// FinishRun spools the end of the run with key run and returns the
+// sequence number to wait for (Flushed) before judging.
+func (s *Spool) FinishRun(run int64, r devices.Run) (uint64, error) {
+	seq, err := s.append(spool.Record{Kind: kindFinish, Data: mustJSON(finishRecord{Run: run, Result: r})})
+	if err != nil {
+		return 0, fmt.Errorf("finish run: %w", err)
+	}
+	return seq, nil
+}
+
+// Claimed notes that this agent won device's claim in slot: the set of
+// the last slot whose claims worked is what HeldLastSlot answers from.
+func (s *Spool) Claimed(slot time.Time, device string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slot.Equal(s.claimSlot) {
+		if slot.Before(s.claimSlot) {
+			return
+		}
+		s.claimSlot, s.claimed = slot, map[string]bool{}
+	}
+	s.claimed[device] = true
+}
+
+// HeldLastSlot reports whether this agent polled device in the last slot
+// it could claim in. While the store is down no claim can be made: each
+// agent keeps polling its own devices, so every device is still polled
+// once, and the claim (spooled) is written after the flush.
+func (s *Spool) HeldLastSlot(slot time.Time, device string) (bool, error) {
+	s.mu.Lock()
+	held := s.claimed[device] && slot.After(s.claimSlot)
+	s.mu.Unlock()
+	if !held {
+		return false, nil
+	}
+	if _, err := s.append(spool.Record{Kind: kindClaim, Data: mustJSON(claimRecord{Slot: slot, Device: device})}); err != nil {
+		return false, fmt.Errorf("claim %s: %w", device, err)
+	}
+	return true, nil
+}
+
+// LogCursor is where reading device's file stopped: the spool's cursor
+// when it holds a newer one than the store, else the store's, else (the
+// store down) the last one the spool saw.
+func (s *Spool) LogCursor(ctx context.Context, device, file string) (devices.LogCursor, bool, error) {
+	s.mu.Lock()
+	c, ok := s.cursors[cursorKey{device, file}]
+	pending := ok && c.seq > s.acked
+	s.mu.Unlock()
+	if pending {
+		return c.cur, true, nil
+	}
+	cur, found, err := s.store.LogCursor(ctx, device, file)
+	if err != nil && ok {
+		return c.cur, true, nil
+	}
+	return cur, found, err
+}
+
+// LatestPolls returns the latest poll of each device the spool has seen
+// since the process started (the daemon's view during an outage).
+func (s *Spool) LatestPolls() map[string]devices.Poll {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.latest)
+}
+
+// Status says what the spool holds now.
+func (s *Spool) Status() SpoolStatus {
+	st := s.j.Stats()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := SpoolStatus{PID: os.Getpid(), PollsWaiting: st.ByKind[kindPoll], Records: st.Records, Bytes: st.Bytes,
+		MaxBytes: st.Max, Full: st.Full, DroppedLogs: st.Dropped, Updated: time.Now().UTC()}
+	if s.lastErr != nil {
+		out.StoreError, out.ErrorSince = s.lastErr.Error(), s.errSince
+	}
+	return out
+}
+
+// ReadSpoolStatus reads the status file a daemon's spool in dir keeps;
+// ok is false when there is none.
+func ReadSpoolStatus(dir string) (st SpoolStatus, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, StatusFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return SpoolStatus{}, false, nil
+	}
+	if err != nil {
+		return SpoolStatus{}, false, fmt.Errorf("read spool status: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return SpoolStatus{}, false, fmt.Errorf("read spool status %s: %w", filepath.Join(dir, StatusFile), err)
+	}
+	return st, true, nil
+}
+
+// writeStatus writes the status file (not synced: it is a hint for
+// report, and the journal is the truth).
+func (s *Spool) writeStatus() {
+	st := s.Status()
+	path := filepath.Join(s.dir, StatusFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, mustJSON(st), 0o600); err == nil {
+		_ = os.Rename(tmp, path)
+	}
+}
+
+func (s *Spool) broadcast() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Flushed waits until the store has taken every record up to seq (true),
+// or a flush attempt made after the call failed (false), or ctx ends.
+func (s *Spool) Flushed(ctx context.Context, seq uint64) bool {
+	s.mu.Lock()
+	failed := s.lastErr != nil
+	s.mu.Unlock()
+	if failed {
+		s.wake() // try now rather than at the next backoff
+	}
+	started := false
+	for {
+		s.mu.Lock()
+		if s.acked >= seq {
+			s.mu.Unlock()
+			return true
+		}
+		if started && s.lastErr != nil {
+			s.mu.Unlock()
+			return false
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+			started = true
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// Run flushes the spool into the store until ctx ends: at once when
+// something is appended, and after a failure again with a backoff from
+// retryMin up to retryMax. Records are taken in order; a record the store
+// refuses is tried again, never skipped.
+func (s *Spool) Run(ctx context.Context, retryMin, retryMax time.Duration) {
+	backoff := retryMin
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-timer.C:
+		}
+		err := s.Flush(ctx)
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		if err == nil {
+			backoff = retryMin
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		timer.Reset(backoff)
+		backoff = min(2*backoff, retryMax)
+	}
+}
+
+// flushBatch is how many groups one Flush reads from the journal at once.
+const flushBatch = 64
+
+// Flush drains the journal into the store now, and returns the first
+// error (the rest stays in the journal).
+func (s *Spool) Flush(ctx context.Context) error {
+	defer s.writeStatus()
+	for {
+		groups, err := s.j.Peek(flushBatch)
+		if err != nil {
+			return s.failed(err)
+		}
+		if len(groups) == 0 {
+			return nil
+		}
+		for _, g := range groups {
+			if err := s.flushGroup(ctx, g); err != nil {
+				return s.failed(err)
+			}
+			last := g[len(g)-1].Seq
+			if err := s.j.Ack(last); err != nil {
+				return s.failed(err)
+			}
+			s.mu.Lock()
+			s.acked = last
+			if s.lastErr != nil {
+				s.log.Info("store answers again: spool flushing", "failing_since", s.errSince)
+			}
+			s.lastErr = nil
+			s.broadcast()
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Spool) failed(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastErr == nil {
+		s.errSince = time.Now().UTC()
+		s.log.Warn("store degraded: polls wait in the spool", "error", err)
+	}
+	s.lastErr = err
+	s.broadcast()
+	return err
+}
+
+func (s *Spool) op(op string, err error) error {
+	if s.storeOp != nil {
+		s.storeOp(op, err)
+	}
+	return err
+}
+
+// flushGroup stores one group: a run's start, a poll with its log lines,
+// a run's end or a claim.
+func (s *Spool) flushGroup(ctx context.Context, g []spool.Entry) error {
+	first := g[0]
+	switch first.Kind {
+	case kindRun:
+		var r runRecord
+		if err := json.Unmarshal(first.Data, &r); err != nil {
+			return s.corrupt(first, err)
+		}
+		id, err := s.store.BeginRun(ctx, r.Started)
+		if s.op(OpBeginRun, err) != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.runs[int64(first.Seq)] = id
+		state := spoolState{Runs: maps.Clone(s.runs)}
+		s.mu.Unlock()
+		return s.saveState(state)
+	case kindPoll:
+		return s.flushPoll(ctx, g)
+	case kindFinish:
+		var r finishRecord
+		if err := json.Unmarshal(first.Data, &r); err != nil {
+			return s.corrupt(first, err)
+		}
+		s.mu.Lock()
+		id, ok := s.runs[r.Run]
+		s.mu.Unlock()
+		if !ok {
+			return nil // its start was never stored (see saveState)
+		}
+		r.Result.ID = id
+		if err := s.op(OpFinishRun, s.store.FinishRun(ctx, r.Result)); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		delete(s.runs, r.Run)
+		s.finished[r.Run] = id
+		if len(s.finished) > 64 {
+			delete(s.finished, slices.Min(slices.Collect(maps.Keys(s.finished))))
+		}
+		state := spoolState{Runs: maps.Clone(s.runs)}
+		s.mu.Unlock()
+		return s.saveState(state)
+	case kindClaim:
+		var r claimRecord
+		if err := json.Unmarshal(first.Data, &r); err != nil {
+			return s.corrupt(first, err)
+		}
+		mine, err := s.store.ClaimPoll(ctx, r.Slot, r.Device)
+		if s.op(OpClaim, err) != nil {
+			return err
+		}
+		if !mine {
+			s.log.Warn("store outage: another agent also polled this device in the slot", "device", r.Device, "slot", r.Slot)
+		}
+		return nil
+	default:
+		s.log.Warn("spool: record of an unknown kind skipped", "seq", first.Seq, "kind", first.Kind)
+		return nil
+	}
+}
+
+// corrupt: a record that does not decode cannot be stored by retrying;
+// it is logged and skipped rather than holding up every record after it.
+func (s *Spool) corrupt(e spool.Entry, err error) error {
+	s.log.Error("spool: undecodable record skipped", "seq", e.Seq, "kind", e.Kind, "error", err)
+	return nil
+}
+
+func (s *Spool) saveState(st spoolState) error {
+	path := filepath.Join(s.dir, "runs.json")
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("spool state: %w", err)
+	}
+	_, err = f.Write(mustJSON(st))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("spool state: %w", err)
+	}
+	return nil
+}
+
+// flushPoll stores a poll and its history, as Auditor.save does when
+// there is no spool.
+func (s *Spool) flushPoll(ctx context.Context, g []spool.Entry) error {
+	first := g[0]
+	var r pollRecord
+	if err := json.Unmarshal(first.Data, &r); err != nil {
+		return s.corrupt(first, err)
+	}
+	p := r.Poll
+	if len(g) > 1 && g[1].Kind == kindLogs {
+		if p.Snapshot == nil {
+			p.Snapshot = &devices.Snapshot{}
+		}
+		if g[1].Dropped {
+			var st logsStub
+			if err := json.Unmarshal(g[1].Data, &st); err == nil {
+				p.Snapshot.LogCursors = st.Cursors
+				if st.Lines > 0 {
+					// The note the operator sees: the poll is partial,
+					// its error says which lines are missing.
+					note := fmt.Sprintf("spool full during a store outage: %d log lines dropped (%s to %s)",
+						st.Lines, st.First.Format(time.RFC3339), st.Last.Format(time.RFC3339))
+					if p.Outcome == devices.OutcomeOK {
+						p.Outcome, p.ErrorKind = devices.OutcomePartial, string(devices.OutcomePartial)
+					}
+					p.Error = joinNote(p.Error, note)
+				}
+			}
+		} else {
+			var lr logsRecord
+			if err := json.Unmarshal(g[1].Data, &lr); err != nil {
+				return s.corrupt(g[1], err)
+			}
+			p.Snapshot.Logs, p.Snapshot.LogCursors = lr.Lines, lr.Cursors
+		}
+	}
+	s.mu.Lock()
+	p.RunID = s.runs[r.Run]
+	prog := s.progress
+	s.mu.Unlock()
+	if prog.seq != first.Seq {
+		prog = flushProgress{seq: first.Seq}
+	}
+	if !prog.saved {
+		exp, err := ExpectedREs(ctx, s.store, inventory.Device{Name: p.Device, ExpectedREs: r.ExpectedREs}, p)
+		if err != nil {
+			return s.op(OpSavePoll, err)
+		}
+		p.ExpectedREs = exp
+		if s.hist != nil {
+			if prog.prev, err = s.store.LatestREPoll(ctx, p.Device); err != nil {
+				return s.op(OpSavePoll, err)
+			}
+		}
+		if err := s.op(OpSavePoll, s.store.SavePoll(ctx, &p)); err != nil {
+			return err
+		}
+		prog.saved, prog.pollID = true, p.ID
+		s.mu.Lock()
+		s.progress = prog
+		s.mu.Unlock()
+	}
+	p.ID = prog.pollID
+	if s.hist != nil {
+		if err := s.op(OpSavePoll, s.hist.Record(ctx, prog.prev, p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// Close closes the journal; the flusher must have stopped.
+func (s *Spool) Close() error {
+	s.writeStatus()
+	return s.j.Close()
+}
+
+// RunID is the store's ID of the run with key run, once its start is
+// flushed (0 before).
+func (s *Spool) RunID(run int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := s.runs[run]; ok {
+		return id
+	}
+	return s.finished[run]
+}
