@@ -742,13 +742,3 @@ func readinessReasonsFromJSON(s string) ([]readiness.Reason, error) {
 	}
 	return out, nil
 }
-
-// SQLitePath returns the file an SQLite DSN names, and false for a
-// PostgreSQL DSN or a DSN that cannot be opened.
-func SQLitePath(dsn string) (string, bool) {
-	engine, path, err := parseDSN(dsn)
-	if err != nil || engine != engineSQLite {
-		return "", false
-	}
-	return path, true
-}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mastership/mastership/devices"
 	"github.com/mastership/mastership/schedule"
@@ -21,7 +22,7 @@ import (
 // directory by default), else in the state directory, named after the
 // database (never holding its password).
 func defaultSpoolDir(db string) string {
-	if path, ok := store.SQLitePath(db); ok {
+	if path, ok, err := store.SQLiteFile(db); err == nil && ok {
 		return path + ".spool"
 	}
 	sum := sha256.Sum256([]byte(devices.MaskDSN(db)))
@@ -34,14 +35,7 @@ func defaultSpoolDir(db string) string {
 // directory, DIR.2, DIR.3, …: any agent may flush any spool into the
 // shared database.
 func openDaemonSpool(dir, db string, max int64, st store.Store, hist *schedule.Historian, op func(string, error), log *slog.Logger) (*schedule.Spool, func(), error) {
-	dirs := []string{dir}
-	if dir == "" {
-		base := defaultSpoolDir(db)
-		dirs = []string{base}
-		for i := 2; i <= 16; i++ {
-			dirs = append(dirs, base+"."+strconv.Itoa(i))
-		}
-	}
+	dirs := spoolDirs(dir, db)
 	for _, d := range dirs {
 		unlock, err := spool.Lock(d)
 		if errors.Is(err, spool.ErrLocked) {
@@ -59,6 +53,36 @@ func openDaemonSpool(dir, db string, max int64, st store.Store, hist *schedule.H
 		return sp, unlock, nil
 	}
 	return nil, nil, fmt.Errorf("--spool-dir: %s: %w", dirs[0], spool.ErrLocked)
+}
+
+// spoolDirs are the directories a daemon of db may keep its spool in.
+func spoolDirs(dir, db string) []string {
+	if dir != "" {
+		return []string{dir}
+	}
+	base := defaultSpoolDir(db)
+	dirs := []string{base}
+	for i := 2; i <= 16; i++ {
+		dirs = append(dirs, base+"."+strconv.Itoa(i))
+	}
+	return dirs
+}
+
+// noteSpool tells (on stderr) when a daemon's spool holds polls that
+// are not in the store yet, so a report is known to be behind. report
+// never flushes a spool: the daemon owns it.
+func (a *app) noteSpool(dir, db string) {
+	for _, d := range spoolDirs(dir, db) {
+		st, ok, err := schedule.ReadSpoolStatus(d)
+		if err != nil {
+			a.log.Warn("spool status unreadable", "error", err)
+			continue
+		}
+		if ok && st.PollsWaiting > 0 {
+			fmt.Fprintf(a.stderr, "NOTE: the spool of the daemon (pid %d) in %s holds %d polls not yet in the store (as of %s): this report does not include them\n",
+				st.PID, d, st.PollsWaiting, st.Updated.Format(time.RFC3339))
+		}
+	}
 }
 
 // parseSize reads a byte size: a number with an optional KiB, MiB, GiB
