@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -87,8 +88,148 @@ type runRecord struct {
 type pollRecord struct {
 	Run         int64        `json:"run"` // run key; 0: not part of a run
 	ExpectedREs int          `json:"inventory_expected_res"`
-	Poll        devices.Poll `json:"poll"`
-	ID          int64        `json:"-"`
+	// Poll is the poll without its log lines, Zone its device zone's
+	// name.
+	Poll devices.Poll
+	Zone string
+}
+
+// The model's JSON tags make the API's and check's documents, and leave
+// out what the store needs (up times, the alarms-read mark, the
+// configuration, replication, log cursors' state, …); gob cannot carry a
+// *time.Location, and turns a pointer to zero (RE slot 0) into nil. So a
+// record is the JSON of a copy of the value, made by reflection, whose
+// struct types have every exported field and no tags: every field of
+// the model, today's and tomorrow's, travels, but a *time.Location
+// (the device zone travels as its name, pollRecord.Zone).
+var (
+	timeType     = reflect.TypeFor[time.Time]()
+	locationType = reflect.TypeFor[*time.Location]()
+	wireTypes    sync.Map // reflect.Type → its wire type
+)
+
+func wireType(t reflect.Type) reflect.Type {
+	if w, ok := wireTypes.Load(t); ok {
+		return w.(reflect.Type)
+	}
+	var w reflect.Type
+	switch t.Kind() {
+	case reflect.Struct:
+		if t == timeType {
+			w = t
+			break
+		}
+		var fs []reflect.StructField
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || f.Anonymous || f.Type == locationType {
+				continue
+			}
+			fs = append(fs, reflect.StructField{Name: f.Name, Type: wireType(f.Type)})
+		}
+		w = reflect.StructOf(fs)
+	case reflect.Pointer:
+		w = reflect.PointerTo(wireType(t.Elem()))
+	case reflect.Slice:
+		w = reflect.SliceOf(wireType(t.Elem()))
+	case reflect.Array:
+		w = reflect.ArrayOf(t.Len(), wireType(t.Elem()))
+	case reflect.Map:
+		w = reflect.MapOf(t.Key(), wireType(t.Elem()))
+	default:
+		w = t
+	}
+	wireTypes.Store(t, w)
+	return w
+}
+
+// convert copies v into a value of type to, field by field by name:
+// from a model type to its wire type or back.
+func convert(v reflect.Value, to reflect.Type) reflect.Value {
+	if v.Type() == to {
+		return v
+	}
+	switch to.Kind() {
+	case reflect.Struct:
+		out := reflect.New(to).Elem()
+		for i := range to.NumField() {
+			f := to.Field(i)
+			if !f.IsExported() || f.Anonymous || f.Type == locationType {
+				continue
+			}
+			src := v.FieldByName(f.Name)
+			if !src.IsValid() {
+				continue
+			}
+			out.Field(i).Set(convert(src, f.Type))
+		}
+		return out
+	case reflect.Pointer:
+		if v.IsNil() {
+			return reflect.Zero(to)
+		}
+		out := reflect.New(to.Elem())
+		out.Elem().Set(convert(v.Elem(), to.Elem()))
+		return out
+	case reflect.Slice:
+		if v.IsNil() {
+			return reflect.Zero(to)
+		}
+		out := reflect.MakeSlice(to, v.Len(), v.Len())
+		for i := range v.Len() {
+			out.Index(i).Set(convert(v.Index(i), to.Elem()))
+		}
+		return out
+	case reflect.Array:
+		out := reflect.New(to).Elem()
+		for i := range v.Len() {
+			out.Index(i).Set(convert(v.Index(i), to.Elem()))
+		}
+		return out
+	case reflect.Map:
+		if v.IsNil() {
+			return reflect.Zero(to)
+		}
+		out := reflect.MakeMapWithSize(to, v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			out.SetMapIndex(it.Key(), convert(it.Value(), to.Elem()))
+		}
+		return out
+	}
+	return v.Convert(to)
+}
+
+// encode is a record's payload.
+func encode(v any) []byte {
+	rv := reflect.ValueOf(v)
+	b, err := json.Marshal(convert(rv, wireType(rv.Type())).Interface())
+	if err != nil {
+		// Only the model's own types are encoded: plain exported data.
+		panic(fmt.Sprintf("spool: encode %T: %v", v, err))
+	}
+	return b
+}
+
+// decode reads a record's payload into *v.
+func decode(b []byte, v any) error {
+	dst := reflect.ValueOf(v).Elem()
+	w := reflect.New(wireType(dst.Type()))
+	if err := json.Unmarshal(b, w.Interface()); err != nil {
+		return err
+	}
+	dst.Set(convert(w.Elem(), dst.Type()))
+	return nil
+}
+
+// zoned puts a decoded poll's device zone back.
+func zoned(p devices.Poll, zone string) devices.Poll {
+	if zone != "" && p.Snapshot != nil {
+		if loc, err := time.LoadLocation(zone); err == nil {
+			p.Snapshot.DeviceZone = loc
+		}
+	}
+	return p
 }
 
 type logsRecord struct {
@@ -191,14 +332,14 @@ func (s *Spool) reload() error {
 			switch e.Kind {
 			case kindRun:
 				var r runRecord
-				if json.Unmarshal(e.Data, &r) == nil {
+				if decode(e.Data, &r) == nil {
 					open[int64(e.Seq)] = &devices.Run{Started: r.Started}
 					order = append(order, int64(e.Seq))
 				}
 			case kindPoll:
 				var r pollRecord
-				if json.Unmarshal(e.Data, &r) == nil {
-					s.latest[r.Poll.Device] = r.Poll
+				if decode(e.Data, &r) == nil {
+					s.latest[r.Poll.Device] = zoned(r.Poll, r.Zone)
 					if run := open[r.Run]; run != nil {
 						run.Devices++
 						if r.Poll.Outcome == devices.OutcomeOK || r.Poll.Outcome == devices.OutcomePartial {
@@ -213,7 +354,7 @@ func (s *Spool) reload() error {
 				dev := ""
 				if len(g) > 0 {
 					var r pollRecord
-					if json.Unmarshal(g[0].Data, &r) == nil {
+					if decode(g[0].Data, &r) == nil {
 						dev = r.Poll.Device
 					}
 				}
@@ -222,7 +363,7 @@ func (s *Spool) reload() error {
 				}
 			case kindFinish:
 				var r finishRecord
-				if json.Unmarshal(e.Data, &r) == nil {
+				if decode(e.Data, &r) == nil {
 					delete(open, r.Run)
 				}
 			}
@@ -238,7 +379,7 @@ func (s *Spool) reload() error {
 			run.Finished = run.Started
 		}
 		s.log.Warn("spool: a run an earlier process began and never finished is stored as interrupted", "started", run.Started)
-		if _, err := s.append(spool.Record{Kind: kindFinish, Data: mustJSON(finishRecord{Run: key, Result: *run})}); err != nil {
+		if _, err := s.append(spool.Record{Kind: kindFinish, Data: encode(finishRecord{Run: key, Result: *run})}); err != nil {
 			return err
 		}
 	}
@@ -248,13 +389,13 @@ func (s *Spool) reload() error {
 func logsCursors(e spool.Entry) []devices.LogCursor {
 	if e.Dropped {
 		var st logsStub
-		if json.Unmarshal(e.Data, &st) != nil {
+		if decode(e.Data, &st) != nil {
 			return nil
 		}
 		return st.Cursors
 	}
 	var r logsRecord
-	if json.Unmarshal(e.Data, &r) != nil {
+	if decode(e.Data, &r) != nil {
 		return nil
 	}
 	return r.Cursors
@@ -288,7 +429,7 @@ func (s *Spool) wake() {
 
 // BeginRun spools the start of an audit and returns the run's key.
 func (s *Spool) BeginRun(started time.Time) (int64, error) {
-	seq, err := s.append(spool.Record{Kind: kindRun, Data: mustJSON(runRecord{Started: started})})
+	seq, err := s.append(spool.Record{Kind: kindRun, Data: encode(runRecord{Started: started})})
 	if err != nil {
 		return 0, fmt.Errorf("begin run: %w", err)
 	}
@@ -305,6 +446,9 @@ func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) error {
 		snap := *p.Snapshot
 		logs = logsRecord{Lines: snap.Logs, Cursors: snap.LogCursors}
 		snap.Logs, snap.LogCursors = nil, nil
+		if snap.DeviceZone != nil {
+			rec.Zone = snap.DeviceZone.String()
+		}
 		rec.Poll.Snapshot = &snap
 	}
 	stub := logsStub{Lines: len(logs.Lines), Cursors: logs.Cursors}
@@ -320,8 +464,8 @@ func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) error {
 		}
 	}
 	seq, err := s.append(
-		spool.Record{Kind: kindPoll, Data: mustJSON(rec)},
-		spool.Record{Kind: kindLogs, Data: mustJSON(logs), Droppable: true, Stub: mustJSON(stub)})
+		spool.Record{Kind: kindPoll, Data: encode(rec)},
+		spool.Record{Kind: kindLogs, Data: encode(logs), Droppable: true, Stub: encode(stub)})
 	if err != nil {
 		return fmt.Errorf("save poll of %s: %w", p.Device, err)
 	}
@@ -337,7 +481,7 @@ func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) error {
 // FinishRun spools the end of the run with key run and returns the
 // sequence number to wait for (Flushed) before judging.
 func (s *Spool) FinishRun(run int64, r devices.Run) (uint64, error) {
-	seq, err := s.append(spool.Record{Kind: kindFinish, Data: mustJSON(finishRecord{Run: run, Result: r})})
+	seq, err := s.append(spool.Record{Kind: kindFinish, Data: encode(finishRecord{Run: run, Result: r})})
 	if err != nil {
 		return 0, fmt.Errorf("finish run: %w", err)
 	}
@@ -369,7 +513,7 @@ func (s *Spool) HeldLastSlot(slot time.Time, device string) (bool, error) {
 	if !held {
 		return false, nil
 	}
-	if _, err := s.append(spool.Record{Kind: kindClaim, Data: mustJSON(claimRecord{Slot: slot, Device: device})}); err != nil {
+	if _, err := s.append(spool.Record{Kind: kindClaim, Data: encode(claimRecord{Slot: slot, Device: device})}); err != nil {
 		return false, fmt.Errorf("claim %s: %w", device, err)
 	}
 	return true, nil
@@ -572,7 +716,7 @@ func (s *Spool) flushGroup(ctx context.Context, g []spool.Entry) error {
 	switch first.Kind {
 	case kindRun:
 		var r runRecord
-		if err := json.Unmarshal(first.Data, &r); err != nil {
+		if err := decode(first.Data, &r); err != nil {
 			return s.corrupt(first, err)
 		}
 		id, err := s.store.BeginRun(ctx, r.Started)
@@ -588,7 +732,7 @@ func (s *Spool) flushGroup(ctx context.Context, g []spool.Entry) error {
 		return s.flushPoll(ctx, g)
 	case kindFinish:
 		var r finishRecord
-		if err := json.Unmarshal(first.Data, &r); err != nil {
+		if err := decode(first.Data, &r); err != nil {
 			return s.corrupt(first, err)
 		}
 		s.mu.Lock()
@@ -612,7 +756,7 @@ func (s *Spool) flushGroup(ctx context.Context, g []spool.Entry) error {
 		return s.saveState(state)
 	case kindClaim:
 		var r claimRecord
-		if err := json.Unmarshal(first.Data, &r); err != nil {
+		if err := decode(first.Data, &r); err != nil {
 			return s.corrupt(first, err)
 		}
 		mine, err := s.store.ClaimPoll(ctx, r.Slot, r.Device)
@@ -664,17 +808,17 @@ func (s *Spool) saveState(st spoolState) error {
 func (s *Spool) flushPoll(ctx context.Context, g []spool.Entry) error {
 	first := g[0]
 	var r pollRecord
-	if err := json.Unmarshal(first.Data, &r); err != nil {
+	if err := decode(first.Data, &r); err != nil {
 		return s.corrupt(first, err)
 	}
-	p := r.Poll
+	p := zoned(r.Poll, r.Zone)
 	if len(g) > 1 && g[1].Kind == kindLogs {
 		if p.Snapshot == nil {
 			p.Snapshot = &devices.Snapshot{}
 		}
 		if g[1].Dropped {
 			var st logsStub
-			if err := json.Unmarshal(g[1].Data, &st); err == nil {
+			if err := decode(g[1].Data, &st); err == nil {
 				p.Snapshot.LogCursors = st.Cursors
 				if st.Lines > 0 {
 					// The note the operator sees: the poll is partial,
@@ -689,7 +833,7 @@ func (s *Spool) flushPoll(ctx context.Context, g []spool.Entry) error {
 			}
 		} else {
 			var lr logsRecord
-			if err := json.Unmarshal(g[1].Data, &lr); err != nil {
+			if err := decode(g[1].Data, &lr); err != nil {
 				return s.corrupt(g[1], err)
 			}
 			p.Snapshot.Logs, p.Snapshot.LogCursors = lr.Lines, lr.Cursors
