@@ -86,8 +86,8 @@ type runRecord struct {
 }
 
 type pollRecord struct {
-	Run         int64        `json:"run"` // run key; 0: not part of a run
-	ExpectedREs int          `json:"inventory_expected_res"`
+	Run         int64 `json:"run"` // run key; 0: not part of a run
+	ExpectedREs int   `json:"inventory_expected_res"`
 	// Poll is the poll without its log lines, Zone its device zone's
 	// name.
 	Poll devices.Poll
