@@ -299,8 +299,9 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 }
 
 // spoolWait bounds how long an audit waits for the spool to flush its
-// records before it leaves the judging to a later audit.
-const spoolWait = 2 * time.Minute
+// records before it leaves the judging to a later audit: a store that
+// fails says so at once, this is for one that is slow or hangs.
+const spoolWait = time.Minute
 
 // The store operations an audit reports to StoreOp, as they are named in
 // mastership_store_errors_total{op} and on /healthz.

@@ -53,7 +53,8 @@ type Spool struct {
 	claimSlot time.Time
 	claimed   map[string]bool
 
-	kick chan struct{}
+	kick  chan struct{} // something was appended
+	retry chan struct{} // an audit waits: try now, even while backing off
 }
 
 type cursorKey struct{ device, file string }
@@ -301,7 +302,7 @@ func OpenSpool(dir string, max int64, st store.Store, hist *Historian, storeOp f
 	}
 	s := &Spool{j: j, dir: dir, store: st, hist: hist, log: log, storeOp: storeOp,
 		runs: map[int64]int64{}, finished: map[int64]int64{}, cursors: map[cursorKey]spooledCursor{}, latest: map[string]devices.Poll{},
-		changed: make(chan struct{}), kick: make(chan struct{}, 1)}
+		changed: make(chan struct{}), kick: make(chan struct{}, 1), retry: make(chan struct{}, 1)}
 	if b, err := os.ReadFile(filepath.Join(dir, "runs.json")); err == nil {
 		var state spoolState
 		if err := json.Unmarshal(b, &state); err != nil {
@@ -597,7 +598,10 @@ func (s *Spool) Flushed(ctx context.Context, seq uint64) bool {
 	failed := s.lastErr != nil
 	s.mu.Unlock()
 	if failed {
-		s.wake() // try now rather than at the next backoff
+		select { // try now rather than at the next backoff
+		case s.retry <- struct{}{}:
+		default:
+		}
 	}
 	started := false
 	for {
@@ -629,14 +633,24 @@ func (s *Spool) Run(ctx context.Context, retryMin, retryMax time.Duration) {
 	backoff := retryMin
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	failing := false
 	for {
+		// While the store fails, appends do not call for a retry each
+		// (a poll a second would be a connection attempt a second): the
+		// backoff does, or an audit waiting for its records.
+		kick := s.kick
+		if failing {
+			kick = nil
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.kick:
+		case <-kick:
+		case <-s.retry:
 		case <-timer.C:
 		}
 		err := s.Flush(ctx)
+		failing = err != nil
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
@@ -655,6 +669,10 @@ func (s *Spool) Run(ctx context.Context, retryMin, retryMax time.Duration) {
 	}
 }
 
+// groupTimeout bounds the store's work on one group (one poll and its
+// history) during a flush.
+const groupTimeout = 30 * time.Second
+
 // flushBatch is how many groups one Flush reads from the journal at once.
 const flushBatch = 64
 
@@ -671,7 +689,13 @@ func (s *Spool) Flush(ctx context.Context) error {
 			return nil
 		}
 		for _, g := range groups {
-			if err := s.flushGroup(ctx, g); err != nil {
+			// A store that hangs (a server gone without a reset) must
+			// not hold the flusher, and the audits waiting on it, for
+			// ever.
+			gctx, cancel := context.WithTimeout(ctx, groupTimeout)
+			err := s.flushGroup(gctx, g)
+			cancel()
+			if err != nil {
 				return s.failed(err)
 			}
 			last := g[len(g)-1].Seq
