@@ -31,6 +31,23 @@ func metricValue(body, name string) (float64, bool) {
 	return v, err == nil
 }
 
+// flushedThenStop waits until the daemon's spool is empty and the store
+// takes its records again (after what), then stops the daemon.
+func (d *daemon) flushedThenStop(t *testing.T, after string) {
+	t.Helper()
+	if !within(90*time.Second, func() bool {
+		_, b := d.get(t, "/metrics")
+		v, ok := metricValue(b, "mastership_spool_polls_waiting")
+		degraded, _ := metricValue(b, "mastership_store_degraded")
+		return ok && v == 0 && degraded == 0
+	}) {
+		t.Fatalf("spool not flushed 90 s after %s:\n%s", after, lastLines(d.stderr.String(), 30))
+	}
+	if code := d.stop(t, 30*time.Second); code != 0 {
+		t.Errorf("exit code after SIGTERM = %d; stderr:\n%s", code, lastLines(d.stderr.String(), 30))
+	}
+}
+
 // TestRunSurvivesPostgresOutage is issue 19's first acceptance test: the
 // real PostgreSQL server the daemon writes to (a private cluster: the
 // shared test server must stay up) is stopped for 60 s during `run` and
@@ -88,16 +105,7 @@ func TestRunSurvivesPostgresOutage(t *testing.T) {
 	}
 
 	// The flusher drains the spool once the server answers.
-	if !within(90*time.Second, func() bool {
-		b := metrics()
-		v, ok := metricValue(b, "mastership_spool_polls_waiting")
-		return ok && v == 0 && count(b, "mastership_store_degraded") == 0
-	}) {
-		t.Fatalf("spool not flushed 90 s after the restart:\n%s", lastLines(d.stderr.String(), 30))
-	}
-	if code := d.stop(t, 30*time.Second); code != 0 {
-		t.Errorf("exit code after SIGTERM = %d", code)
-	}
+	d.flushedThenStop(t, "the restart")
 
 	ctx := context.Background()
 	st, err := store.Open(ctx, pg.DSN)
@@ -191,16 +199,7 @@ func TestRunSurvivesFullFileSystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	freed := time.Now()
-	if !within(90*time.Second, func() bool {
-		b := metrics()
-		v, ok := metricValue(b, "mastership_spool_polls_waiting")
-		return ok && v == 0 && count(b, "mastership_store_degraded") == 0
-	}) {
-		t.Fatalf("spool not flushed 90 s after space returned:\n%s", lastLines(d.stderr.String(), 30))
-	}
-	if code := d.stop(t, 30*time.Second); code != 0 {
-		t.Errorf("exit code after SIGTERM = %d; stderr:\n%s", code, lastLines(d.stderr.String(), 30))
-	}
+	d.flushedThenStop(t, "space returned")
 
 	ctx := context.Background()
 	st, err := store.Open(ctx, db)
