@@ -195,6 +195,7 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			// happened and must not be lost.
 			var serr error
 			if a.Spool != nil {
+				p.ExpectedREs = a.Spool.ExpectedREs(ctx, d, p)
 				serr = a.Spool.SavePoll(runKey, d, p)
 			} else {
 				serr = a.save(context.WithoutCancel(ctx), d, &p)

@@ -43,6 +43,7 @@ type Spool struct {
 	finished map[int64]int64 // the same, of the last runs finished
 	cursors  map[cursorKey]spooledCursor
 	latest   map[string]devices.Poll // the latest spooled poll of each device
+	mostREs  map[string]int          // the most REs seen on each device, for ExpectedREs
 	acked    uint64
 	lastErr  error     // the last flush error; nil once a flush went through
 	errSince time.Time // when the flush began failing
@@ -301,7 +302,7 @@ func OpenSpool(dir string, max int64, st store.Store, hist *Historian, storeOp f
 		return nil, err
 	}
 	s := &Spool{j: j, dir: dir, store: st, hist: hist, log: log, storeOp: storeOp,
-		runs: map[int64]int64{}, finished: map[int64]int64{}, cursors: map[cursorKey]spooledCursor{}, latest: map[string]devices.Poll{},
+		runs: map[int64]int64{}, finished: map[int64]int64{}, cursors: map[cursorKey]spooledCursor{}, latest: map[string]devices.Poll{}, mostREs: map[string]int{},
 		changed: make(chan struct{}), kick: make(chan struct{}, 1), retry: make(chan struct{}, 1)}
 	if b, err := os.ReadFile(filepath.Join(dir, "runs.json")); err == nil {
 		var state spoolState
@@ -477,6 +478,36 @@ func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) error {
 	}
 	s.latest[p.Device] = p
 	return nil
+}
+
+// ExpectedREs is ExpectedREs without waiting on a store that is down:
+// the most REs seen on the device is remembered, and the store asked
+// only for a device this process has not seen yet.
+func (s *Spool) ExpectedREs(ctx context.Context, d inventory.Device, p devices.Poll) int {
+	if d.ExpectedREs > 0 {
+		return d.ExpectedREs
+	}
+	seen := 0
+	if p.Snapshot != nil {
+		seen = len(p.Snapshot.RouteEngines)
+	}
+	s.mu.Lock()
+	most, known := s.mostREs[d.Name]
+	s.mu.Unlock()
+	if !known {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if m, err := s.store.MaxREsSeen(ctx, d.Name); err == nil {
+			most, known = m, true
+		}
+	}
+	most = max(most, seen)
+	if known || seen > 0 {
+		s.mu.Lock()
+		s.mostREs[d.Name] = max(s.mostREs[d.Name], most)
+		s.mu.Unlock()
+	}
+	return most
 }
 
 // FinishRun spools the end of the run with key run and returns the
@@ -871,11 +902,14 @@ func (s *Spool) flushPoll(ctx context.Context, g []spool.Entry) error {
 		prog = flushProgress{seq: first.Seq}
 	}
 	if !prog.saved {
-		exp, err := ExpectedREs(ctx, s.store, inventory.Device{Name: p.Device, ExpectedREs: r.ExpectedREs}, p)
-		if err != nil {
-			return s.op(OpSavePoll, err)
+		if p.ExpectedREs == 0 {
+			exp, err := ExpectedREs(ctx, s.store, inventory.Device{Name: p.Device, ExpectedREs: r.ExpectedREs}, p)
+			if err != nil {
+				return s.op(OpSavePoll, err)
+			}
+			p.ExpectedREs = exp
 		}
-		p.ExpectedREs = exp
+		var err error
 		if s.hist != nil {
 			if prog.prev, err = s.store.LatestREPoll(ctx, p.Device); err != nil {
 				return s.op(OpSavePoll, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -88,6 +89,22 @@ func TestRunSurvivesPostgresOutage(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	_, health := d.get(t, "/healthz")
+	// The API shows the latest polls, from the spool, with the store down.
+	var api []struct {
+		Device   string    `json:"device"`
+		PolledAt time.Time `json:"polled_at"`
+		Expected int       `json:"res_expected"`
+	}
+	code, apiBody := d.get(t, "/api/v1/devices")
+	if err := json.Unmarshal([]byte(apiBody), &api); code != 200 || err != nil || len(api) != len(sc.Devices) {
+		t.Errorf("/api/v1/devices during the outage = %d, %d devices (%v); want 200 and %d", code, len(api), err, len(sc.Devices))
+	}
+	for _, v := range api {
+		if v.PolledAt.Before(down) || v.Expected == 0 {
+			t.Errorf("/api/v1/devices during the outage: %s polled at %s (before the outage: not the spool's latest?), %d REs expected",
+				v.Device, v.PolledAt, v.Expected)
+		}
+	}
 	outage := metrics()
 	pg.Start(t)
 	up := time.Now()

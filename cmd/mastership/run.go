@@ -169,6 +169,39 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
+	// Issue 19: the audit writes through the spool, and the flusher
+	// drains it into the store whenever the store answers.
+	sp, unlockSpool, err := openDaemonSpool(o.spoolDir, o.db, spoolMax, st, hist,
+		func(op string, err error) { m.StoreOp(op, err, time.Now()) }, a.log)
+	if err != nil {
+		return err
+	}
+	defer unlockSpool()
+	m.WatchSpool(func() metrics.SpoolState {
+		s := sp.Status()
+		return metrics.SpoolState{PollsWaiting: s.PollsWaiting, Bytes: s.Bytes, MaxBytes: s.MaxBytes,
+			Full: s.Full, DroppedLogs: s.DroppedLogs, StoreError: s.StoreError}
+	})
+	fctx, stopFlusher := context.WithCancel(context.WithoutCancel(ctx))
+	flusherDone := make(chan struct{})
+	go func() {
+		defer close(flusherDone)
+		sp.Run(fctx, time.Second, 15*time.Second)
+	}()
+	defer func() {
+		// Polls of the last audit are flushed if the store answers;
+		// whatever it does not take stays in the spool for next time.
+		stopFlusher()
+		<-flusherDone
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := sp.Flush(sctx); err != nil {
+			a.log.Warn("stopping with polls in the spool; the next start flushes them", "polls_waiting", sp.Status().PollsWaiting, "error", err)
+		}
+		if err := sp.Close(); err != nil {
+			a.log.Warn("close spool", "error", err)
+		}
+	}()
 	var ready atomic.Bool
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
@@ -186,7 +219,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	mux := http.NewServeMux()
 	if loopbackOnly(o.listen) {
 		(&apiServer{a: a, st: st, hist: hist, spec: o.spec, sched: sched, inventory: currentInventory,
-			ready: ready.Load, now: time.Now}).register(mux)
+			ready: ready.Load, now: time.Now, spooled: sp.LatestPolls}).register(mux)
 	} else {
 		a.log.Warn("the JSON API and the live page are served on loopback only: not on " + o.listen)
 	}
@@ -219,39 +252,6 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		defer cancel()
 		if err := sessions.Close(cctx); err != nil {
 			a.log.Warn("close persistent sessions", "error", err)
-		}
-	}()
-	// Issue 19: the audit writes through the spool, and the flusher
-	// drains it into the store whenever the store answers.
-	sp, unlockSpool, err := openDaemonSpool(o.spoolDir, o.db, spoolMax, st, hist,
-		func(op string, err error) { m.StoreOp(op, err, time.Now()) }, a.log)
-	if err != nil {
-		return err
-	}
-	defer unlockSpool()
-	m.WatchSpool(func() metrics.SpoolState {
-		s := sp.Status()
-		return metrics.SpoolState{PollsWaiting: s.PollsWaiting, Bytes: s.Bytes, MaxBytes: s.MaxBytes,
-			Full: s.Full, DroppedLogs: s.DroppedLogs, StoreError: s.StoreError}
-	})
-	fctx, stopFlusher := context.WithCancel(context.WithoutCancel(ctx))
-	flusherDone := make(chan struct{})
-	go func() {
-		defer close(flusherDone)
-		sp.Run(fctx, time.Second, 15*time.Second)
-	}()
-	defer func() {
-		// Polls of the last audit are flushed if the store answers;
-		// whatever it does not take stays in the spool for next time.
-		stopFlusher()
-		<-flusherDone
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := sp.Flush(sctx); err != nil {
-			a.log.Warn("stopping with polls in the spool; the next start flushes them", "polls_waiting", sp.Status().PollsWaiting, "error", err)
-		}
-		if err := sp.Close(); err != nil {
-			a.log.Warn("close spool", "error", err)
 		}
 	}()
 	poller := o.history.poller(a, st, o.timeout)
