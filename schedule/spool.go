@@ -502,7 +502,9 @@ func (s *Spool) ExpectedREs(ctx context.Context, d inventory.Device, p devices.P
 		}
 	}
 	most = max(most, seen)
-	if known || seen > 0 {
+	// Remembered only once the store said what it has seen: else the
+	// next poll asks it again.
+	if known {
 		s.mu.Lock()
 		s.mostREs[d.Name] = max(s.mostREs[d.Name], most)
 		s.mu.Unlock()
