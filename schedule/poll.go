@@ -12,6 +12,9 @@
 //   - audit.go: a fleet audit (Auditor) over a bounded worker pool, with a
 //     hard per-device deadline, the run stored around it and each store
 //     operation reported (StoreOp);
+//   - spool.go: the daemon's write path (Spool): runs, polls and log
+//     lines appended to a local journal (store/spool) and flushed into the
+//     store in order whenever it answers, so a store outage loses no poll;
 //   - jitter.go: each device's fixed start offset within the spread;
 //   - history.go: the Historian, which records what a poll adds to the
 //     alive set's history (transitions, events, alarm lifecycle) and
