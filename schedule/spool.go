@@ -719,30 +719,46 @@ func (s *Spool) Flush(ctx context.Context) error {
 			return s.failed(err)
 		}
 		if len(groups) == 0 {
+			s.mu.Lock()
+			if s.lastErr != nil {
+				s.lastErr = nil
+				s.broadcast()
+			}
+			s.mu.Unlock()
 			return nil
 		}
+		// One head update (an fsync) per batch, not per poll; on an
+		// error, the groups stored before it are acknowledged first, so
+		// that a retry does not store them again.
+		var done uint64
+		var ferr error
 		for _, g := range groups {
 			// A store that hangs (a server gone without a reset) must
 			// not hold the flusher, and the audits waiting on it, for
 			// ever.
 			gctx, cancel := context.WithTimeout(ctx, groupTimeout)
-			err := s.flushGroup(gctx, g)
+			ferr = s.flushGroup(gctx, g)
 			cancel()
-			if err != nil {
-				return s.failed(err)
+			if ferr != nil {
+				break
 			}
-			last := g[len(g)-1].Seq
-			if err := s.j.Ack(last); err != nil {
+			done = g[len(g)-1].Seq
+		}
+		if done > 0 {
+			if err := s.j.Ack(done); err != nil {
 				return s.failed(err)
 			}
 			s.mu.Lock()
-			s.acked = last
-			if s.lastErr != nil {
+			s.acked = done
+			if s.lastErr != nil && ferr == nil {
 				s.log.Info("store answers again: spool flushing", "failing_since", s.errSince)
+				s.lastErr = nil
 			}
-			s.lastErr = nil
 			s.broadcast()
 			s.mu.Unlock()
+		}
+		if ferr != nil {
+			return s.failed(ferr)
 		}
 	}
 }
