@@ -278,3 +278,20 @@ func FuzzDecodeFrame(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkJournalAppend is the cost of spooling one poll (4 KiB) with
+// its log lines (2 KiB): one synced append of a group of two records.
+func BenchmarkJournalAppend(b *testing.B) {
+	j, err := Open(b.TempDir(), 256<<20, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	poll, logs := bytes.Repeat([]byte("p"), 4<<10), bytes.Repeat([]byte("l"), 2<<10)
+	b.SetBytes(int64(len(poll) + len(logs)))
+	for b.Loop() {
+		if _, err := j.Append(Record{Kind: 1, Data: poll}, Record{Kind: 2, Data: logs, Droppable: true, Stub: []byte("stub")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
