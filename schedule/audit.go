@@ -196,7 +196,17 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			var serr error
 			if a.Spool != nil {
 				p.ExpectedREs = a.Spool.ExpectedREs(ctx, d, p)
-				serr = a.Spool.SavePoll(runKey, d, p)
+				var seq uint64
+				seq, serr = a.Spool.SavePoll(runKey, d, p)
+				if serr == nil && !slot.IsZero() {
+					// Shared: the other agents see this poll only in
+					// the store. While it answers, hold the worker until
+					// the poll is there, so that an agent killed now
+					// loses no more than its polls in flight.
+					wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spoolWait)
+					a.Spool.Stored(wctx, seq)
+					cancel()
+				}
 			} else {
 				serr = a.save(context.WithoutCancel(ctx), d, &p)
 				a.storeOp(OpSavePoll, serr)

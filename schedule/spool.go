@@ -46,6 +46,7 @@ type Spool struct {
 	mostREs  map[string]int          // the most REs seen on each device, for ExpectedREs
 	acked    uint64
 	lastErr  error     // the last flush error; nil once a flush went through
+	failures int       // flush attempts that failed, ever
 	errSince time.Time // when the flush began failing
 	changed  chan struct{}
 	progress flushProgress
@@ -441,7 +442,7 @@ func (s *Spool) BeginRun(started time.Time) (int64, error) {
 // SavePoll spools device d's poll p of the run with key run (0: none),
 // its log lines in a record of their own that the spool may drop when
 // full.
-func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) error {
+func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) (uint64, error) {
 	rec := pollRecord{Run: run, ExpectedREs: d.ExpectedREs, Poll: p}
 	var logs logsRecord
 	if p.Snapshot != nil {
@@ -469,7 +470,7 @@ func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) error {
 		spool.Record{Kind: kindPoll, Data: encode(rec)},
 		spool.Record{Kind: kindLogs, Data: encode(logs), Droppable: true, Stub: encode(stub)})
 	if err != nil {
-		return fmt.Errorf("save poll of %s: %w", p.Device, err)
+		return 0, fmt.Errorf("save poll of %s: %w", p.Device, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -477,7 +478,7 @@ func (s *Spool) SavePoll(run int64, d inventory.Device, p devices.Poll) error {
 		s.cursors[cursorKey{p.Device, c.File}] = spooledCursor{cur: c, seq: seq}
 	}
 	s.latest[p.Device] = p
-	return nil
+	return seq, nil
 }
 
 // ExpectedREs is ExpectedREs without waiting on a store that is down:
@@ -624,34 +625,57 @@ func (s *Spool) broadcast() {
 	s.changed = make(chan struct{})
 }
 
-// Flushed waits until the store has taken every record up to seq (true),
-// or a flush attempt made after the call failed (false), or ctx ends.
+// Flushed waits until the store has taken every record up to seq
+// (true), or two flush attempts made after the call failed (false: one
+// failure may be a passing one, a busy SQLite file), or ctx ends.
 func (s *Spool) Flushed(ctx context.Context, seq uint64) bool {
+	return s.wait(ctx, seq, 2)
+}
+
+// Stored is Flushed for one poll in the audit: false at once while the
+// store is failing, so that an outage never holds an audit's workers.
+func (s *Spool) Stored(ctx context.Context, seq uint64) bool {
 	s.mu.Lock()
-	failed := s.lastErr != nil
+	failing := s.lastErr != nil
 	s.mu.Unlock()
-	if failed {
+	if failing {
+		return false
+	}
+	return s.wait(ctx, seq, 1)
+}
+
+// wait waits for the ack of seq, giving up after the given number of
+// failed flush attempts made after the call.
+func (s *Spool) wait(ctx context.Context, seq uint64, failures int) bool {
+	retryNow := func() {
 		select { // try now rather than at the next backoff
 		case s.retry <- struct{}{}:
 		default:
 		}
 	}
-	started := false
+	s.mu.Lock()
+	if s.lastErr != nil {
+		retryNow()
+	}
+	start := s.failures
+	s.mu.Unlock()
 	for {
 		s.mu.Lock()
 		if s.acked >= seq {
 			s.mu.Unlock()
 			return true
 		}
-		if started && s.lastErr != nil {
-			s.mu.Unlock()
-			return false
+		if n := s.failures - start; n > 0 {
+			if n >= failures {
+				s.mu.Unlock()
+				return false
+			}
+			retryNow()
 		}
 		ch := s.changed
 		s.mu.Unlock()
 		select {
 		case <-ch:
-			started = true
 		case <-ctx.Done():
 			return false
 		}
@@ -771,6 +795,7 @@ func (s *Spool) failed(err error) error {
 		s.log.Warn("store degraded: polls wait in the spool", "error", err)
 	}
 	s.lastErr = err
+	s.failures++
 	s.broadcast()
 	return err
 }

@@ -26,7 +26,7 @@ func TestSpoolCarriesThePollWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sp.Close()
-	if err := sp.SavePoll(0, devs[0], p); err != nil {
+	if _, err := sp.SavePoll(0, devs[0], p); err != nil {
 		t.Fatal(err)
 	}
 	groups, err := sp.j.Peek(10)
@@ -78,7 +78,7 @@ func TestSpoolReplaysAfterRestart(t *testing.T) {
 	if p.Snapshot == nil || len(p.Snapshot.LogCursors) == 0 {
 		t.Fatalf("poll without log cursors: %s %s", p.Outcome, p.Error)
 	}
-	if err := sp.SavePoll(key, devs[0], p); err != nil {
+	if _, err := sp.SavePoll(key, devs[0], p); err != nil {
 		t.Fatal(err)
 	}
 	want := p.Snapshot.LogCursors[0]
