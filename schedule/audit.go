@@ -108,6 +108,13 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			return Result{Run: run}, err
 		}
 		runKey = k
+		if !slot.IsZero() {
+			// Shared: while the store answers, polls are stored
+			// directly (sharedDirect), and they need the run's ID.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spoolWait)
+			a.Spool.Stored(wctx, uint64(k))
+			cancel()
+		}
 	} else {
 		id, err := a.Store.BeginRun(ctx, run.Started)
 		a.storeOp(OpBeginRun, err)
@@ -196,16 +203,12 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			var serr error
 			if a.Spool != nil {
 				p.ExpectedREs = a.Spool.ExpectedREs(ctx, d, p)
-				var seq uint64
-				seq, serr = a.Spool.SavePoll(runKey, d, p)
-				if serr == nil && !slot.IsZero() {
-					// Shared: the other agents see this poll only in
-					// the store. While it answers, hold the worker until
-					// the poll is there, so that an agent killed now
-					// loses no more than its polls in flight.
-					wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spoolWait)
-					a.Spool.Stored(wctx, seq)
-					cancel()
+				spooled := true
+				if !slot.IsZero() {
+					spooled, serr = a.sharedDirect(context.WithoutCancel(ctx), runKey, d, &p)
+				}
+				if spooled {
+					_, serr = a.Spool.SavePoll(runKey, d, p)
 				}
 			} else {
 				serr = a.save(context.WithoutCancel(ctx), d, &p)
@@ -360,6 +363,42 @@ func (a *Auditor) save(ctx context.Context, d inventory.Device, p *devices.Poll)
 		return a.Historian.Record(ctx, prev, *p)
 	}
 	return nil
+}
+
+// sharedDirect stores a shared agent's poll directly while the store
+// answers and the spool holds nothing (and reports spool=false), as
+// without a spool: the other agents see the poll at once, an agent
+// killed now loses only its polls in flight, and the agents' writes go on
+// in parallel. A poll the store did not take (none of it written) is
+// left for the spool (spool=true); one whose history failed after the
+// poll row was written is not spooled, which would store it twice.
+func (a *Auditor) sharedDirect(ctx context.Context, runKey int64, d inventory.Device, p *devices.Poll) (spool bool, err error) {
+	id := a.Spool.RunID(runKey)
+	if id == 0 || !a.Spool.Idle() {
+		return true, nil
+	}
+	p.RunID = id
+	saved := false
+	var prev *devices.Poll
+	if a.Historian != nil {
+		if prev, err = a.Store.LatestREPoll(ctx, d.Name); err != nil {
+			a.storeOp(OpSavePoll, err)
+			p.RunID = 0
+			return true, nil
+		}
+	}
+	if err = a.Store.SavePoll(ctx, p); err == nil {
+		saved = true
+		if a.Historian != nil {
+			err = a.Historian.Record(ctx, prev, *p)
+		}
+	}
+	a.storeOp(OpSavePoll, err)
+	if !saved {
+		p.RunID, p.ID = 0, 0
+		return true, nil
+	}
+	return false, err
 }
 
 // pollWithHardDeadline returns the device's poll, or a timeout poll if the

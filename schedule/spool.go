@@ -554,6 +554,16 @@ func (s *Spool) HeldLastSlot(slot time.Time, device string) (bool, error) {
 	return true, nil
 }
 
+// Idle reports whether the spool holds nothing and the store takes its
+// records: a write may then go to the store directly without passing
+// one still in the spool.
+func (s *Spool) Idle() bool {
+	s.mu.Lock()
+	failing := s.lastErr != nil
+	s.mu.Unlock()
+	return !failing && s.j.Stats().Records == 0
+}
+
 // LogCursor is where reading device's file stopped: the spool's cursor
 // when it holds a newer one than the store, else the store's, else (the
 // store down) the last one the spool saw.

@@ -32,6 +32,17 @@ func metricValue(body, name string) (float64, bool) {
 	return v, err == nil
 }
 
+// openStored opens the store the daemon wrote, closed when t ends.
+func openStored(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // flushedThenStop waits until the daemon's spool is empty and the store
 // takes its records again (after what), then stops the daemon.
 func (d *daemon) flushedThenStop(t *testing.T, after string) {
@@ -125,15 +136,7 @@ func TestRunSurvivesPostgresOutage(t *testing.T) {
 	d.flushedThenStop(t, "the restart")
 
 	ctx := context.Background()
-	st, err := store.Open(ctx, pg.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	runs, err := st.Runs(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, runs := openStored(t, pg.DSN), storedRuns(t, pg.DSN)
 	polls := map[int64]map[string]bool{}
 	if err := st.EachPoll(ctx, store.Filter{}, func(p *devices.Poll) error {
 		if polls[p.RunID] == nil {
@@ -219,15 +222,7 @@ func TestRunSurvivesFullFileSystem(t *testing.T) {
 	d.flushedThenStop(t, "space returned")
 
 	ctx := context.Background()
-	st, err := store.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	runs, err := st.Runs(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, runs := openStored(t, db), storedRuns(t, db)
 	polls := map[int64]int{}
 	if err := st.EachPoll(ctx, store.Filter{}, func(p *devices.Poll) error { polls[p.RunID]++; return nil }); err != nil {
 		t.Fatal(err)
