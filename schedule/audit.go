@@ -58,6 +58,13 @@ type Auditor struct {
 	// a steady-state poll neither reads it back nor writes it again
 	// (memory.go).
 	memory deviceMemory
+
+	// Spool, if set, takes the audit's writes (issue 19): the run and
+	// each poll are appended to it and flushed into Store by its flusher,
+	// so the audit neither waits on the store to begin nor loses a poll
+	// while the store is down. Findings and readiness are judged only
+	// once the audit's records are flushed.
+	Spool *Spool
 }
 
 // DefaultConcurrency is the default bound on the polls in flight. A poll
@@ -109,13 +116,29 @@ func (a *Auditor) Audit(ctx context.Context, devs []inventory.Device) (Result, e
 func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventory.Device) (Result, error) {
 	now := a.Poller.Now
 	run := devices.Run{Started: now().UTC(), Devices: len(devs)}
-	id, err := a.Store.BeginRun(ctx, run.Started)
-	a.storeOp(OpBeginRun, err)
-	if err != nil {
-		// The store names the operation ("begin run: …").
-		return Result{Run: run}, err
+	var runKey int64 // the run in the spool
+	if a.Spool != nil {
+		k, err := a.Spool.BeginRun(run.Started)
+		if err != nil {
+			return Result{Run: run}, err
+		}
+		runKey = k
+		if !slot.IsZero() {
+			// Shared: while the store answers, polls are stored
+			// directly (sharedDirect), and they need the run's ID.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spoolWait)
+			a.Spool.Stored(wctx, uint64(k))
+			cancel()
+		}
+	} else {
+		id, err := a.Store.BeginRun(ctx, run.Started)
+		a.storeOp(OpBeginRun, err)
+		if err != nil {
+			// The store names the operation ("begin run: …").
+			return Result{Run: run}, err
+		}
+		run.ID = id
 	}
-	run.ID = id
 
 	conc := a.Concurrency
 	if conc <= 0 {
@@ -168,6 +191,15 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 				if ctx.Err() == nil {
 					a.storeOp(OpClaim, err)
 				}
+				if a.Spool != nil {
+					if err == nil && mine {
+						a.Spool.Claimed(slot, d.Name)
+					} else if err != nil && ctx.Err() == nil {
+						// The store is down: keep this agent's own
+						// devices of the last slot it could claim.
+						mine, err = a.Spool.HeldLastSlot(slot, d.Name)
+					}
+				}
 				if err != nil || !mine {
 					mu.Lock()
 					defer mu.Unlock()
@@ -184,8 +216,20 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			p.RunID = run.ID
 			// Store even when the audit is being cancelled: the poll
 			// happened and must not be lost.
-			serr := a.save(context.WithoutCancel(ctx), d, &p, cursors)
-			a.storeOp(OpSavePoll, serr)
+			var serr error
+			if a.Spool != nil {
+				p.ExpectedREs = a.Spool.ExpectedREs(ctx, d, p)
+				spooled := true
+				if !slot.IsZero() {
+					spooled, serr = a.sharedDirect(context.WithoutCancel(ctx), runKey, d, &p)
+				}
+				if spooled {
+					_, serr = a.Spool.SavePoll(runKey, d, p)
+				}
+			} else {
+				serr = a.save(context.WithoutCancel(ctx), d, &p, cursors)
+				a.storeOp(OpSavePoll, serr)
+			}
 			polls[i] = p
 			mu.Lock()
 			defer mu.Unlock()
@@ -226,9 +270,29 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 		run.Interrupted = true
 	}
 	res := Result{Run: run, Polls: polls}
+	judge := ctx.Err() == nil
+	if a.Spool != nil {
+		// The run's end goes through the spool like its polls; the
+		// findings are judged from the store, so only once it has them.
+		seq, err := a.Spool.FinishRun(runKey, run)
+		if err != nil {
+			return res, errors.Join(storeErr, err)
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spoolWait)
+		flushed := a.Spool.Flushed(fctx, seq)
+		cancel()
+		if !flushed {
+			if a.Logger != nil {
+				a.Logger.Warn("store degraded: the audit's polls wait in the spool; findings are judged once they are flushed",
+					"polls_waiting", a.Spool.Status().PollsWaiting)
+			}
+			return res, storeErr
+		}
+		res.Run.ID = a.Spool.RunID(runKey)
+	}
 	// An interrupted audit is not judged: the daemon is stopping, and
 	// the next audit judges the history this one stored.
-	if a.Historian != nil && ctx.Err() == nil {
+	if a.Historian != nil && judge {
 		var names []string
 		for _, p := range polls {
 			if p.Device != "" {
@@ -253,13 +317,21 @@ func (a *Auditor) AuditSlot(ctx context.Context, slot time.Time, devs []inventor
 			storeErr = errors.Join(storeErr, err)
 		}
 	}
-	err = a.Store.FinishRun(context.WithoutCancel(ctx), run)
+	if a.Spool != nil {
+		return res, storeErr
+	}
+	err := a.Store.FinishRun(context.WithoutCancel(ctx), run)
 	a.storeOp(OpFinishRun, err)
 	if err != nil {
 		return res, errors.Join(storeErr, err) // "finish run N: …" from the store
 	}
 	return res, storeErr
 }
+
+// spoolWait bounds how long an audit waits for the spool to flush its
+// records before it leaves the judging to a later audit: a store that
+// fails says so at once, this is for one that is slow or hangs.
+const spoolWait = time.Minute
 
 // The store operations an audit reports to StoreOp, as they are named in
 // mastership_store_errors_total{op} and on /healthz.
@@ -367,6 +439,42 @@ func (a *Auditor) saveRemembering(ctx context.Context, d inventory.Device, p *de
 		next.rePoll = rePoll
 	}
 	return next, err
+}
+
+// sharedDirect stores a shared agent's poll directly while the store
+// answers and the spool holds nothing (and reports spool=false), as
+// without a spool: the other agents see the poll at once, an agent
+// killed now loses only its polls in flight, and the agents' writes go on
+// in parallel. A poll the store did not take (none of it written) is
+// left for the spool (spool=true); one whose history failed after the
+// poll row was written is not spooled, which would store it twice.
+func (a *Auditor) sharedDirect(ctx context.Context, runKey int64, d inventory.Device, p *devices.Poll) (spool bool, err error) {
+	id := a.Spool.RunID(runKey)
+	if id == 0 || !a.Spool.Idle() {
+		return true, nil
+	}
+	p.RunID = id
+	saved := false
+	var prev *devices.Poll
+	if a.Historian != nil {
+		if prev, err = a.Store.LatestREPoll(ctx, d.Name); err != nil {
+			a.storeOp(OpSavePoll, err)
+			p.RunID = 0
+			return true, nil
+		}
+	}
+	if err = a.Store.SavePoll(ctx, p); err == nil {
+		saved = true
+		if a.Historian != nil {
+			err = a.Historian.Record(ctx, prev, *p)
+		}
+	}
+	a.storeOp(OpSavePoll, err)
+	if !saved {
+		p.RunID, p.ID = 0, 0
+		return true, nil
+	}
+	return false, err
 }
 
 // pollWithHardDeadline returns the device's poll, or a timeout poll if the

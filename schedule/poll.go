@@ -16,6 +16,9 @@
 //     operation reported (StoreOp);
 //   - memory.go: what the auditor stored last about each device, so a
 //     steady-state poll does not read it back;
+//   - spool.go: the daemon's write path (Spool): runs, polls and log
+//     lines appended to a local journal (store/spool) and flushed into the
+//     store in order whenever it answers, so a store outage loses no poll;
 //   - jitter.go: each device's fixed start offset within the spread;
 //   - history.go: the Historian, which records what a poll adds to the
 //     alive set's history (transitions, events, alarm lifecycle) and

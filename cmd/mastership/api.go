@@ -43,6 +43,43 @@ type apiServer struct {
 	inventory func() *inventory.Inventory
 	ready     func() bool
 	now       func() time.Time
+	// spooled, if set, is the latest poll of each device the daemon's
+	// spool has seen (issue 19): newer than the store's while the spool
+	// holds unflushed polls, and the only ones while the store is down.
+	spooled func() map[string]devices.Poll
+}
+
+// latestPolls is the latest poll of every device, from the store and the
+// spool, whichever is newer; storeDown says the store did not answer (the
+// polls are then the spool's alone).
+func (s *apiServer) latestPolls(ctx context.Context) (polls []devices.Poll, storeDown bool, err error) {
+	polls, err = s.st.LatestPolls(ctx)
+	if err != nil {
+		if s.spooled == nil {
+			return nil, false, fmt.Errorf("latest polls: %w", err)
+		}
+		storeDown, polls = true, nil
+	}
+	if s.spooled == nil {
+		return polls, false, nil
+	}
+	spooled := s.spooled()
+	for i, p := range polls {
+		if q, ok := spooled[p.Device]; ok && q.Started.After(p.Started) {
+			polls[i] = q
+		}
+		delete(spooled, p.Device)
+	}
+	for _, q := range spooled {
+		polls = append(polls, q)
+	}
+	return polls, storeDown, nil
+}
+
+// outageView is a device's document from its poll alone, while the store
+// (its history, findings and readiness) cannot be read.
+func outageView(p devices.Poll) deviceView {
+	return newDeviceView(p, devices.Assess(p, p.ExpectedREs, nil))
 }
 
 // apiStatus is /api/v1/status: what a client needs to judge how fresh the
@@ -193,14 +230,18 @@ func (s *apiServer) status(_ context.Context, _ *http.Request, _ selection) (any
 
 // devices is the latest state of every selected device, in name order.
 func (s *apiServer) devices(ctx context.Context, _ *http.Request, sel selection) (any, error) {
-	polls, err := s.st.LatestPolls(ctx)
+	polls, storeDown, err := s.latestPolls(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("latest polls: %w", err)
+		return nil, err
 	}
 	inv := s.inventory()
 	views := []deviceView{}
 	for _, p := range polls {
 		if !sel.matches(inv, p.Device, p.Site) || p.Started.Before(sel.since) {
+			continue
+		}
+		if storeDown {
+			views = append(views, outageView(p))
 			continue
 		}
 		v, err := s.view(ctx, p)
@@ -217,8 +258,20 @@ func (s *apiServer) devices(ctx context.Context, _ *http.Request, sel selection)
 func (s *apiServer) device(ctx context.Context, r *http.Request, _ selection) (any, error) {
 	name := r.PathValue("name")
 	p, err := s.st.LatestPoll(ctx, name)
+	var spooled *devices.Poll
+	if s.spooled != nil {
+		if q, ok := s.spooled()[name]; ok {
+			spooled = &q
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("latest poll of %s: %w", name, err)
+		if spooled == nil {
+			return nil, fmt.Errorf("latest poll of %s: %w", name, err)
+		}
+		return outageView(*spooled), nil
+	}
+	if spooled != nil && (p == nil || spooled.Started.After(p.Started)) {
+		p = spooled
 	}
 	if p == nil {
 		return nil, fmt.Errorf("device %q: %w: the daemon has no poll of it", name, errNotFound)

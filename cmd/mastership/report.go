@@ -23,6 +23,7 @@ import (
 
 type reportOptions struct {
 	db           string
+	spoolDir     string
 	kind         string
 	format       string
 	out          string
@@ -83,6 +84,7 @@ stored with each device's polls).`,
 	f.StringArrayVar(&o.tags, "tag", nil, "only devices with this tag (repeatable; needs --inventory)")
 	f.StringVar(&o.cause, "cause", "", "only findings of this cause: hardware, network, software, configuration or unknown")
 	f.StringVarP(&o.inventory, "inventory", "i", "", "inventory file: resolves --site and --tag, and lists never-polled devices in HTML")
+	f.StringVar(&o.spoolDir, "spool-dir", "", "the daemon's --spool-dir, if it was given: report notes polls still waiting there (default: the daemon's default)")
 	return cmd
 }
 
@@ -124,6 +126,7 @@ func (a *app) report(ctx context.Context, o reportOptions) error {
 		return usageError(err)
 	}
 	defer st.Close()
+	a.noteSpool(o.spoolDir, dsn)
 	if q.Devices, err = selectDevices(ctx, st, inv, o.names, o.sites, o.tags); err != nil {
 		return usageError(err)
 	}

@@ -39,6 +39,8 @@ type runOptions struct {
 	retention   time.Duration
 	keepalive   time.Duration
 	shared      bool
+	spoolDir    string
+	spoolMax    string
 	history     historyOptions
 	// Alertmanager push (issue 18 part 4).
 	alertmanagers []string
@@ -99,6 +101,8 @@ from the next slot on, the others poll them.`,
 	f.DurationVar(&o.grace, "grace", 30*time.Second, "how long polls in flight may finish after SIGTERM")
 	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "history older than this is pruned (at most hourly, after an audit)")
 	f.BoolVar(&o.shared, "shared", false, "share the fleet with other agents using the same database: each device polled by one agent per slot")
+	f.StringVar(&o.spoolDir, "spool-dir", "", "directory of the local spool that polls wait in while the store is down (default: beside an SQLite --db, else in the state directory)")
+	f.StringVar(&o.spoolMax, "spool-max", "256MiB", "bound of the spool on disk (KiB, MiB, GiB or bytes); when full, the oldest log lines are dropped first, then new polls are refused")
 	f.DurationVar(&o.keepalive, "keepalive", 30*time.Second, "SSH keepalive interval of idle persistent sessions (session: persistent); 0 turns keepalives off")
 	// Alertmanager push (issue 18 part 4).
 	f.StringSliceVar(&o.alertmanagers, "alertmanager", nil, "post alerts to this Alertmanager (base URL; repeat or comma-separate for an HA pair); use it or the shipped Prometheus rules, not both")
@@ -158,6 +162,10 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		return nil
 	}
 	interval := next[1].Sub(next[0])
+	spoolMax, err := parseSize(o.spoolMax)
+	if err != nil || spoolMax < 1<<20 {
+		return usageError(fmt.Errorf("--spool-max %q: give a size of at least 1MiB, such as 256MiB", o.spoolMax))
+	}
 
 	st, err := openStore(ctx, o.db)
 	if err != nil {
@@ -171,6 +179,39 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
+	// Issue 19: the audit writes through the spool, and the flusher
+	// drains it into the store whenever the store answers.
+	sp, unlockSpool, err := openDaemonSpool(o.spoolDir, o.db, spoolMax, st, hist,
+		func(op string, err error) { m.StoreOp(op, err, time.Now()) }, a.log)
+	if err != nil {
+		return err
+	}
+	defer unlockSpool()
+	m.WatchSpool(func() metrics.SpoolState {
+		s := sp.Status()
+		return metrics.SpoolState{PollsWaiting: s.PollsWaiting, Bytes: s.Bytes, MaxBytes: s.MaxBytes,
+			Full: s.Full, DroppedLogs: s.DroppedLogs, StoreError: s.StoreError}
+	})
+	fctx, stopFlusher := context.WithCancel(context.WithoutCancel(ctx))
+	flusherDone := make(chan struct{})
+	go func() {
+		defer close(flusherDone)
+		sp.Run(fctx, time.Second, 15*time.Second)
+	}()
+	defer func() {
+		// Polls of the last audit are flushed if the store answers;
+		// whatever it does not take stays in the spool for next time.
+		stopFlusher()
+		<-flusherDone
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := sp.Flush(sctx); err != nil {
+			a.log.Warn("stopping with polls in the spool; the next start flushes them", "polls_waiting", sp.Status().PollsWaiting, "error", err)
+		}
+		if err := sp.Close(); err != nil {
+			a.log.Warn("close spool", "error", err)
+		}
+	}()
 	var ready atomic.Bool
 	lctx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopListening()
@@ -193,7 +234,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	if serveAPI {
 		api := http.NewServeMux()
 		(&apiServer{a: a, st: st, hist: hist, spec: o.spec, sched: sched, inventory: currentInventory,
-			ready: ready.Load, now: time.Now}).register(api)
+			ready: ready.Load, now: time.Now, spooled: sp.LatestPolls}).register(api)
 		mux.Handle("/api/", guard.require(api))
 		mux.Handle("GET /{$}", guard.require(api))
 	}
@@ -234,6 +275,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		}
 	}()
 	poller := o.history.poller(a, st, o.timeout)
+	poller.Cursors = sp
 	poller.Sessions = sessions
 	// The replication state is read rarely: remembered across audits.
 	poller.Readiness = schedule.NewReadinessMemory()
@@ -250,6 +292,7 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 		Spread:       time.Duration(o.spread * float64(interval)),
 		StoreOp:      func(op string, err error) { m.StoreOp(op, err, time.Now()) },
 		Logger:       a.log,
+		Spool:        sp,
 	}
 	const pruneEvery = time.Hour
 	var lastPrune time.Time // jobs never overlap: the runner skips instead

@@ -24,8 +24,9 @@ const NotReadyMessage = "not ready: no audit completed yet"
 // Handler serves /metrics (the registry, in the Prometheus text or
 // OpenMetrics format the scraper asks for), /healthz (200 "ok" while the
 // process serves, followed by one "store degraded: …" line per failing
-// store operation) and /readyz (200 "ok" once ready returns true, 503
-// before). ready nil means m.Ready: an audit has been observed. Every
+// store operation, and one about the spool when it holds polls) and
+// /readyz (200 "ok" once ready returns true and while the spool, if
+// watched, takes polls; 503 otherwise). ready nil means m.Ready: an audit has been observed. Every
 // other path is 404; methods other than GET and HEAD are 405.
 func (m *Metrics) Handler(ready func() bool) http.Handler {
 	if ready == nil {
@@ -44,6 +45,9 @@ func (m *Metrics) Handler(ready func() bool) http.Handler {
 		// probe that failed on a store outage would restart the one
 		// thing that keeps polling. The body names what is failing.
 		body := "ok"
+		if line := m.spoolHealth(); line != "" {
+			body += "\n" + line
+		}
 		for _, f := range m.StoreFailures() {
 			body += "\nstore degraded: " + f.String()
 		}
@@ -52,6 +56,11 @@ func (m *Metrics) Handler(ready func() bool) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready() {
 			text(w, http.StatusServiceUnavailable, NotReadyMessage)
+			return
+		}
+		// Ready while the spool takes polls, whatever the store does.
+		if s, ok := m.spool.get(); ok && s.Full {
+			text(w, http.StatusServiceUnavailable, SpoolFullMessage)
 			return
 		}
 		text(w, http.StatusOK, "ok")

@@ -155,6 +155,7 @@ type Metrics struct {
 	readySeen          map[string]bool
 
 	store *storeHealth
+	spool spoolWatch
 	// buildInfo is the mastership_build_info gauge, nil until set.
 	buildMu   sync.Mutex
 	buildInfo prometheus.Collector
