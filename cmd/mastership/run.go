@@ -226,6 +226,12 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	// /healthz and /readyz. They show the fleet's state to whoever can
 	// reach the port: beyond loopback only behind a token or TLS, and
 	// behind the token wherever one is given.
+	// SIGHUP is caught before the listener opens: a probe that sees
+	// /healthz may reload at once, and an uncaught SIGHUP would end the
+	// daemon (the Go runtime's default for it).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	mux := http.NewServeMux()
 	serveAPI, warning := apiExposure(o.listen, guard.hasToken(), guard.hasTLS())
 	if warning != "" {
@@ -370,9 +376,6 @@ func (a *app) runDaemon(ctx context.Context, o *runOptions) error {
 	fmt.Fprintf(a.stdout, "mastership run: %d devices, schedule %q, next audit %s, metrics on %s://%s/metrics\n",
 		len(inv.Devices), o.spec, next[0].Format(time.RFC3339), guard.scheme(), addr)
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-hup:
